@@ -1,0 +1,57 @@
+// Preparing a graph for an input size, and the float reference executor.
+#pragma once
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "winq/graph.hpp"
+
+namespace winq {
+
+using InputShapes = std::map<std::string, Shape>;
+
+struct PrepareOptions {
+  bool fold_batchnorm = true;    // passes/fold_batchnorm
+  bool fuse_activations = true;  // passes/fuse_activation
+  bool remove_identity = true;   // passes/remove_identity
+};
+
+// Binds the dynamic dimensions of the graph inputs (`shapes` by input name; an
+// input whose shape is fully known may be left out), infers every value's shape,
+// folds everything that depends only on constants (the shape arithmetic that
+// exporters emit around Reshape), then runs the standard passes. Throws
+// Unsupported naming the op and node for an operator winq cannot run, and Error
+// for shape mismatches.
+Graph prepare(Graph g, const InputShapes& shapes = {}, const PrepareOptions& opt = {});
+
+// The shape of the graph's first input with dynamic dims replaced by `fill`
+// where given (e.g. batch), for callers that derive the rest from data.
+Shape declared_input_shape(const Graph& g, size_t input = 0);
+
+// Runs a prepared graph with plain float reference operators. It is the
+// definition every quantized path is compared with.
+class FloatExecutor {
+ public:
+  explicit FloatExecutor(Graph prepared, int threads = 1);
+  // Inputs in graph input order; shapes must equal the prepared shapes.
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs);
+  // Called with every value as soon as it is computed (graph inputs included).
+  using Observer = std::function<void(ValueId, const Tensor&)>;
+  void set_observer(Observer obs) { observer_ = std::move(obs); }
+  const Graph& graph() const { return graph_; }
+
+ private:
+  Graph graph_;
+  int threads_;
+  Observer observer_;
+  std::vector<int> last_use_;  // per value: index of the last node reading it
+};
+
+// The ONNX operators (default domain) the float executor runs.
+std::vector<std::string> supported_ops();
+
+// Number of worker threads winq uses when not told otherwise (hardware threads).
+int default_threads();
+
+}  // namespace winq

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# README command 2 (and CI): set up, build, run the whole test suite; then build
+# the core tests under AddressSanitizer + UndefinedBehaviorSanitizer in
+# build-asan/ and run them too.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+jobs="$(nproc)"
+bash "$root/scripts/setup.sh"
+
+echo "== build (Release) =="
+bash "$root/scripts/build.sh"
+echo "== tests =="
+ctest --test-dir "$root/build" --output-on-failure --parallel "$jobs"
+
+echo "== build (ASan + UBSan) =="
+cmake -S "$root" -B "$root/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWINQ_SANITIZE=ON \
+  -DWINQ_WITH_TORCH=OFF > /dev/null
+cmake --build "$root/build-asan" --parallel "$jobs"
+echo "== tests under ASan + UBSan (label: core) =="
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$root/build-asan" -L core --output-on-failure --parallel "$jobs"

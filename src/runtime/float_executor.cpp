@@ -1,0 +1,59 @@
+#include <fmt/format.h>
+
+#include "ops/op.hpp"
+#include "winq/runtime.hpp"
+
+namespace winq {
+
+FloatExecutor::FloatExecutor(Graph prepared, int threads) : graph_(std::move(prepared)), threads_(std::max(1, threads)) {
+  validate(graph_);
+  last_use_.assign(graph_.values.size(), -1);
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const Node& n = graph_.nodes[i];
+    if (!ops::find_op(n.domain, n.op))
+      throw Unsupported(fmt::format("unsupported op '{}' at node '{}'", n.op, n.name));
+    for (ValueId v : n.inputs)
+      if (v != kNoValue) last_use_[v] = static_cast<int>(i);
+  }
+  for (ValueId v : graph_.inputs)
+    if (!graph_.values[v].shape_known()) throw Error("FloatExecutor needs a prepared graph (input shapes known)");
+}
+
+std::vector<Tensor> FloatExecutor::run(const std::vector<Tensor>& inputs) {
+  const Graph& g = graph_;
+  if (inputs.size() != g.inputs.size())
+    throw Error(fmt::format("the model takes {} input(s), {} given", g.inputs.size(), inputs.size()));
+  std::vector<Tensor> slot(g.values.size());
+  for (size_t i = 0; i < g.values.size(); ++i)
+    if (g.values[i].is_constant()) slot[i] = g.values[i].constant;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Value& v = g.values[g.inputs[i]];
+    if (inputs[i].shape() != v.shape || inputs[i].dtype() != v.dtype)
+      throw Error(fmt::format("input '{}' must be {} {}, got {} {}", v.name, dtype_name(v.dtype), shape_str(v.shape),
+                              dtype_name(inputs[i].dtype()), shape_str(inputs[i].shape())));
+    slot[g.inputs[i]] = inputs[i];
+    if (observer_) observer_(g.inputs[i], inputs[i]);
+  }
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    ops::RunContext rc{n, g.opset, threads_, {}, std::vector<Tensor>(n.outputs.size())};
+    for (ValueId v : n.inputs) rc.in.push_back(v == kNoValue ? nullptr : &slot[v]);
+    ops::find_op(n.domain, n.op)->run(rc);
+    for (size_t o = 0; o < n.outputs.size(); ++o) {
+      const ValueId id = n.outputs[o];
+      if (rc.out[o].shape() != g.values[id].shape)
+        throw Error(fmt::format("internal: node '{}' ({}) produced {} but {} was inferred", n.name, n.op,
+                                shape_str(rc.out[o].shape()), shape_str(g.values[id].shape)));
+      slot[id] = std::move(rc.out[o]);
+      if (observer_) observer_(id, slot[id]);
+    }
+    for (ValueId v : n.inputs)
+      if (v != kNoValue && last_use_[v] == static_cast<int>(i) && !g.values[v].is_constant() && !g.is_graph_output(v))
+        slot[v] = Tensor();
+  }
+  std::vector<Tensor> out;
+  for (ValueId v : g.outputs) out.push_back(slot[v]);
+  return out;
+}
+
+}  // namespace winq

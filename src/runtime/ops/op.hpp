@@ -1,0 +1,80 @@
+// The operator table: for each supported ONNX op, a shape rule (infer) and a
+// float reference evaluation (run). Internal to the runtime.
+#pragma once
+#include <fmt/format.h>
+
+#include <string>
+#include <vector>
+
+#include "winq/graph.hpp"
+
+namespace winq::ops {
+
+struct InferContext {
+  Graph& g;
+  Node& node;
+  bool has_input(size_t i) const { return node.input(i) != kNoValue; }
+  const Value& in(size_t i) const;
+  // The constant value of input i, or nullptr when absent or not constant.
+  const Tensor* const_input(size_t i) const;
+  // Shape of input i; throws when unknown.
+  const Shape& in_shape(size_t i) const;
+  void set_output(size_t i, DataType t, Shape s);
+  std::string where() const { return fmt::format("node '{}' ({})", node.name, node.op); }
+};
+
+struct RunContext {
+  const Node& node;
+  int64_t opset;
+  int threads;
+  std::vector<const Tensor*> in;  // nullptr for absent optional inputs
+  std::vector<Tensor> out;
+  bool has_input(size_t i) const { return i < in.size() && in[i] != nullptr; }
+  const Tensor& input(size_t i) const;
+  std::string where() const { return fmt::format("node '{}' ({})", node.name, node.op); }
+};
+
+struct OpDef {
+  void (*infer)(InferContext&);
+  void (*run)(RunContext&);
+};
+
+// nullptr when winq does not support the op.
+const OpDef* find_op(const std::string& domain, const std::string& op);
+
+// Registration, one function per family (called once by the table).
+using OpTable = std::vector<std::pair<std::string, OpDef>>;
+void register_conv_ops(OpTable& t);
+void register_gemm_ops(OpTable& t);
+void register_activation_ops(OpTable& t);
+void register_batchnorm_ops(OpTable& t);
+void register_elementwise_ops(OpTable& t);
+void register_pool_ops(OpTable& t);
+void register_layout_ops(OpTable& t);
+void register_shape_ops(OpTable& t);
+void register_resize_ops(OpTable& t);
+void register_reduce_ops(OpTable& t);
+
+// The value of a Shape node for an input of shape `x` (used to fold Shape as
+// soon as its input's shape is known, without any data).
+Tensor shape_op_value(const Shape& x, const Node& shape_node);
+
+// Shared helpers.
+int normalize_axis(int64_t axis, int rank, const std::string& where);
+Shape broadcast_shapes(const Shape& a, const Shape& b, const std::string& where);
+// Reads an int list from a constant input (opset >= N form) or else an attribute.
+std::vector<int64_t> ints_from_input_or_attr(const InferContext& c, size_t input, const char* attr, bool* found);
+
+}  // namespace winq::ops
+
+namespace winq::ops {
+
+// Activations fused into Conv/Gemm by passes/fuse_activation are carried as
+// attributes: kFusedActivation = "Relu" | "Clip", with kFusedMin/kFusedMax for
+// Clip. apply_fused_activation clamps y in place accordingly.
+inline constexpr const char* kFusedActivation = "winq_activation";
+inline constexpr const char* kFusedMin = "winq_clip_min";
+inline constexpr const char* kFusedMax = "winq_clip_max";
+void apply_fused_activation(const Attributes& a, float* y, int64_t n);
+
+}  // namespace winq::ops

@@ -1,0 +1,109 @@
+// MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool in float (NCHW).
+#include <algorithm>
+#include <limits>
+
+#include "../thread_pool.hpp"
+#include "op.hpp"
+#include "window.hpp"
+
+namespace winq::ops {
+
+namespace {
+
+Window pool_window(const Node& n, const Shape& x, const std::string& where) {
+  auto k = n.attrs.get_ints("kernel_shape");
+  if (k.empty()) throw Error(where + ": kernel_shape is required");
+  if (n.op == "AveragePool" && n.attrs.has("dilations")) {
+    for (auto d : n.attrs.get_ints("dilations"))
+      if (d != 1) throw Unsupported(where + ": dilated AveragePool is not supported");
+  }
+  return make_window(n.attrs, x, k, n.attrs.get_int("ceil_mode", 0) != 0, where);
+}
+
+void pool_infer(InferContext& c) {
+  if (c.node.outputs.size() > 1) throw Unsupported(c.where() + ": the Indices output of MaxPool is not supported");
+  if (c.in(0).dtype != DataType::f32) throw Unsupported(c.where() + ": only float input is supported");
+  const Shape& x = c.in_shape(0);
+  Window w = pool_window(c.node, x, c.where());
+  c.set_output(0, DataType::f32, window_output_shape(w, x[0], x[1]));
+}
+
+void pool_run(RunContext& c) {
+  const Tensor& x = c.input(0);
+  Window w = pool_window(c.node, x.shape(), c.where());
+  const bool is_max = c.node.op == "MaxPool";
+  const bool include_pad = c.node.attrs.get_int("count_include_pad", 0) != 0;
+  const int64_t NC = x.dim(0) * x.dim(1), H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
+  Tensor y(DataType::f32, window_output_shape(w, x.dim(0), x.dim(1)));
+  const float* xd = x.data<float>();
+  float* yd = y.data<float>();
+  parallel_for(NC, c.threads, [&](int64_t b, int64_t e) {
+    for (int64_t nc = b; nc < e; ++nc) {
+      const float* src = xd + nc * H * W;
+      float* dst = yd + nc * OH * OW;
+      for (int64_t oy = 0; oy < OH; ++oy)
+        for (int64_t ox = 0; ox < OW; ++ox) {
+          float acc = is_max ? -std::numeric_limits<float>::infinity() : 0.0f;
+          int64_t inside = 0, padded = 0;
+          for (int64_t ky = 0; ky < w.k[0]; ++ky) {
+            const int64_t iy = oy * w.s[0] - w.pad_begin[0] + ky * w.d[0];
+            for (int64_t kx = 0; kx < w.k[1]; ++kx) {
+              const int64_t ix = ox * w.s[1] - w.pad_begin[1] + kx * w.d[1];
+              // Positions inside the explicitly padded area count for
+              // count_include_pad; ceil_mode overhang past it never counts.
+              if (iy >= -w.pad_begin[0] && iy < H + w.pad_end[0] && ix >= -w.pad_begin[1] && ix < W + w.pad_end[1])
+                ++padded;
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+              const float v = src[iy * W + ix];
+              ++inside;
+              acc = is_max ? std::max(acc, v) : acc + v;
+            }
+          }
+          if (!is_max) acc = (include_pad ? padded : inside) ? acc / static_cast<float>(include_pad ? padded : inside) : 0.0f;
+          dst[oy * OW + ox] = acc;
+        }
+    }
+  });
+  c.out[0] = std::move(y);
+}
+
+void global_pool_infer(InferContext& c) {
+  Shape s = c.in_shape(0);
+  if (c.in(0).dtype != DataType::f32) throw Unsupported(c.where() + ": only float input is supported");
+  if (s.size() < 3) throw Error(c.where() + ": input must be [N, C, spatial...]");
+  for (size_t i = 2; i < s.size(); ++i) s[i] = 1;
+  c.set_output(0, DataType::f32, s);
+}
+
+void global_pool_run(RunContext& c) {
+  const Tensor& x = c.input(0);
+  Shape s = x.shape();
+  for (size_t i = 2; i < s.size(); ++i) s[i] = 1;
+  Tensor y(DataType::f32, s);
+  const int64_t NC = x.dim(0) * x.dim(1), inner = NC ? x.numel() / NC : 0;
+  const bool is_max = c.node.op == "GlobalMaxPool";
+  const float* xd = x.data<float>();
+  float* yd = y.data<float>();
+  for (int64_t i = 0; i < NC; ++i) {
+    const float* p = xd + i * inner;
+    if (is_max) {
+      yd[i] = *std::max_element(p, p + inner);
+    } else {
+      double acc = 0.0;  // double: long reductions stay accurate
+      for (int64_t j = 0; j < inner; ++j) acc += p[j];
+      yd[i] = static_cast<float>(acc / static_cast<double>(inner));
+    }
+  }
+  c.out[0] = std::move(y);
+}
+
+}  // namespace
+
+void register_pool_ops(OpTable& t) {
+  t.push_back({"MaxPool", {pool_infer, pool_run}});
+  t.push_back({"AveragePool", {pool_infer, pool_run}});
+  t.push_back({"GlobalAveragePool", {global_pool_infer, global_pool_run}});
+  t.push_back({"GlobalMaxPool", {global_pool_infer, global_pool_run}});
+}
+
+}  // namespace winq::ops

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Bad input to the CLI: each case must end with exactly one "winq: error: ..."
+# line on stderr (containing the expected words) and a non-zero status, never a
+# crash (status >= 128) or an internal error.
+# Usage: bad_input.sh WINQ_BINARY MODEL
+set -uo pipefail
+winq="$1"
+model="$2"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+head -c 3000 "$model" > "$tmp/truncated.onnx"
+echo "definitely not onnx" > "$tmp/text.onnx"
+: > "$tmp/empty.onnx"
+/usr/bin/python3 - "$model" "$tmp/unsupported.onnx" <<'PY'
+import sys, onnx
+m = onnx.load(sys.argv[1])
+m.graph.node[3].op_type = "Mish"
+onnx.save(m, sys.argv[2])
+PY
+
+fails=0
+expect_error() {  # expect_error WORDS -- command...
+  local words="$1"; shift; shift
+  local out status
+  out="$("$@" 2>&1 >/dev/null)"; status=$?
+  local lines; lines="$(printf '%s\n' "$out" | grep -c 'winq: error:')"
+  if [[ $status -eq 0 || $status -ge 128 || $lines -ne 1 || "$out" != *"$words"* || "$out" == *"internal error"* ]]; then
+    echo "FAIL: $* -> status $status, stderr: $out"
+    fails=$((fails + 1))
+  else
+    echo "ok:   $(printf '%s\n' "$out" | grep 'winq: error:')"
+  fi
+}
+
+expect_error "cannot open"           -- "$winq" eval "$tmp/missing.onnx"
+expect_error "empty"                 -- "$winq" summary "$tmp/empty.onnx"
+expect_error "not a valid ONNX"      -- "$winq" summary "$tmp/text.onnx"
+expect_error "not a valid ONNX"      -- "$winq" eval "$tmp/truncated.onnx"
+expect_error "'Mish'"                -- "$winq" summary "$tmp/unsupported.onnx"
+expect_error "no such file"          -- "$winq" eval "$model" --data "$tmp/nowhere"
+expect_error "expects shape"         -- "$winq" summary "$model" --input-shape 1x3x28x28
+expect_error "takes 28x28"           -- "$winq" eval "$model" --preprocess pad=2 --images 10
+expect_error "unknown key"           -- "$winq" eval "$model" --preprocess colour=red --images 10
+expect_error "--batch"               -- "$winq" eval "$model" --batch 0
+expect_error "--frobnicate"          -- "$winq" eval "$model" --frobnicate
+expect_error "WINQ_ISA"              -- env WINQ_ISA=sse9 "$winq" info
+echo "$((12 - fails)) passed, $fails failed"
+[[ $fails -eq 0 ]]
