@@ -1,6 +1,8 @@
 // ONNX model files <-> winq Graph.
 #pragma once
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "winq/graph.hpp"
 
@@ -13,6 +15,15 @@ namespace winq {
 // for a missing, truncated or non-ONNX file and for data winq cannot represent.
 Graph load_onnx(const std::string& path);
 Graph parse_onnx(const void* data, size_t size, const std::string& origin = "<memory>");
+
+struct OnnxWriteOptions {
+  std::string producer_version = "0.1.0";
+  bool value_info = true;  // record the inferred shapes of intermediate values
+  std::vector<std::pair<std::string, int64_t>> extra_domains;  // e.g. {"com.winq", 1}
+};
+// Writes `g` (opset g.opset) atomically: temporary file, then rename.
+void save_onnx(const Graph& g, const std::string& path, const OnnxWriteOptions& opt = {});
+std::string serialize_onnx(const Graph& g, const OnnxWriteOptions& opt = {});
 
 // A serialized onnx.TensorProto (the backend test suite's .pb files).
 Tensor parse_onnx_tensor(const void* data, size_t size, const std::string& origin = "<memory>");

@@ -3,7 +3,6 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <fstream>
-#include <regex>
 
 #include "winq/data.hpp"
 
@@ -48,30 +47,46 @@ Tensor load_npy(const std::string& path) {
   if (hlen > (1u << 20)) throw Error(path + ": .npy header is implausibly long");
   std::string header(hlen, '\0');
   if (!f.read(header.data(), hlen)) throw Error(path + ": truncated .npy header");
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex("'descr'\\s*:\\s*'([^']*)'")))
-    throw Error(path + ": .npy header has no 'descr'");
-  const std::string descr = m[1];
-  if (std::regex_search(header, m, std::regex("'fortran_order'\\s*:\\s*True")))
+  // The header is a Python dict literal; only three keys matter.
+  auto value_after = [&](const std::string& key) -> size_t {
+    size_t k = header.find("'" + key + "'");
+    if (k == std::string::npos) throw Error(path + ": .npy header has no '" + key + "'");
+    size_t colon = header.find(':', k);
+    if (colon == std::string::npos) throw Error(path + ": malformed .npy header");
+    return header.find_first_not_of(" ", colon + 1);
+  };
+  size_t d = value_after("descr");
+  size_t q = d == std::string::npos ? std::string::npos : header.find('\'', d + 1);
+  if (d == std::string::npos || header[d] != '\'' || q == std::string::npos) throw Error(path + ": malformed 'descr'");
+  const std::string descr = header.substr(d + 1, q - d - 1);
+  if (header.compare(value_after("fortran_order"), 4, "True") == 0)
     throw Unsupported(path + ": Fortran-ordered .npy arrays are not supported");
-  if (!std::regex_search(header, m, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)")))
-    throw Error(path + ": .npy header has no 'shape'");
+  size_t open = value_after("shape");
+  size_t close = open == std::string::npos ? std::string::npos : header.find(')', open);
+  if (open == std::string::npos || header[open] != '(' || close == std::string::npos)
+    throw Error(path + ": malformed 'shape'");
   Shape shape;
-  const std::string dims = m[1];
-  static const std::regex digits("\\d+");
-  std::sregex_iterator it(dims.begin(), dims.end(), digits), end;
-  for (; it != end; ++it) {
-    if (it->str().size() > 12) throw Error(path + ": .npy dimension too large");
-    shape.push_back(std::stoll(it->str()));
+  std::string num;
+  for (size_t i = open + 1; i <= close; ++i) {
+    const char c = header[i];
+    if (c >= '0' && c <= '9') {
+      num += c;
+      if (num.size() > 12) throw Error(path + ": .npy dimension too large");
+    } else if (c == ',' || c == ')' || c == ' ' || c == 'L') {
+      if (!num.empty()) shape.push_back(std::stoll(num));
+      num.clear();
+    } else {
+      throw Error(path + ": malformed 'shape'");
+    }
   }
   bool f64;
   DataType t = npy_type(descr, &f64, path);
   Tensor out(t, shape);
   if (f64) {
-    std::vector<double> d(static_cast<size_t>(out.numel()));
-    if (!f.read(reinterpret_cast<char*>(d.data()), static_cast<std::streamsize>(d.size() * 8)))
+    std::vector<double> f64v(static_cast<size_t>(out.numel()));
+    if (!f.read(reinterpret_cast<char*>(f64v.data()), static_cast<std::streamsize>(f64v.size() * 8)))
       throw Error(path + ": truncated .npy data");
-    for (int64_t i = 0; i < out.numel(); ++i) out.data<float>()[i] = static_cast<float>(d[i]);
+    for (int64_t i = 0; i < out.numel(); ++i) out.data<float>()[i] = static_cast<float>(f64v[i]);
   } else if (!f.read(reinterpret_cast<char*>(out.raw()), static_cast<std::streamsize>(out.nbytes()))) {
     throw Error(path + ": truncated .npy data");
   }

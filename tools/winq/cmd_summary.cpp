@@ -6,7 +6,7 @@
 #include "common.hpp"
 #include "winq/onnx.hpp"
 #include "winq/runtime.hpp"
-#include "winq/table.hpp"
+#include "winq/summary.hpp"
 
 namespace winq::cli {
 
@@ -54,48 +54,14 @@ void add_summary(CLI::App& app) {
         if (d < 0) throw Error("the model's input has dynamic dimensions " + shape_str(s) + ": pass --input-shape");
     }
     Graph p = prepare(g, {{g.values[g.inputs[0]].name, s}});
-    int64_t total = 0;
-    struct Row {
-      std::string name, op, param, input;
-      int64_t params;
-    };
-    std::vector<Row> rows;
-    for (const Node& n : p.nodes) {
-      Row r{n.name, n.op, "-", "-", 0};
-      for (ValueId v : n.inputs) {
-        if (v == kNoValue) continue;
-        const Value& val = p.values[v];
-        if (val.is_constant()) {
-          // Shape-like int64 inputs (Reshape targets) are not parameters.
-          if (val.dtype == DataType::s64) continue;
-          if (r.param == "-") r.param = fmt_shape(val.shape);
-          r.params += val.constant.numel();
-        } else if (r.input == "-") {
-          r.input = fmt_shape(val.shape);
-        }
-      }
-      if (n.attrs.has("winq_activation")) r.op += "+" + n.attrs.get_string("winq_activation", "");
-      total += r.params;
-      rows.push_back(r);
-    }
+    auto rows = summarize(p);
     if (a.json) {
-      nlohmann::json j;
+      auto j = summary_json(rows, s);
       j["model"] = a.model;
-      j["input_shape"] = s;
-      j["total_params"] = total;
-      for (auto& r : rows)
-        j["layers"].push_back({{"name", r.name}, {"op", r.op}, {"param_shape", r.param}, {"input_shape", r.input},
-                               {"params", r.params}});
       print_json(j);
       return;
     }
-    Table t({"layer", "op", "param shape", "input shape", "params (k)", "params %"});
-    for (auto& r : rows)
-      t.add({r.name, r.op, r.param, r.input, r.params ? fmt::format("{:.2f}", r.params / 1000.0) : "-",
-             r.params ? fmt::format("{:.2f}", total ? 100.0 * r.params / total : 0.0) : "-"});
-    t.separator();
-    t.add({"total", fmt::format("{} layers", rows.size()), "", fmt_shape(s), fmt::format("{:.2f}", total / 1000.0), "100.00"});
-    std::cout << a.model << "\n" << t.render();
+    std::cout << a.model << "\n" << render_summary(rows, s);
   });
 }
 

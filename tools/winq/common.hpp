@@ -6,24 +6,9 @@
 
 #include "winq/data.hpp"
 #include "winq/graph.hpp"
+#include "winq/progress.hpp"
 
 namespace winq::cli {
-
-// Progress on stderr: a bar redrawn in place on a terminal, a line every 25%
-// otherwise (logs stay short). Finish with done().
-class Progress {
- public:
-  Progress(std::string label, int64_t total);
-  void update(int64_t done);
-  void done();
-
- private:
-  std::string label_;
-  int64_t total_;
-  int last_quarter_ = -1;
-  bool tty_;
-  double start_;
-};
 
 // Directory of the models shipped with winq (compiled in; WINQ_MODELS_DIR overrides).
 std::string models_dir();
@@ -39,5 +24,7 @@ void add_summary(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_run(CLI::App& app);
+void add_train(CLI::App& app);       // only with LibTorch
+void add_export_run(CLI::App& app);  // only with LibTorch
 
 }  // namespace winq::cli

@@ -15,6 +15,10 @@ int main(int argc, char** argv) {
   winq::cli::add_summary(app);
   winq::cli::add_eval(app);
   winq::cli::add_run(app);
+#ifdef WINQ_WITH_TORCH
+  winq::cli::add_train(app);
+  winq::cli::add_export_run(app);
+#endif
   winq::cli::add_demo(app);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,61 @@
+// Training the ResNet-18-like network with LibTorch. This header is free of
+// LibTorch types so that the CLI compiles quickly; the implementation lives in
+// src/train/ (the only place that includes <torch/torch.h>).
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "winq/graph.hpp"
+
+namespace winq {
+
+struct TrainConfig {
+  std::string arch = "resnet18";
+  std::string mode = "normal";  // normal (this issue); static | flex come with Winograd-aware training
+  double mult = 0.5;            // width multiplier: stages of 64m, 128m, 256m, 512m channels
+  int epochs = 30;
+  double lr = 0.1;
+  int batch = 128;
+  std::string optimizer = "sgd";  // sgd | adam
+  std::string schedule = "cosine";  // cosine | step (×0.1 at 50% and 75% of the epochs)
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  bool augment = true;  // random crop (pad 4) + horizontal flip
+  int threads = 0;      // 0 = all hardware threads
+  uint64_t seed = 0;
+  int bits = 32;  // 32 = float training (quantization-aware training comes later)
+  std::string data = "fashion-mnist";
+  std::string preprocess = "pad=2,mean=0.2860,std=0.3530";  // 28×28 → 32×32
+  int in_channels = 1;
+  int classes = 10;
+  int64_t train_limit = 0, test_limit = 0;  // 0 = whole split (smaller for quick runs and tests)
+  std::string out_root = "experiments";
+};
+
+nlohmann::json to_json(const TrainConfig& c);
+TrainConfig train_config_from_json(const nlohmann::json& j);
+
+struct TrainResult {
+  std::string run_dir;
+  int epochs_done = 0;
+  double best_top1 = 0, last_top1 = 0;
+  double seconds_per_epoch = 0;
+  bool interrupted = false;
+};
+
+// Trains into a new run directory experiments/<arch>/<mode>/mult_<m>/bits_<b>/lr_<lr>/<date-time>/
+// (config.json, log.txt, best.pt, last.pt), or continues the run in
+// `resume_dir` exactly where it stopped. SIGINT/SIGTERM finish the current
+// batch, save last.pt and return with interrupted = true.
+TrainResult run_training(const TrainConfig& cfg, const std::string& resume_dir = "");
+
+// The network of a run (best.pt or last.pt) as a winq graph: Conv,
+// BatchNormalization, Relu, MaxPool, Add, GlobalAveragePool, Flatten, Gemm;
+// input "image" [batch, C, 32, 32] with a dynamic batch; metadata carries the
+// preprocessing. Throws Error for a missing, corrupt or mismatched checkpoint.
+Graph export_checkpoint(const std::string& run_dir, const std::string& which = "best");
+
+// Summary of the network a configuration builds (parameters, shapes per layer).
+std::string train_summary(const TrainConfig& cfg);
+
+}  // namespace winq

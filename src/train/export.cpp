@@ -1,0 +1,90 @@
+#include "export.hpp"
+
+#include "tensor_bridge.hpp"
+
+namespace winq::train {
+
+namespace {
+
+struct Builder {
+  Graph g;
+  ValueId value(const std::string& name) {
+    Value v;
+    v.name = name;
+    return g.add_value(std::move(v));
+  }
+  ValueId node(const std::string& op, const std::string& name, std::vector<ValueId> in, Attributes a = {}) {
+    ValueId out = value(name);
+    Node n;
+    n.name = name;
+    n.op = op;
+    n.inputs = std::move(in);
+    n.outputs = {out};
+    n.attrs = std::move(a);
+    g.nodes.push_back(std::move(n));
+    return out;
+  }
+  ValueId constant(const std::string& name, const torch::Tensor& t) { return g.add_constant(name, to_winq(t)); }
+
+  ValueId conv_bn(ValueId x, torch::nn::Conv2d& conv, torch::nn::BatchNorm2d& bn, const std::string& name, bool relu) {
+    const auto& o = conv->options;
+    const int64_t k = o.kernel_size()->at(0), p = k / 2;
+    Attributes a;
+    a.set("kernel_shape", std::vector<int64_t>{k, k});
+    a.set("pads", std::vector<int64_t>{p, p, p, p});
+    a.set("strides", std::vector<int64_t>{1, 1});
+    ValueId y = node("Conv", name + ".conv", {x, constant(name + ".conv.weight", conv->weight)}, a);
+    Attributes b;
+    b.set("epsilon", static_cast<float>(bn->options.eps()));
+    y = node("BatchNormalization", name + ".bn",
+             {y, constant(name + ".bn.weight", bn->weight), constant(name + ".bn.bias", bn->bias),
+              constant(name + ".bn.running_mean", bn->running_mean), constant(name + ".bn.running_var", bn->running_var)},
+             b);
+    return relu ? node("Relu", name + ".relu", {y}) : y;
+  }
+};
+
+}  // namespace
+
+Graph graph_from_resnet(ResNet& net, const TrainConfig& cfg) {
+  torch::NoGradGuard no_grad;
+  Builder b;
+  b.g.name = "winq_" + cfg.arch;
+  b.g.opset = 13;
+  ValueId x = b.value("image");
+  {
+    Value& in = b.g.values[x];
+    in.shape = {-1, cfg.in_channels, 32, 32};
+    in.dim_params = {"batch", "", "", ""};
+    in.has_shape = true;
+  }
+  b.g.inputs = {x};
+  ValueId y = b.conv_bn(x, net->stem, net->stem_bn, "stem", true);
+  for (size_t i = 0; i < net->blocks.size(); ++i) {
+    auto& blk = net->blocks[i];
+    const std::string name = "layer" + std::to_string(i / 2 + 1) + "_" + std::to_string(i % 2);
+    if (blk->downsample) {
+      Attributes a;
+      a.set("kernel_shape", std::vector<int64_t>{2, 2});
+      a.set("strides", std::vector<int64_t>{2, 2});
+      y = b.node("MaxPool", name + ".pool", {y}, a);
+    }
+    ValueId h = b.conv_bn(y, blk->conv1, blk->bn1, name + ".1", true);
+    h = b.conv_bn(h, blk->conv2, blk->bn2, name + ".2", false);
+    ValueId sc = blk->proj ? b.conv_bn(y, blk->proj, blk->proj_bn, name + ".proj", false) : y;
+    y = b.node("Relu", name + ".out", {b.node("Add", name + ".add", {h, sc})});
+  }
+  y = b.node("GlobalAveragePool", "pool", {y});
+  y = b.node("Flatten", "flatten", {y});
+  Attributes g;
+  g.set("transB", int64_t{1});
+  y = b.node("Gemm", "logits", {y, b.constant("fc.weight", net->fc->weight), b.constant("fc.bias", net->fc->bias)}, g);
+  b.g.outputs = {y};
+  b.g.metadata["winq.preprocess"] = cfg.preprocess;
+  b.g.metadata["winq.arch"] = cfg.arch;
+  b.g.metadata["winq.mult"] = std::to_string(cfg.mult);
+  validate(b.g);
+  return b.g;
+}
+
+}  // namespace winq::train

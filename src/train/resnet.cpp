@@ -1,0 +1,62 @@
+#include "resnet.hpp"
+
+namespace winq::train {
+
+namespace {
+torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t k) {
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k).padding(k / 2).bias(false));
+}
+}  // namespace
+
+std::vector<int64_t> stage_channels(double mult) {
+  std::vector<int64_t> c;
+  for (int base : {64, 128, 256, 512}) c.push_back(std::max<int64_t>(8, static_cast<int64_t>(std::lround(base * mult))));
+  return c;
+}
+
+BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t out, bool down) : downsample(down) {
+  conv1 = register_module("conv1", conv(in, out, 3));
+  bn1 = register_module("bn1", torch::nn::BatchNorm2d(out));
+  conv2 = register_module("conv2", conv(out, out, 3));
+  bn2 = register_module("bn2", torch::nn::BatchNorm2d(out));
+  if (in != out) {
+    proj = register_module("proj", conv(in, out, 1));
+    proj_bn = register_module("proj_bn", torch::nn::BatchNorm2d(out));
+  }
+}
+
+torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
+  if (downsample) x = torch::max_pool2d(x, 2, 2);
+  auto y = torch::relu(bn1(conv1(x)));
+  y = bn2(conv2(y));
+  auto shortcut = proj ? proj_bn(proj(x)) : x;
+  return torch::relu(y + shortcut);
+}
+
+ResNetImpl::ResNetImpl(int64_t in_channels, int64_t classes, double mult) {
+  stage_channels = train::stage_channels(mult);
+  stem = register_module("stem", conv(in_channels, 32, 3));
+  stem_bn = register_module("stem_bn", torch::nn::BatchNorm2d(32));
+  int64_t in = 32;
+  for (size_t s = 0; s < 4; ++s)
+    for (int b = 0; b < 2; ++b) {
+      const int64_t out = stage_channels[s];
+      blocks.push_back(register_module("layer" + std::to_string(s + 1) + "_" + std::to_string(b),
+                                       BasicBlock(in, out, s > 0 && b == 0)));
+      in = out;
+    }
+  fc = register_module("fc", torch::nn::Linear(in, classes));
+  // He initialisation for convs; BN starts at identity.
+  for (auto& m : modules(/*include_self=*/false)) {
+    if (auto* c = m->as<torch::nn::Conv2d>()) torch::nn::init::kaiming_normal_(c->weight, 0, torch::kFanOut, torch::kReLU);
+  }
+}
+
+torch::Tensor ResNetImpl::forward(torch::Tensor x) {
+  x = torch::relu(stem_bn(stem(x)));
+  for (auto& b : blocks) x = b->forward(x);
+  x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
+  return fc(x);
+}
+
+}  // namespace winq::train

@@ -1,0 +1,36 @@
+// The ResNet-18-like network of the Winograd-aware quantized networks work,
+// for small images (32×32): stem 3×3 conv (32 channels), four stages of two
+// BasicBlocks with 64m, 128m, 256m, 512m channels; every stride-2 3×3 conv is
+// replaced by a 2×2 max-pool followed by a stride-1 3×3 conv; 1×1 projection
+// shortcuts where channels change; global average pool; linear classifier.
+#pragma once
+#include <torch/torch.h>
+
+namespace winq::train {
+
+struct BasicBlockImpl : torch::nn::Module {
+  BasicBlockImpl(int64_t in, int64_t out, bool downsample);
+  torch::Tensor forward(torch::Tensor x);
+
+  bool downsample;
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, proj{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, proj_bn{nullptr};
+};
+TORCH_MODULE(BasicBlock);
+
+struct ResNetImpl : torch::nn::Module {
+  ResNetImpl(int64_t in_channels, int64_t classes, double mult);
+  torch::Tensor forward(torch::Tensor x);
+
+  torch::nn::Conv2d stem{nullptr};
+  torch::nn::BatchNorm2d stem_bn{nullptr};
+  std::vector<BasicBlock> blocks;
+  torch::nn::Linear fc{nullptr};
+  std::vector<int64_t> stage_channels;
+};
+TORCH_MODULE(ResNet);
+
+// Stage widths for a multiplier (at least 8 channels each).
+std::vector<int64_t> stage_channels(double mult);
+
+}  // namespace winq::train

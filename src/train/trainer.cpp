@@ -1,0 +1,368 @@
+// The training loop: deterministic epoch plans (order and augmentation derived
+// from seed and epoch only), so an interrupted run resumes exactly where it
+// stopped; progress per batch; test accuracy per epoch; atomic checkpoints.
+#include <torch/torch.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include "checkpoint.hpp"
+#include "export.hpp"
+#include "resnet.hpp"
+#include "tensor_bridge.hpp"
+#include "winq/data.hpp"
+#include "winq/onnx.hpp"
+#include "winq/progress.hpp"
+#include "winq/runtime.hpp"
+#include "winq/summary.hpp"
+#include "winq/train.hpp"
+
+// OpenBLAS starts its own threads and fights OpenMP (ENVIRONMENT.md); call its
+// setter when the library is present.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
+namespace fs = std::filesystem;
+
+namespace winq {
+
+nlohmann::json to_json(const TrainConfig& c) {
+  return {{"arch", c.arch}, {"mode", c.mode}, {"mult", c.mult}, {"epochs", c.epochs}, {"lr", c.lr},
+          {"batch", c.batch}, {"optimizer", c.optimizer}, {"schedule", c.schedule}, {"momentum", c.momentum},
+          {"weight_decay", c.weight_decay}, {"augment", c.augment}, {"threads", c.threads}, {"seed", c.seed},
+          {"bits", c.bits}, {"data", c.data}, {"preprocess", c.preprocess}, {"in_channels", c.in_channels},
+          {"classes", c.classes}, {"train_limit", c.train_limit}, {"test_limit", c.test_limit},
+          {"out_root", c.out_root}};
+}
+
+TrainConfig train_config_from_json(const nlohmann::json& j) {
+  TrainConfig c;
+  try {
+    c.arch = j.at("arch");
+    c.mode = j.at("mode");
+    c.mult = j.at("mult");
+    c.epochs = j.at("epochs");
+    c.lr = j.at("lr");
+    c.batch = j.at("batch");
+    c.optimizer = j.at("optimizer");
+    c.schedule = j.at("schedule");
+    c.momentum = j.at("momentum");
+    c.weight_decay = j.at("weight_decay");
+    c.augment = j.at("augment");
+    c.threads = j.at("threads");
+    c.seed = j.at("seed");
+    c.bits = j.at("bits");
+    c.data = j.at("data");
+    c.preprocess = j.at("preprocess");
+    c.in_channels = j.at("in_channels");
+    c.classes = j.at("classes");
+    c.train_limit = j.at("train_limit");
+    c.test_limit = j.at("test_limit");
+    c.out_root = j.at("out_root");
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("training configuration is incomplete or malformed: ") + e.what());
+  }
+  return c;
+}
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) {
+  g_stop = true;
+  // A second signal ends the process the usual way.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+struct SignalGuard {
+  void (*old_int)(int), (*old_term)(int);
+  SignalGuard() {
+    g_stop = false;
+    old_int = std::signal(SIGINT, on_signal);
+    old_term = std::signal(SIGTERM, on_signal);
+  }
+  ~SignalGuard() {
+    std::signal(SIGINT, old_int);
+    std::signal(SIGTERM, old_term);
+  }
+};
+
+void write_text_atomic(const fs::path& p, const std::string& text) {
+  fs::path tmp = p;
+  tmp += ".tmp";
+  {
+    std::ofstream f(tmp);
+    f << text;
+    if (!f) throw Error(p.string() + ": cannot write");
+  }
+  fs::rename(tmp, p);
+}
+
+std::string lr_dir(double lr) { return fmt::format("lr_{:g}", lr); }
+
+fs::path new_run_dir(const TrainConfig& c) {
+  std::time_t t = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
+  fs::path base = fs::path(c.out_root) / c.arch / c.mode / fmt::format("mult_{:g}", c.mult) /
+                  fmt::format("bits_{}", c.bits) / lr_dir(c.lr);
+  fs::path dir = base / stamp;
+  for (int i = 1; fs::exists(dir); ++i) dir = base / fmt::format("{}-{}", stamp, i);
+  fs::create_directories(dir);
+  return dir;
+}
+
+struct Split {
+  torch::Tensor x;  // [N, C, 32, 32] float
+  torch::Tensor y;  // [N] int64
+};
+
+Split load_split(const TrainConfig& c, bool train) {
+  std::string spec;
+  if (c.data == "fashion-mnist") spec = train ? "fashion-mnist:train" : "fashion-mnist";
+  else spec = (fs::path(c.data) / (train ? "train" : "test")).string();
+  RawImages raw = read_images(spec, train ? c.train_limit : c.test_limit);
+  Preprocess p = parse_preprocess(c.preprocess);
+  if (p.channels == 0 && raw.pixels.dim(3) != c.in_channels) p.channels = c.in_channels;
+  Dataset d = preprocess(raw, p);
+  if (d.images.dim(1) != c.in_channels || d.images.dim(2) != 32 || d.images.dim(3) != 32)
+    throw Error(fmt::format("training needs {}×32×32 inputs; preprocessing '{}' gives {}", c.in_channels, c.preprocess,
+                            shape_str(d.images.shape())));
+  Split s;
+  s.x = train::to_torch(d.images);
+  std::vector<int64_t> labels(d.labels.begin(), d.labels.end());
+  for (auto l : labels)
+    if (l < 0 || l >= c.classes) throw Error(fmt::format("label {} outside 0..{}", l, c.classes - 1));
+  s.y = torch::tensor(labels, torch::kLong);
+  return s;
+}
+
+// Order and augmentation of one epoch, from (seed, epoch) only.
+struct EpochPlan {
+  std::vector<int64_t> order;
+  std::vector<uint8_t> dx, dy, flip;
+};
+
+EpochPlan plan_epoch(uint64_t seed, int64_t epoch, int64_t n) {
+  std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(epoch) + 1);
+  EpochPlan p;
+  p.order.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) p.order[i] = i;
+  for (int64_t i = n - 1; i > 0; --i) std::swap(p.order[i], p.order[rng() % static_cast<uint64_t>(i + 1)]);
+  p.dx.resize(n);
+  p.dy.resize(n);
+  p.flip.resize(n);
+  for (int64_t i = 0; i < n; ++i) {
+    p.dx[i] = static_cast<uint8_t>(rng() % 9);
+    p.dy[i] = static_cast<uint8_t>(rng() % 9);
+    p.flip[i] = static_cast<uint8_t>(rng() & 1);
+  }
+  return p;
+}
+
+torch::Tensor augment(const torch::Tensor& x, const EpochPlan& p, int64_t first, float fill) {
+  // Random crop of a 4-pixel zero-padded (in pixel space: `fill` after
+  // normalisation) image back to 32×32, and a horizontal flip.
+  auto padded = torch::constant_pad_nd(x, {4, 4, 4, 4}, fill);
+  std::vector<torch::Tensor> out;
+  out.reserve(static_cast<size_t>(x.size(0)));
+  for (int64_t i = 0; i < x.size(0); ++i) {
+    const int64_t k = first + i;
+    auto img = padded[i].narrow(1, p.dy[k], 32).narrow(2, p.dx[k], 32);
+    out.push_back(p.flip[k] ? img.flip({2}) : img);
+  }
+  return torch::stack(out);
+}
+
+double evaluate(train::ResNet& net, const Split& test, int64_t batch) {
+  torch::NoGradGuard no_grad;
+  net->eval();
+  int64_t correct = 0;
+  for (int64_t i = 0; i < test.x.size(0); i += batch) {
+    const int64_t n = std::min(batch, test.x.size(0) - i);
+    auto pred = net->forward(test.x.narrow(0, i, n)).argmax(1);
+    correct += pred.eq(test.y.narrow(0, i, n)).sum().item<int64_t>();
+  }
+  net->train();
+  return 100.0 * correct / std::max<int64_t>(1, test.x.size(0));
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(train::ResNet& net, const TrainConfig& c) {
+  if (c.optimizer == "sgd")
+    return std::make_unique<torch::optim::SGD>(
+        net->parameters(), torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weight_decay).nesterov(true));
+  if (c.optimizer == "adam")
+    return std::make_unique<torch::optim::Adam>(net->parameters(),
+                                                torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
+  throw Error("--optimizer must be sgd or adam");
+}
+
+double lr_at(const TrainConfig& c, int64_t step, int64_t total) {
+  const double t = total ? static_cast<double>(step) / total : 0;
+  if (c.schedule == "cosine") return c.lr * 0.5 * (1 + std::cos(M_PI * t));
+  if (c.schedule == "step") return c.lr * (t < 0.5 ? 1.0 : t < 0.75 ? 0.1 : 0.01);
+  throw Error("--schedule must be cosine or step");
+}
+
+void set_lr(torch::optim::Optimizer& opt, double lr) {
+  for (auto& g : opt.param_groups()) g.options().set_lr(lr);
+}
+
+void check_config(const TrainConfig& c) {
+  if (c.arch != "resnet18") throw Error("--arch: only resnet18 is available");
+  if (c.mode != "normal") throw Error("mode '" + c.mode + "' is not available yet (normal conv only)");
+  if (!(c.mult > 0 && c.mult <= 4)) throw Error("--mult must be in (0, 4]");
+  if (c.epochs < 1 || c.batch < 1) throw Error("--epochs and --batch-size must be positive");
+  if (!(c.lr > 0)) throw Error("--lr must be positive");
+  if (c.bits != 32) throw Error("--bits: quantization-aware training is not available yet");
+  if (c.optimizer != "sgd" && c.optimizer != "adam") throw Error("--optimizer must be sgd or adam");
+  if (c.schedule != "cosine" && c.schedule != "step") throw Error("--schedule must be cosine or step");
+}
+
+// The configuration a run directory was started with.
+TrainConfig load_run_config(const fs::path& dir) {
+  std::ifstream f(dir / "config.json");
+  if (!f) throw Error(dir.string() + ": no config.json: not a winq run directory");
+  nlohmann::json j;
+  try {
+    f >> j;
+  } catch (const nlohmann::json::exception&) {
+    throw Error((dir / "config.json").string() + ": malformed JSON");
+  }
+  return train_config_from_json(j);
+}
+
+}  // namespace
+
+std::string train_summary(const TrainConfig& cfg) {
+  torch::manual_seed(0);
+  train::ResNet net(cfg.in_channels, cfg.classes, cfg.mult);
+  Graph g = train::graph_from_resnet(net, cfg);
+  Shape in = {1, cfg.in_channels, 32, 32};
+  PrepareOptions keep;  // show the network as trained: BatchNorm separate
+  keep.fold_batchnorm = false;
+  keep.fuse_activations = false;
+  return render_summary(summarize(prepare(g, {{"image", in}}, keep)), in);
+}
+
+TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_dir) {
+  TrainConfig cfg = cfg_in;
+  fs::path dir;
+  train::TrainState st;
+  if (!resume_dir.empty()) {
+    dir = resume_dir;
+    cfg = load_run_config(dir);
+  }
+  check_config(cfg);
+  const int threads = cfg.threads > 0 ? cfg.threads : default_threads();
+  if (openblas_set_num_threads) openblas_set_num_threads(1);
+  at::set_num_threads(threads);
+  torch::manual_seed(static_cast<uint64_t>(cfg.seed));
+
+  train::ResNet net(cfg.in_channels, cfg.classes, cfg.mult);
+  auto opt = make_optimizer(net, cfg);
+  if (!resume_dir.empty()) {
+    st = train::load_checkpoint((dir / "last.pt").string(), net, opt.get());
+    std::cerr << fmt::format("resuming {} at epoch {} batch {}\n", dir.string(), st.epoch + 1, st.batch);
+  } else {
+    dir = new_run_dir(cfg);
+    write_text_atomic(dir / "config.json", to_json(cfg).dump(2) + "\n");
+  }
+  st.config_json = to_json(cfg).dump();
+  std::cerr << "run directory: " << dir.string() << "\n" << train_summary(cfg);
+
+  Split tr = load_split(cfg, true), te = load_split(cfg, false);
+  const Preprocess pp = parse_preprocess(cfg.preprocess);
+  const float fill = (0.0f - pp.mean[0]) / pp.std[0];  // a black pixel after normalisation
+  const int64_t n = tr.x.size(0);
+  const int64_t batches = n / cfg.batch;  // the last partial batch is dropped (BatchNorm dislikes tiny batches)
+  if (batches == 0) throw Error(fmt::format("{} training images are fewer than one batch of {}", n, cfg.batch));
+  const int64_t total_steps = batches * cfg.epochs;
+  std::ofstream log(dir / "log.txt", std::ios::app);
+  nlohmann::json history = st.history.empty() ? nlohmann::json::array() : nlohmann::json::parse(st.history);
+
+  SignalGuard signals;
+  TrainResult res;
+  res.run_dir = dir.string();
+  net->train();
+  for (int64_t epoch = st.epoch; epoch < cfg.epochs; ++epoch) {
+    const EpochPlan plan = plan_epoch(cfg.seed, epoch, n);
+    Progress prog(fmt::format("epoch {}/{}", epoch + 1, cfg.epochs), batches * cfg.batch);
+    const auto t0 = std::chrono::steady_clock::now();
+    double loss_sum = 0;
+    int64_t seen = 0, correct = 0;
+    for (int64_t b = st.batch; b < batches; ++b) {
+      auto idx = torch::from_blob(const_cast<int64_t*>(plan.order.data() + b * cfg.batch), {cfg.batch}, torch::kLong);
+      auto x = tr.x.index_select(0, idx);
+      auto y = tr.y.index_select(0, idx);
+      if (cfg.augment) x = augment(x, plan, b * cfg.batch, fill);
+      set_lr(*opt, lr_at(cfg, st.step, total_steps));
+      opt->zero_grad();
+      auto logits = net->forward(x);
+      auto loss = torch::nn::functional::cross_entropy(logits, y);
+      loss.backward();
+      opt->step();
+      ++st.step;
+      loss_sum += loss.item<double>() * cfg.batch;
+      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      seen += cfg.batch;
+      prog.update((b + 1) * cfg.batch, fmt::format("loss {:.3f} acc {:.1f}%", loss_sum / seen, 100.0 * correct / seen));
+      if (g_stop) {
+        st.batch = b + 1;
+        st.epoch = epoch;
+        st.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        st.history = history.dump();
+        train::save_checkpoint((dir / "last.pt").string(), net, *opt, st);
+        log << fmt::format("interrupted at epoch {} batch {}; saved last.pt\n", epoch + 1, b + 1) << std::flush;
+        std::cerr << fmt::format("\ninterrupted: saved {}; continue with: winq train --resume {}\n",
+                                 (dir / "last.pt").string(), dir.string());
+        res.interrupted = true;
+        res.epochs_done = static_cast<int>(epoch);
+        res.best_top1 = st.best_top1;
+        return res;
+      }
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    st.seconds += secs;
+    const double top1 = evaluate(net, te, 500);
+    const bool best = top1 > st.best_top1;
+    if (best) st.best_top1 = top1;
+    prog.done(fmt::format("loss {:.3f} train {:.2f}% test {:.2f}%{}", seen ? loss_sum / seen : 0.0,
+                          seen ? 100.0 * correct / seen : 0.0, top1, best ? " (best)" : ""));
+    history.push_back({{"epoch", epoch + 1}, {"loss", seen ? loss_sum / seen : 0.0},
+                       {"train_top1", seen ? 100.0 * correct / seen : 0.0}, {"test_top1", top1}, {"seconds", secs},
+                       {"lr", lr_at(cfg, st.step, total_steps)}});
+    log << history.back().dump() << "\n" << std::flush;
+    st.epoch = epoch + 1;
+    st.batch = 0;
+    st.history = history.dump();
+    if (best) train::save_checkpoint((dir / "best.pt").string(), net, *opt, st);
+    train::save_checkpoint((dir / "last.pt").string(), net, *opt, st);
+    res.last_top1 = top1;
+  }
+  res.epochs_done = cfg.epochs;
+  res.best_top1 = st.best_top1;
+  res.seconds_per_epoch = cfg.epochs ? st.seconds / cfg.epochs : 0;
+  // The best network as ONNX, next to its checkpoint.
+  save_onnx(export_checkpoint(dir.string(), "best"), (dir / "best.onnx").string());
+  std::cerr << fmt::format("best test top-1 {:.2f}%; wrote {}\n", st.best_top1, (dir / "best.onnx").string());
+  return res;
+}
+
+Graph export_checkpoint(const std::string& run_dir, const std::string& which) {
+  fs::path dir = run_dir;
+  TrainConfig cfg = load_run_config(dir);
+  train::ResNet net(cfg.in_channels, cfg.classes, cfg.mult);
+  train::load_checkpoint((dir / (which + ".pt")).string(), net, nullptr);
+  net->eval();
+  return train::graph_from_resnet(net, cfg);
+}
+
+}  // namespace winq

@@ -1,0 +1,103 @@
+// LibTorch training: network shapes, learning, checkpoint round trip, export.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "../../src/train/checkpoint.hpp"
+#include "../../src/train/export.hpp"
+#include "../../src/train/resnet.hpp"
+#include "../../src/train/tensor_bridge.hpp"
+#include "winq/runtime.hpp"
+
+using namespace winq;
+namespace fs = std::filesystem;
+
+TEST(ResNet, ForwardShapesForWidthsAndInputs) {
+  torch::manual_seed(0);
+  for (double mult : {0.25, 0.5}) {
+    for (int64_t c : {1, 3}) {
+      SCOPED_TRACE(testing::Message() << "mult " << mult << " channels " << c);
+      train::ResNet net(c, 10, mult);
+      net->eval();
+      auto y = net->forward(torch::randn({2, c, 32, 32}));
+      EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 10}));
+    }
+  }
+  EXPECT_EQ(train::stage_channels(0.5), (std::vector<int64_t>{32, 64, 128, 256}));
+}
+
+TEST(ResNet, AFewStepsReduceTheLossOnASmallBatch) {
+  torch::manual_seed(1);
+  train::ResNet net(1, 10, 0.25);
+  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
+  auto x = torch::randn({16, 1, 32, 32});
+  auto y = torch::randint(0, 10, {16}, torch::kLong);
+  double first = 0, last = 0;
+  for (int i = 0; i < 8; ++i) {
+    opt.zero_grad();
+    auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
+    loss.backward();
+    opt.step();
+    (i == 0 ? first : last) = loss.item<double>();
+  }
+  EXPECT_LT(last, first * 0.7) << "loss went from " << first << " to " << last;
+}
+
+TEST(Checkpoint, RoundTripIsBitIdenticalAndMismatchIsAnError) {
+  torch::manual_seed(2);
+  const fs::path dir = fs::temp_directory_path() / ("winq_ckpt_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  train::ResNet a(1, 10, 0.25);
+  torch::optim::SGD opt(a->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
+  opt.zero_grad();
+  torch::nn::functional::cross_entropy(a->forward(torch::randn({4, 1, 32, 32})), torch::tensor({1, 2, 3, 4})).backward();
+  opt.step();  // momentum buffers exist now
+  train::TrainState st;
+  st.epoch = 3;
+  st.batch = 17;
+  st.best_top1 = 91.5;
+  st.config_json = "{}";
+  const std::string path = (dir / "c.pt").string();
+  train::save_checkpoint(path, a, opt, st);
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+
+  torch::manual_seed(99);
+  train::ResNet b(1, 10, 0.25);
+  torch::optim::SGD opt_b(b->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
+  auto got = train::load_checkpoint(path, b, &opt_b);
+  EXPECT_EQ(got.epoch, 3);
+  EXPECT_EQ(got.batch, 17);
+  EXPECT_EQ(got.best_top1, 91.5);
+  auto pa = a->named_parameters(), pb = b->named_parameters();
+  for (auto& p : pa) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
+  auto ba = a->named_buffers(), bb = b->named_buffers();
+  for (auto& p : ba) EXPECT_TRUE(torch::equal(p.value(), bb[p.key()])) << p.key();
+
+  train::ResNet wider(1, 10, 0.5);
+  EXPECT_THROW(train::load_checkpoint(path, wider, nullptr), Error);
+  fs::resize_file(path, fs::file_size(path) / 2);
+  EXPECT_THROW(train::load_checkpoint(path, b, nullptr), Error);
+  EXPECT_THROW(train::load_checkpoint((dir / "none.pt").string(), b, nullptr), Error);
+  fs::remove_all(dir);
+}
+
+TEST(Export, ImportedGraphGivesTheSameLogitsAsLibTorch) {
+  torch::manual_seed(3);
+  train::ResNet net(1, 10, 0.25);
+  // Non-trivial BatchNorm statistics so that folding is exercised.
+  for (auto& b : net->named_buffers())
+    if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.3, 0.3);
+    else if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
+  net->eval();
+  TrainConfig cfg;
+  cfg.mult = 0.25;
+  Graph g = train::graph_from_resnet(net, cfg);
+  auto x = torch::randn({3, 1, 32, 32});
+  auto ref = net->forward(x);
+  FloatExecutor ex(prepare(g, {{"image", {3, 1, 32, 32}}}));
+  Tensor out = ex.run({train::to_winq(x)})[0];
+  auto got = train::to_torch(out);
+  const double rel = ((got - ref).norm() / ref.norm()).item<double>();
+  EXPECT_LT(rel, 1e-4);
+}

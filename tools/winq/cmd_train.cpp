@@ -1,0 +1,76 @@
+// winq train: train the ResNet-18-like network with LibTorch (normal conv).
+// Includes only winq/train.hpp, so the CLI does not compile LibTorch headers.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "common.hpp"
+#include "winq/onnx.hpp"
+#include "winq/train.hpp"
+
+namespace winq::cli {
+
+namespace {
+struct TrainArgs {
+  TrainConfig cfg;
+  std::string resume;
+  bool normal = true;
+  bool use_cpu = true;
+  bool no_augment = false;
+  bool json = false;
+};
+}  // namespace
+
+void add_train(CLI::App& app) {
+  static TrainArgs a;
+  auto* cmd = app.add_subcommand("train", "Train the ResNet-18-like network (LibTorch) on Fashion-MNIST or your data");
+  TrainConfig& c = a.cfg;
+  cmd->add_flag("--use-normal-conv", a.normal, "ordinary convolutions (the only mode so far)");
+  cmd->add_option("--mult", c.mult, "width multiplier: stages of 64m/128m/256m/512m channels")->capture_default_str();
+  cmd->add_option("--epochs", c.epochs, "epochs")->check(CLI::Range(1, 10000))->capture_default_str();
+  cmd->add_option("--lr", c.lr, "base learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--batch-size", c.batch, "images per batch")->check(CLI::Range(1, 65536))->capture_default_str();
+  cmd->add_option("--optimizer", c.optimizer, "sgd | adam")->check(CLI::IsMember({"sgd", "adam"}))->capture_default_str();
+  cmd->add_option("--schedule", c.schedule, "cosine | step")->check(CLI::IsMember({"cosine", "step"}))->capture_default_str();
+  cmd->add_option("--momentum", c.momentum, "SGD momentum (Nesterov)")->capture_default_str();
+  cmd->add_option("--weight-decay", c.weight_decay, "L2 weight decay")->capture_default_str();
+  cmd->add_flag("--no-augment", a.no_augment, "no random crop / horizontal flip");
+  cmd->add_option("--threads", c.threads, "LibTorch threads (0 = all hardware threads)")->check(CLI::Range(0, 1024));
+  cmd->add_option("--seed", c.seed, "random seed (weights, order, augmentation)")->capture_default_str();
+  cmd->add_flag("--use-cpu", a.use_cpu, "train on the CPU (always; accepted for compatibility)");
+  cmd->add_option("--data", c.data, "fashion-mnist, or a folder with train/ and test/ image folders")->capture_default_str();
+  cmd->add_option("--preprocess", c.preprocess, "how images become 32×32 inputs")->capture_default_str();
+  cmd->add_option("--in-channels", c.in_channels, "input channels (1 gray, 3 RGB)")->check(CLI::Range(1, 3))->capture_default_str();
+  cmd->add_option("--classes", c.classes, "number of classes")->check(CLI::Range(2, 100000))->capture_default_str();
+  cmd->add_option("--train-images", c.train_limit, "use the first N training images (0 = all)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--test-images", c.test_limit, "use the first N test images (0 = all)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--out", c.out_root, "root of the run directories")->capture_default_str();
+  cmd->add_option("--resume", a.resume, "continue the interrupted run in this directory (its configuration is used)");
+  cmd->add_flag("--json", a.json, "print the result as JSON");
+  cmd->callback([] {
+    a.cfg.augment = !a.no_augment;
+    TrainResult r = run_training(a.cfg, a.resume);
+    if (a.json) {
+      print_json({{"run_dir", r.run_dir}, {"epochs_done", r.epochs_done}, {"best_top1", r.best_top1},
+                  {"last_top1", r.last_top1}, {"seconds_per_epoch", r.seconds_per_epoch}, {"interrupted", r.interrupted}});
+    } else if (!r.interrupted) {
+      std::cout << fmt::format("run {}\nbest test top-1 {:.2f}%  last {:.2f}%  {:.1f} s/epoch\n", r.run_dir, r.best_top1,
+                               r.last_top1, r.seconds_per_epoch);
+    }
+    if (r.interrupted) throw Error("training interrupted (checkpoint saved; resume with --resume " + r.run_dir + ")");
+  });
+}
+
+void add_export_run(CLI::App& app) {
+  static std::string run, which = "best", out;
+  auto* cmd = app.add_subcommand("export-run", "Export a training run's network (best or last checkpoint) to ONNX");
+  cmd->add_option("run_dir", run, "run directory of winq train")->required();
+  cmd->add_option("--checkpoint", which, "best | last")->check(CLI::IsMember({"best", "last"}))->capture_default_str();
+  cmd->add_option("-o,--output", out, "ONNX file to write")->required();
+  cmd->callback([] {
+    save_onnx(export_checkpoint(run, which), out);
+    std::cerr << "wrote " << out << "\n";
+  });
+}
+
+}  // namespace winq::cli
