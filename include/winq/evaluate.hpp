@@ -1,5 +1,6 @@
 // Classification accuracy of a model over a dataset, batch by batch.
 #include <functional>
+#include <map>
 #include <string>
 
 #include "winq/data.hpp"
@@ -14,6 +15,8 @@ struct EvalOptions {
   int threads = 1;
   // Called after every batch with (images done, images total).
   std::function<void(int64_t, int64_t)> progress;
+  // How the model becomes executable for a batch shape (default: prepare()).
+  std::function<Graph(const Graph&, const std::map<std::string, Shape>&)> prepare_fn;
 };
 
 struct EvalResult {

@@ -2,6 +2,7 @@
 #pragma once
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,27 @@ class FloatExecutor {
   Observer observer_;
   std::vector<int> last_use_;  // per value: index of the last node reading it
 };
+
+// A model run on batches of varying size: prepares (and caches) one executor
+// per input shape. `prepare_fn` turns the model into the executable graph for a
+// shape (default: prepare()); the quantized path lowers the graph there.
+class BatchedExecutor {
+ public:
+  using PrepareFn = std::function<Graph(const Graph& model, const InputShapes& shapes)>;
+  BatchedExecutor(Graph model, int threads, PrepareFn prepare_fn = {});
+  // The executor for an input of this shape (first graph input).
+  FloatExecutor& for_input(const Shape& shape);
+  const Graph& model() const { return model_; }
+
+ private:
+  Graph model_;
+  int threads_;
+  PrepareFn prepare_fn_;
+  std::vector<std::pair<Shape, std::unique_ptr<FloatExecutor>>> cache_;  // at most two shapes (full and last batch)
+};
+
+// Images [begin, begin + count) of a float batch tensor.
+Tensor slice_batch(const Tensor& images, int64_t begin, int64_t count);
 
 // The ONNX operators (default domain) the float executor runs.
 std::vector<std::string> supported_ops();

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fstream>
 
+#include "winq/file.hpp"
 #include "winq/onnx.hpp"
 
 namespace winq {
@@ -121,22 +122,7 @@ std::string serialize_onnx(const Graph& g, const OnnxWriteOptions& opt) {
 }
 
 void save_onnx(const Graph& g, const std::string& path, const OnnxWriteOptions& opt) {
-  const std::string bytes = serialize_onnx(g, opt);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw Error(path + ": cannot write file");
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    f.flush();
-    if (!f) {
-      std::remove(tmp.c_str());
-      throw Error(path + ": write failed (disk full?)");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error(path + ": cannot move the temporary file into place");
-  }
+  write_file_atomic(path, serialize_onnx(g, opt));
 }
 
 }  // namespace winq

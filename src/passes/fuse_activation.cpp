@@ -1,4 +1,4 @@
-// Conv/Gemm → Relu | Clip(constant bounds)  ⇒  Conv/Gemm with the activation as
+// Conv/Gemm/Add → Relu | Clip(constant bounds)  ⇒  Conv/Gemm with the activation as
 // attributes (applied to the output before it is written).
 #include <limits>
 
@@ -36,7 +36,8 @@ bool fuse_activation(Graph& g) {
   bool changed = false;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     Node& producer = g.nodes[i];
-    if ((producer.op != "Conv" && producer.op != "Gemm") || !producer.domain.empty()) continue;
+    const bool fusable = producer.op == "Conv" || producer.op == "Gemm" || producer.op == "Add";
+    if (!fusable || !producer.domain.empty()) continue;
     if (producer.attrs.has(ops::kFusedActivation)) continue;  // already carries one
     const int ai = sole_consumer(g, consumers, producer.outputs[0]);
     if (ai < 0) continue;  // the pre-activation value is needed elsewhere

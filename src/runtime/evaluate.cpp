@@ -11,8 +11,6 @@
 
 namespace winq {
 
-namespace {
-
 Tensor slice_batch(const Tensor& images, int64_t begin, int64_t count) {
   Shape s = images.shape();
   s[0] = count;
@@ -22,34 +20,36 @@ Tensor slice_batch(const Tensor& images, int64_t begin, int64_t count) {
   return t;
 }
 
-}  // namespace
+BatchedExecutor::BatchedExecutor(Graph model, int threads, PrepareFn prepare_fn)
+    : model_(std::move(model)), threads_(threads), prepare_fn_(std::move(prepare_fn)) {
+  if (model_.inputs.empty()) throw Error("the model has no input");
+  if (!prepare_fn_) prepare_fn_ = [](const Graph& g, const InputShapes& s) { return prepare(g, s); };
+}
+
+FloatExecutor& BatchedExecutor::for_input(const Shape& shape) {
+  for (auto& [s, ex] : cache_)
+    if (s == shape) return *ex;
+  if (cache_.size() >= 2) cache_.erase(cache_.begin());
+  const std::string name = model_.values[model_.inputs[0]].name;
+  cache_.emplace_back(shape, std::make_unique<FloatExecutor>(prepare_fn_(model_, {{name, shape}}), threads_));
+  return *cache_.back().second;
+}
 
 EvalResult evaluate_float(const Graph& model, const Dataset& data, const EvalOptions& opt) {
   if (model.inputs.size() != 1) throw Error("evaluation needs a model with exactly one input");
   const Value& in = model.values[model.inputs[0]];
-  const std::string in_name = in.name;
-  Shape in_shape = data.images.shape();
   int64_t batch = std::max<int64_t>(1, opt.batch);
   if (in.has_shape && !in.shape.empty() && in.shape[0] > 0) batch = in.shape[0];  // fixed batch size
   const int64_t N = data.size();
   EvalResult r;
   r.predictions.resize(static_cast<size_t>(N));
-  std::unique_ptr<FloatExecutor> full, tail;
-  auto executor_for = [&](int64_t n) -> FloatExecutor& {
-    auto& slot = n == batch ? full : tail;
-    if (!slot || slot->graph().values[slot->graph().inputs[0]].shape[0] != n) {
-      Shape s = in_shape;
-      s[0] = n;
-      slot = std::make_unique<FloatExecutor>(prepare(model, {{in_name, s}}), opt.threads);
-    }
-    return *slot;
-  };
+  BatchedExecutor runner(model, opt.threads, opt.prepare_fn);
   if (in.has_shape && in.shape[0] > 0 && N % batch != 0)
     throw Error(fmt::format("the model's batch size is fixed to {}, which does not divide {} images", batch, N));
   for (int64_t b = 0; b < N; b += batch) {
     const int64_t n = std::min(batch, N - b);
-    FloatExecutor& ex = executor_for(n);
     Tensor x = slice_batch(data.images, b, n);
+    FloatExecutor& ex = runner.for_input(x.shape());
     auto t0 = std::chrono::steady_clock::now();
     auto outs = ex.run({x});
     r.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

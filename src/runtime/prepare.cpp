@@ -61,6 +61,9 @@ Graph prepare(Graph g, const InputShapes& shapes, const PrepareOptions& opt) {
     try {
       bool all_const = true;
       for (ValueId v : n.inputs) all_const &= v == kNoValue || g.values[v].is_constant();
+      // A DequantizeLinear of constant weights stays: it says the layer computes
+      // with integers (lower_qdq needs to see it); the float path runs it once per batch.
+      if (n.op == "DequantizeLinear" && n.domain.empty()) all_const = false;
       if (n.op == "Shape" && g.values[n.inputs.at(0)].shape_known()) {
         Tensor t = ops::shape_op_value(g.values[n.inputs[0]].shape, n);
         Value& out = g.values[n.outputs.at(0)];

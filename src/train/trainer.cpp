@@ -22,6 +22,7 @@
 #include "winq/progress.hpp"
 #include "winq/runtime.hpp"
 #include "winq/summary.hpp"
+#include "winq/file.hpp"
 #include "winq/train.hpp"
 
 // OpenBLAS starts its own threads and fights OpenMP (ENVIRONMENT.md); call its
@@ -93,17 +94,6 @@ struct SignalGuard {
     std::signal(SIGTERM, old_term);
   }
 };
-
-void write_text_atomic(const fs::path& p, const std::string& text) {
-  fs::path tmp = p;
-  tmp += ".tmp";
-  {
-    std::ofstream f(tmp);
-    f << text;
-    if (!f) throw Error(p.string() + ": cannot write");
-  }
-  fs::rename(tmp, p);
-}
 
 std::string lr_dir(double lr) { return fmt::format("lr_{:g}", lr); }
 
@@ -273,7 +263,7 @@ TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_di
     std::cerr << fmt::format("resuming {} at epoch {} batch {}\n", dir.string(), st.epoch + 1, st.batch);
   } else {
     dir = new_run_dir(cfg);
-    write_text_atomic(dir / "config.json", to_json(cfg).dump(2) + "\n");
+    write_file_atomic((dir / "config.json").string(), to_json(cfg).dump(2) + "\n");
   }
   st.config_json = to_json(cfg).dump();
   std::cerr << "run directory: " << dir.string() << "\n" << train_summary(cfg);

@@ -1,12 +1,15 @@
 // winq eval MODEL --data D: top-1/top-5 accuracy and throughput.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <iostream>
 
 #include "common.hpp"
 #include "winq/evaluate.hpp"
 #include "winq/onnx.hpp"
+#include "winq/quant.hpp"
 #include "winq/runtime.hpp"
+#include "winq/table.hpp"
 
 namespace winq::cli {
 
@@ -19,7 +22,57 @@ struct EvalArgs {
   int64_t batch = 64;
   int threads = 0;
   bool json = false;
+  std::string reference, sim = "int";
 };
+
+std::string db(double v) { return std::isfinite(v) ? fmt::format("{:.1f}", v) : "exact"; }
+
+// A quantized (QDQ) model: accuracy as the integer engine computes it, and
+// with --reference the float model's accuracy and the error of every tensor.
+void eval_quantized(const EvalArgs& a, const Graph& g, const Dataset& d, const EvalOptions& opt, const Preprocess& pp) {
+  QuantEvalOptions qo;
+  qo.eval = opt;
+  qo.lower = a.sim == "int";
+  Graph ref;
+  if (!a.reference.empty()) ref = load_onnx(a.reference);
+  QuantEvalResult r = evaluate_quantized(g, a.reference.empty() ? nullptr : &ref, d, qo);
+  const bool with_ref = !a.reference.empty();
+  if (a.json) {
+    nlohmann::json tensors = nlohmann::json::array();
+    for (const auto& t : r.tensors)
+      tensors.push_back({{"name", t.name}, {"op", t.producer}, {"bits", t.bits}, {"unsigned", t.is_unsigned},
+                         {"scale", t.scale}, {"sqnr_db", std::isfinite(t.sqnr_db) ? nlohmann::json(t.sqnr_db) : nlohmann::json()},
+                         {"clip_rate", t.clip_rate}, {"entropy_bits", t.entropy_bits}});
+    nlohmann::json j = {{"model", a.model}, {"data", d.source}, {"images", r.quantized.images},
+                        {"engine", qo.lower ? "int (reference kernels)" : "qdq (ONNX semantics)"},
+                        {"top1", r.quantized.top1()}, {"top5", r.quantized.top5()},
+                        {"images_per_second", r.quantized.images_per_second()}, {"threads", opt.threads},
+                        {"preprocess", to_string(pp)}};
+    if (with_ref) {
+      j["reference"] = {{"model", a.reference}, {"top1", r.reference.top1()}, {"top5", r.reference.top5()}};
+      j["top1_drop"] = r.reference.top1() - r.quantized.top1();
+      j["agreement"] = r.agreement;
+      j["tensors"] = tensors;
+    }
+    print_json(j);
+    return;
+  }
+  if (with_ref) {
+    Table t({"tensor", "op", "bits", "sign", "scale", "SQNR dB", "clipped %", "entropy bits"});
+    for (const auto& x : r.tensors)
+      t.add({x.name, x.producer, std::to_string(x.bits), x.is_unsigned ? "u" : "s", fmt::format("{:.4g}", x.scale),
+             db(x.sqnr_db), fmt::format("{:.3f}", 100 * x.clip_rate), fmt::format("{:.2f}", x.entropy_bits)});
+    std::cout << "per tensor (first 1000 images):\n" << t.render() << "\n";
+  }
+  std::cout << fmt::format("model       {}\ndata        {} ({} images)\nengine      {} ({} threads)\n", a.model,
+                           d.source, r.quantized.images,
+                           qo.lower ? "integer (reference kernels)" : "QDQ, ONNX semantics", opt.threads);
+  std::cout << fmt::format("top-1       {:.2f}%\ntop-5       {:.2f}%\n", r.quantized.top1(), r.quantized.top5());
+  if (with_ref)
+    std::cout << fmt::format("float top-1 {:.2f}%  (drop {:+.2f} points, same class on {:.2f}% of images)\n",
+                             r.reference.top1(), r.quantized.top1() - r.reference.top1(), 100 * r.agreement);
+  std::cout << fmt::format("throughput  {:.0f} images/s\n", r.quantized.images_per_second());
+}
 }  // namespace
 
 void add_eval(CLI::App& app) {
@@ -36,6 +89,10 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--preprocess", a.preprocess,
                   "e.g. pad=2,mean=0.286,std=0.353 (default: the model's winq.preprocess metadata)");
   cmd->add_flag("--json", a.json, "print JSON");
+  cmd->add_option("--reference", a.reference, "quantized models: the float model, for the accuracy drop and per-tensor errors");
+  cmd->add_option("--sim", a.sim, "quantized models: int (integer operators, the engine's definition) or qdq (ONNX semantics)")
+      ->check(CLI::IsMember({"int", "qdq"}))
+      ->capture_default_str();
   cmd->callback([] {
     Graph g = load_onnx(a.model);
     RawImages raw = read_images(a.data, a.images);
@@ -46,6 +103,11 @@ void add_eval(CLI::App& app) {
     opt.threads = a.threads ? a.threads : default_threads();
     Progress prog("eval", d.size());
     opt.progress = [&](int64_t done, int64_t) { prog.update(done); };
+    if (is_quantized_model(g)) {
+      eval_quantized(a, g, d, opt, pp);
+      return;
+    }
+    if (!a.reference.empty()) throw Error("--reference is for quantized models; this one is float");
     EvalResult r = evaluate_float(g, d, opt);
     prog.done();
     if (a.json) {

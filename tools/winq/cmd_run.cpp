@@ -1,10 +1,11 @@
-// winq run MODEL --input x.npy -o y.npy: run a model on arrays (float engine).
+// winq run MODEL --input x.npy -o y.npy: run a model on arrays (quantized models run on the integer operators).
 #include <fmt/format.h>
 
 #include <iostream>
 
 #include "common.hpp"
 #include "winq/onnx.hpp"
+#include "winq/quant.hpp"
 #include "winq/runtime.hpp"
 
 namespace winq::cli {
@@ -15,6 +16,7 @@ struct RunArgs {
   std::vector<std::string> inputs;
   std::string output;
   int threads = 0;
+  std::string sim = "int";
 };
 }  // namespace
 
@@ -25,6 +27,9 @@ void add_run(CLI::App& app) {
   cmd->add_option("--input,-i", a.inputs, "one .npy per model input, in order")->required();
   cmd->add_option("--output,-o", a.output, "where to save output 0 (output k goes to <name>_k.npy)")->required();
   cmd->add_option("--threads", a.threads, "worker threads (0 = all hardware threads)")->check(CLI::Range(0, 1024));
+  cmd->add_option("--sim", a.sim, "quantized models: int (integer operators) or qdq (ONNX semantics)")
+      ->check(CLI::IsMember({"int", "qdq"}))
+      ->capture_default_str();
   cmd->callback([] {
     Graph g = load_onnx(a.model);
     if (a.inputs.size() != g.inputs.size())
@@ -35,7 +40,8 @@ void add_run(CLI::App& app) {
       xs.push_back(load_npy(a.inputs[i]));
       shapes[g.values[g.inputs[i]].name] = xs.back().shape();
     }
-    FloatExecutor ex(prepare(g, shapes), a.threads ? a.threads : default_threads());
+    const bool lower = is_quantized_model(g) && a.sim == "int";
+    FloatExecutor ex(lower ? prepare_quantized(g, shapes) : prepare(g, shapes), a.threads ? a.threads : default_threads());
     auto outs = ex.run(xs);
     std::string stem = a.output.size() > 4 && a.output.ends_with(".npy") ? a.output.substr(0, a.output.size() - 4) : a.output;
     for (size_t i = 0; i < outs.size(); ++i) {

@@ -22,6 +22,9 @@ std::string fmt_shape(const Shape& s);
 void add_info(CLI::App& app);
 void add_summary(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_calibrate(CLI::App& app);
+void add_quantize(CLI::App& app);
+void add_data(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_run(CLI::App& app);
 void add_train(CLI::App& app);       // only with LibTorch

@@ -13,8 +13,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "winq " WINQ_VERSION);
   winq::cli::add_info(app);
   winq::cli::add_summary(app);
+  winq::cli::add_calibrate(app);
+  winq::cli::add_quantize(app);
   winq::cli::add_eval(app);
   winq::cli::add_run(app);
+  winq::cli::add_data(app);
 #ifdef WINQ_WITH_TORCH
   winq::cli::add_train(app);
   winq::cli::add_export_run(app);

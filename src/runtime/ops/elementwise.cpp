@@ -91,6 +91,7 @@ void binary_run(RunContext& c) {
     case DataType::s32: binary_typed<int32_t>(c, y); break;
     case DataType::s64: binary_typed<int64_t>(c, y); break;
   }
+  if (y.dtype() == DataType::f32) apply_fused_activation(c.node.attrs, y.data<float>(), y.numel());
   c.out[0] = std::move(y);
 }
 

@@ -54,6 +54,10 @@ void register_layout_ops(OpTable& t);
 void register_shape_ops(OpTable& t);
 void register_resize_ops(OpTable& t);
 void register_reduce_ops(OpTable& t);
+void register_quantize_linear_ops(OpTable& t);
+// The integer operators of the "winq" domain, registered as "winq.<op>".
+void register_qconv_ops(OpTable& t);
+void register_qelementwise_ops(OpTable& t);
 
 // The value of a Shape node for an input of shape `x` (used to fold Shape as
 // soon as its input's shape is known, without any data).

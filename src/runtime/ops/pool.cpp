@@ -22,13 +22,43 @@ Window pool_window(const Node& n, const Shape& x, const std::string& where) {
 
 void pool_infer(InferContext& c) {
   if (c.node.outputs.size() > 1) throw Unsupported(c.where() + ": the Indices output of MaxPool is not supported");
-  if (c.in(0).dtype != DataType::f32) throw Unsupported(c.where() + ": only float input is supported");
+  const DataType t = c.in(0).dtype;
+  // MaxPool also runs on 8-bit integers (opset 12+): the maximum is exact in any type.
+  const bool int_max = c.node.op == "MaxPool" && (t == DataType::u8 || t == DataType::s8);
+  if (t != DataType::f32 && !int_max) throw Unsupported(c.where() + ": only float input is supported");
   const Shape& x = c.in_shape(0);
   Window w = pool_window(c.node, x, c.where());
-  c.set_output(0, DataType::f32, window_output_shape(w, x[0], x[1]));
+  c.set_output(0, t, window_output_shape(w, x[0], x[1]));
+}
+
+// 8-bit values as floats and back: exact both ways.
+Tensor int8_as_float(const Tensor& x) {
+  Tensor f(DataType::f32, x.shape());
+  float* d = f.data<float>();
+  for (int64_t i = 0; i < x.numel(); ++i)
+    d[i] = x.dtype() == DataType::u8 ? x.data<uint8_t>()[i] : x.data<int8_t>()[i];
+  return f;
+}
+Tensor float_as_int8(const Tensor& f, DataType t) {
+  Tensor x(t, f.shape());
+  const float* d = f.data<float>();
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    if (t == DataType::u8)
+      x.data<uint8_t>()[i] = static_cast<uint8_t>(d[i]);
+    else
+      x.data<int8_t>()[i] = static_cast<int8_t>(d[i]);
+  }
+  return x;
 }
 
 void pool_run(RunContext& c) {
+  if (c.input(0).dtype() != DataType::f32) {  // integer MaxPool through exact floats
+    const Tensor xf = int8_as_float(c.input(0));
+    RunContext fc{c.node, c.opset, c.threads, {&xf}, std::vector<Tensor>(1)};
+    pool_run(fc);
+    c.out[0] = float_as_int8(fc.out[0], c.input(0).dtype());
+    return;
+  }
   const Tensor& x = c.input(0);
   Window w = pool_window(c.node, x.shape(), c.where());
   const bool is_max = c.node.op == "MaxPool";

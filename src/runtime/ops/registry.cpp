@@ -50,15 +50,24 @@ static const OpTable& op_table() {
     register_shape_ops(t);
     register_resize_ops(t);
     register_reduce_ops(t);
+    register_quantize_linear_ops(t);
+    register_qconv_ops(t);
+    register_qelementwise_ops(t);
     return t;
   }();
   return table;
 }
 
 const OpDef* find_op(const std::string& domain, const std::string& op) {
-  if (!domain.empty()) return nullptr;
+  std::string key;
+  if (domain.empty() || domain == "ai.onnx")
+    key = op;
+  else if (domain == "winq")
+    key = "winq." + op;
+  else
+    return nullptr;
   for (const auto& [name, def] : op_table())
-    if (name == op) return &def;
+    if (name == key) return &def;
   return nullptr;
 }
 

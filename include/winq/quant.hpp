@@ -1,0 +1,108 @@
+// Post-training quantization: from a float model and its calibration
+// statistics to a QDQ plan (standard ONNX QuantizeLinear/DequantizeLinear,
+// per-axis int8 weights, int32 bias), and the lowering of such a plan to the
+// integer operators that define the engine's results.
+//
+// Scheme: real = scale · (q − zero_point). Weights symmetric (zero point 0),
+// per output channel or per tensor. Activations per tensor, zero point 0:
+// unsigned (0..2^b−1) when calibration never saw a negative value, else signed
+// (−(2^(b−1)−1)..2^(b−1)−1). Below 8 bits a Clip before each QuantizeLinear
+// bounds the values, so the ONNX graph itself says how many levels are used.
+// Bias: int32 with scale s_in · s_w[c]. Rounding: half to even everywhere.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "winq/calib.hpp"
+#include "winq/graph.hpp"
+#include "winq/runtime.hpp"
+
+namespace winq {
+
+struct QuantizeOptions {
+  int wbits = 8, abits = 8;
+  bool per_channel = true;                        // weights: per output channel (rows for Gemm)
+  Calibrator calibrator = Calibrator::max;        // activations
+  Calibrator weight_calibrator = Calibrator::max;  // weights, from the weights themselves
+  double percentile = 99.99;
+  bool bias_correction = false;  // compensate the mean shift that weight rounding causes
+  bool bit_alloc = false;        // weights: levels per channel ∝ range^(2/3) under the same total budget
+  int skip_first = 0;            // keep the first K Conv/Gemm layers in float
+  std::vector<std::string> keep_float;  // node or output names kept in float
+};
+
+// What happened to one Conv/Gemm layer.
+struct LayerQuantInfo {
+  std::string node, op;
+  bool quantized = false;
+  std::string input, output;   // value names
+  double input_scale = 0;
+  double weight_bits = 0;      // average over channels of log2(qmax + 1) + 1
+  double weight_sqnr_db = 0;   // of the quantized weights vs float
+  double max_bias_shift = 0;   // largest |bias correction| applied
+};
+
+struct QuantizeResult {
+  Graph qdq;  // the plan, ready for save_onnx (opset ≥ 13)
+  std::vector<LayerQuantInfo> layers;
+};
+
+// `model` as imported (unprepared). Statistics must come from collect_stats
+// on the same model (value names are checked). Throws Error otherwise.
+QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats, const QuantizeOptions& opt);
+
+// True when the graph holds QuantizeLinear/DequantizeLinear nodes.
+bool is_quantized_model(const Graph& g);
+
+// A prepared QDQ graph with every Conv/Gemm/Add/GlobalAveragePool/MaxPool/
+// Flatten/Reshape whose inputs and output are quantized replaced by its
+// integer form (winq.QConv, winq.QGemm, winq.QAdd, ...); the rest stays
+// dequantize → float → quantize. Throws Error when a layer's worst-case
+// accumulator could leave int32.
+Graph lower_qdq(Graph prepared);
+
+// prepare() followed by lower_qdq(): what `winq eval` runs for a QDQ model.
+Graph prepare_quantized(const Graph& qdq, const InputShapes& shapes);
+
+}  // namespace winq
+
+#include "winq/evaluate.hpp"
+
+namespace winq {
+
+// ---- evaluation of a quantized plan against its float model ----------------
+
+// One quantized activation, compared with the float model's value of the same name.
+struct TensorQuantReport {
+  std::string name;        // the float tensor
+  std::string producer;    // op that computes it
+  int bits = 8;            // ceil(log2(levels))
+  bool is_unsigned = false;
+  double scale = 0;
+  double sqnr_db = 0;      // 10·log10(Σf² / Σ(f − dequantized)²) (inf when exact)
+  double clip_rate = 0;    // fraction of float values outside the representable range
+  double entropy_bits = 0; // average bits per value of a Huffman code of the quantized values
+};
+
+struct QuantEvalResult {
+  EvalResult quantized;    // the plan as the integer engine computes it
+  EvalResult reference;    // the float model (when given)
+  double agreement = 0;    // fraction of images with the same top-1 class
+  std::vector<TensorQuantReport> tensors;  // in graph order (with a float model)
+};
+
+struct QuantEvalOptions {
+  EvalOptions eval;
+  bool lower = true;  // false: plain ONNX QDQ semantics (dequantize → float op → quantize everywhere)
+};
+
+// Runs the QDQ plan (lowered to integer ops unless told otherwise) over `data`;
+// with a float model also runs it and reports every quantized tensor.
+QuantEvalResult evaluate_quantized(const Graph& qdq, const Graph* float_model, const Dataset& data,
+                                   const QuantEvalOptions& opt);
+
+// Average code length (bits per symbol) of an optimal prefix (Huffman) code
+// for symbols with these counts; 0 for one symbol or none.
+double huffman_bits(const std::vector<double>& counts);
+
+}  // namespace winq

@@ -1,0 +1,199 @@
+// Statistics collection: two passes of the float executor over the
+// calibration images (ranges and moments, then histograms, deviations and the
+// per-tap input means that bias correction needs).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "../runtime/ops/window.hpp"
+#include "winq/calib.hpp"
+#include "winq/runtime.hpp"
+
+namespace winq {
+
+namespace {
+
+struct Accum {
+  int64_t count = 0, nonfinite = 0, zeros = 0;
+  double min = INFINITY, max = -INFINITY, sum = 0, sumsq = 0, abs_sum = 0, dev_sum = 0;
+  std::vector<double> hist;
+};
+
+// Reads of a value by Conv/Gemm nodes whose tap means are wanted.
+struct TapReader {
+  int node;
+  std::vector<double> sum;
+  int64_t positions = 0;  // output positions summed (images × OH × OW, or rows)
+};
+
+void add_conv_taps(const Node& n, const Tensor& x, const Shape& w_shape, TapReader& r) {
+  const Shape& xs = x.shape();
+  ops::Window win = ops::make_window(n.attrs, xs, {w_shape[2], w_shape[3]}, false, n.name);
+  const int64_t N = xs[0], C = xs[1], H = win.in[0], W = win.in[1], KH = win.k[0], KW = win.k[1];
+  r.sum.resize(static_cast<size_t>(C * KH * KW), 0.0);
+  const float* d = x.data<float>();
+  for (int64_t img = 0; img < N; ++img)
+    for (int64_t c = 0; c < C; ++c) {
+      const float* plane = d + (img * C + c) * H * W;
+      for (int64_t ky = 0; ky < KH; ++ky)
+        for (int64_t kx = 0; kx < KW; ++kx) {
+          double s = 0;
+          for (int64_t oy = 0; oy < win.out[0]; ++oy) {
+            const int64_t iy = oy * win.s[0] - win.pad_begin[0] + ky * win.d[0];
+            if (iy < 0 || iy >= H) continue;
+            for (int64_t ox = 0; ox < win.out[1]; ++ox) {
+              const int64_t ix = ox * win.s[1] - win.pad_begin[1] + kx * win.d[1];
+              if (ix >= 0 && ix < W) s += plane[iy * W + ix];
+            }
+          }
+          r.sum[static_cast<size_t>((c * KH + ky) * KW + kx)] += s;
+        }
+    }
+  r.positions += N * win.out[0] * win.out[1];
+}
+
+void add_gemm_taps(const Tensor& x, TapReader& r) {
+  const int64_t N = x.dim(0), K = x.dim(1);
+  r.sum.resize(static_cast<size_t>(K), 0.0);
+  const float* d = x.data<float>();
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t k = 0; k < K; ++k) r.sum[static_cast<size_t>(k)] += d[i * K + k];
+  r.positions += N;
+}
+
+}  // namespace
+
+Dataset sample_images(const Dataset& data, int64_t count, uint64_t seed) {
+  const int64_t n = data.size();
+  if (count <= 0 || count >= n) return data;
+  std::vector<int64_t> idx(static_cast<size_t>(n));
+  std::iota(idx.begin(), idx.end(), 0);
+  std::mt19937_64 rng(seed);
+  for (int64_t i = 0; i < count; ++i)  // partial Fisher–Yates: the first `count` are the sample
+    std::swap(idx[i], idx[i + static_cast<int64_t>(rng() % static_cast<uint64_t>(n - i))]);
+  idx.resize(static_cast<size_t>(count));
+  std::sort(idx.begin(), idx.end());
+  Dataset out;
+  Shape s = data.images.shape();
+  s[0] = count;
+  out.images = Tensor(DataType::f32, s);
+  const int64_t per = data.images.numel() / n;
+  for (int64_t i = 0; i < count; ++i) {
+    std::copy_n(data.images.data<float>() + idx[i] * per, per, out.images.data<float>() + i * per);
+    out.labels.push_back(data.labels[static_cast<size_t>(idx[i])]);
+  }
+  out.class_names = data.class_names;
+  out.source = data.source;
+  return out;
+}
+
+CalibrationStats collect_stats(const Graph& model, const Dataset& data, const CalibrateOptions& opt) {
+  if (data.size() == 0) throw Error("calibration needs at least one image");
+  if (opt.bins < 16) throw Error("calibration needs at least 16 histogram bins");
+  BatchedExecutor runner(model, opt.threads);
+  const int64_t N = data.size(), batch = std::max<int64_t>(1, opt.batch);
+  const Graph& g = runner.for_input(slice_batch(data.images, 0, std::min(batch, N)).shape()).graph();
+
+  std::vector<Accum> acc(g.values.size());
+  std::vector<char> wanted(g.values.size(), 0);
+  for (size_t v = 0; v < g.values.size(); ++v)
+    wanted[v] = !g.values[v].is_constant() && g.values[v].dtype == DataType::f32;
+  std::vector<std::vector<TapReader>> taps(g.values.size());
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    const bool conv = n.op == "Conv" && g.values[n.inputs[1]].shape.size() == 4;
+    const bool gemm = n.op == "Gemm" && n.attrs.get_int("transA", 0) == 0;
+    if (n.domain.empty() && (conv || gemm) && g.values[n.inputs[1]].is_constant())
+      taps[n.inputs[0]].push_back({static_cast<int>(i), {}, 0});
+  }
+
+  int64_t done = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int64_t b = 0; b < N; b += batch) {
+      const int64_t n = std::min(batch, N - b);
+      Tensor x = slice_batch(data.images, b, n);
+      FloatExecutor& ex = runner.for_input(x.shape());
+      const Graph& eg = ex.graph();
+      ex.set_observer([&](ValueId v, const Tensor& t) {
+        if (!wanted[v]) return;
+        if (eg.values[v].name != g.values[v].name) throw Error("internal: calibration graphs differ between batch sizes");
+        Accum& a = acc[v];
+        const float* d = t.data<float>();
+        if (pass == 0) {
+          for (int64_t i = 0; i < t.numel(); ++i) {
+            const double f = d[i];
+            if (!std::isfinite(f)) {
+              ++a.nonfinite;
+              continue;
+            }
+            ++a.count;
+            a.zeros += f == 0;
+            a.min = std::min(a.min, f);
+            a.max = std::max(a.max, f);
+            a.sum += f;
+            a.sumsq += f * f;
+            a.abs_sum += std::fabs(f);
+          }
+          return;
+        }
+        const double mean = a.count ? a.sum / a.count : 0;
+        const double amax = a.count ? std::max(-a.min, a.max) : 0;
+        const int bins = opt.bins;
+        a.hist.resize(static_cast<size_t>(bins), 0.0);
+        const double scale = amax > 0 ? bins / amax : 0;
+        for (int64_t i = 0; i < t.numel(); ++i) {
+          const double f = d[i];
+          if (!std::isfinite(f)) continue;
+          a.dev_sum += std::fabs(f - mean);
+          a.hist[static_cast<size_t>(std::min<int64_t>(bins - 1, static_cast<int64_t>(std::fabs(f) * scale)))] += 1;
+        }
+        for (TapReader& r : taps[v]) {
+          const Node& node = eg.nodes[r.node];
+          if (node.op == "Conv")
+            add_conv_taps(node, t, eg.values[node.inputs[1]].shape, r);
+          else
+            add_gemm_taps(t, r);
+        }
+      });
+      ex.run({x});
+      done += n;
+      if (opt.progress) opt.progress(done, 2 * N);
+    }
+  }
+
+  CalibrationStats st;
+  st.images = N;
+  st.bins = opt.bins;
+  st.data_source = {data.source};
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    if (!wanted[v]) continue;
+    const Accum& a = acc[v];
+    TensorStats s;
+    s.count = a.count;
+    s.nonfinite = a.nonfinite;
+    s.zeros = a.zeros;
+    if (a.count) {
+      s.min = a.min;
+      s.max = a.max;
+      s.mean = a.sum / a.count;
+      s.std = std::sqrt(std::max(0.0, a.sumsq / a.count - s.mean * s.mean));
+      s.mad = a.dev_sum / a.count;
+      const int64_t nz = a.count - a.zeros;
+      s.abs_mean_nonzero = nz ? a.abs_sum / nz : 0;
+      s.rms_nonzero = nz ? std::sqrt(a.sumsq / nz) : 0;
+    }
+    s.hist = a.hist;
+    st.tensors[g.values[v].name] = std::move(s);
+    for (const TapReader& r : taps[v]) {
+      std::vector<double> m(r.sum.size());
+      for (size_t i = 0; i < m.size(); ++i) m[i] = r.positions ? r.sum[i] / r.positions : 0;
+      st.tap_mean[g.nodes[r.node].name] = std::move(m);
+    }
+  }
+  return st;
+}
+
+}  // namespace winq

@@ -1,0 +1,77 @@
+// Calibration statistics as JSON (format "winq.calibration" version 1).
+#include <fmt/format.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "winq/calib.hpp"
+#include "winq/file.hpp"
+
+namespace winq {
+
+namespace {
+constexpr const char* kFormat = "winq.calibration";
+constexpr int kVersion = 1;
+}  // namespace
+
+void save_stats(const CalibrationStats& s, const std::string& path) {
+  nlohmann::json j;
+  j["format"] = kFormat;
+  j["version"] = kVersion;
+  j["model"] = s.model;
+  j["data"] = s.data_source;
+  j["images"] = s.images;
+  j["seed"] = s.seed;
+  j["bins"] = s.bins;
+  auto& tensors = j["tensors"] = nlohmann::json::object();
+  for (const auto& [name, t] : s.tensors) {
+    std::vector<int64_t> hist(t.hist.begin(), t.hist.end());  // counts
+    tensors[name] = {{"count", t.count}, {"nonfinite", t.nonfinite}, {"zeros", t.zeros}, {"min", t.min},
+                     {"max", t.max}, {"mean", t.mean}, {"std", t.std}, {"mad", t.mad},
+                     {"abs_mean_nonzero", t.abs_mean_nonzero}, {"rms_nonzero", t.rms_nonzero}, {"hist", hist}};
+  }
+  j["tap_mean"] = s.tap_mean;
+  write_file_atomic(path, j.dump() + "\n");
+}
+
+CalibrationStats load_stats(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw Error(path + ": cannot open calibration statistics");
+  CalibrationStats s;
+  try {
+    nlohmann::json j;
+    f >> j;
+    if (j.value("format", "") != kFormat)
+      throw Error(path + ": not a winq calibration file (run `winq calibrate` to make one)");
+    if (j.value("version", 0) != kVersion)
+      throw Error(fmt::format("{}: calibration format version {} is not supported", path, j.value("version", 0)));
+    s.model = j.at("model").get<std::string>();
+    s.data_source = j.at("data").get<std::vector<std::string>>();
+    s.images = j.at("images");
+    s.seed = j.at("seed");
+    s.bins = j.at("bins");
+    for (const auto& [name, t] : j.at("tensors").items()) {
+      TensorStats ts;
+      ts.count = t.at("count");
+      ts.nonfinite = t.at("nonfinite");
+      ts.zeros = t.at("zeros");
+      ts.min = t.at("min");
+      ts.max = t.at("max");
+      ts.mean = t.at("mean");
+      ts.std = t.at("std");
+      ts.mad = t.at("mad");
+      ts.abs_mean_nonzero = t.at("abs_mean_nonzero");
+      ts.rms_nonzero = t.at("rms_nonzero");
+      ts.hist = t.at("hist").get<std::vector<double>>();
+      if (!ts.hist.empty() && static_cast<int>(ts.hist.size()) != s.bins)
+        throw Error(fmt::format("{}: tensor '{}' has {} histogram bins, not {}", path, name, ts.hist.size(), s.bins));
+      s.tensors[name] = std::move(ts);
+    }
+    s.tap_mean = j.at("tap_mean").get<std::map<std::string, std::vector<double>>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: malformed calibration statistics ({})", path, e.what()));
+  }
+  return s;
+}
+
+}  // namespace winq

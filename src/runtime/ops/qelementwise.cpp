@@ -1,0 +1,104 @@
+// winq.QAdd and winq.QGlobalAveragePool (see qlinear.hpp for the contract).
+#include <algorithm>
+
+#include "../thread_pool.hpp"
+#include "op.hpp"
+#include "qlinear.hpp"
+#include "winq/requantize.hpp"
+
+namespace winq::ops {
+
+namespace {
+
+struct OutRange {
+  DataType type;
+  int32_t zp, qmin, qmax;
+};
+
+OutRange out_range(const Node& n, const std::string& where) {
+  const std::string t = n.attrs.get_string(qattr::kYType, "");
+  if (t != "uint8" && t != "int8") throw Error(where + ": y_type must be uint8 or int8");
+  const DataType type = t == "uint8" ? DataType::u8 : DataType::s8;
+  return {type, static_cast<int32_t>(n.attrs.get_int(qattr::kYZeroPoint, 0)),
+          static_cast<int32_t>(n.attrs.get_int(qattr::kQMin, type == DataType::u8 ? 0 : -128)),
+          static_cast<int32_t>(n.attrs.get_int(qattr::kQMax, type == DataType::u8 ? 255 : 127))};
+}
+
+bool is_int8(DataType t) { return t == DataType::u8 || t == DataType::s8; }
+
+// Element i of a u8 or s8 tensor as int32.
+int32_t at(const Tensor& t, int64_t i) {
+  return t.dtype() == DataType::u8 ? t.data<uint8_t>()[i] : t.data<int8_t>()[i];
+}
+void store(Tensor& t, int64_t i, int32_t v) {
+  if (t.dtype() == DataType::u8)
+    t.data<uint8_t>()[i] = static_cast<uint8_t>(v);
+  else
+    t.data<int8_t>()[i] = static_cast<int8_t>(v);
+}
+
+void qadd_infer(InferContext& c) {
+  if (!is_int8(c.in(0).dtype) || !is_int8(c.in(1).dtype)) throw Error(c.where() + ": inputs must be uint8 or int8");
+  if (c.in_shape(0) != c.in_shape(1)) throw Error(c.where() + ": inputs must have the same shape");
+  c.set_output(0, out_range(c.node, c.where()).type, c.in_shape(0));
+}
+
+void qadd_run(RunContext& c) {
+  const Tensor& a = c.input(0);
+  const Tensor& b = c.input(1);
+  const OutRange r = out_range(c.node, c.where());
+  const int64_t za = c.node.attrs.get_int(qattr::kAZeroPoint, 0), zb = c.node.attrs.get_int(qattr::kBZeroPoint, 0);
+  const int64_t ma = c.node.attrs.get_int(qattr::kMultiplierA, 0), mb = c.node.attrs.get_int(qattr::kMultiplierB, 0);
+  const auto shift = c.node.attrs.get_ints(qattr::kShift);
+  if (shift.size() != 1 || shift[0] < 1 || shift[0] > 62 || ma < 0 || mb < 0 || ma >= (int64_t{1} << 31) ||
+      mb >= (int64_t{1} << 31))
+    throw Error(c.where() + ": multipliers or shift out of range");
+  const int n = static_cast<int>(shift[0]);
+  Tensor y(r.type, a.shape());
+  parallel_for(a.numel(), c.threads, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) {
+      const int64_t sum = (at(a, i) - za) * ma + (at(b, i) - zb) * mb;
+      const int64_t v = shift_round_half_even(sum, n) + r.zp;
+      store(y, i, static_cast<int32_t>(std::clamp<int64_t>(v, r.qmin, r.qmax)));
+    }
+  });
+  c.out[0] = std::move(y);
+}
+
+void qgap_infer(InferContext& c) {
+  if (!is_int8(c.in(0).dtype)) throw Error(c.where() + ": input must be uint8 or int8");
+  Shape s = c.in_shape(0);
+  if (s.size() < 3) throw Error(c.where() + ": input must be N×C×spatial");
+  for (size_t i = 2; i < s.size(); ++i) s[i] = 1;
+  c.set_output(0, out_range(c.node, c.where()).type, s);
+}
+
+void qgap_run(RunContext& c) {
+  const Tensor& x = c.input(0);
+  const OutRange r = out_range(c.node, c.where());
+  const auto m = c.node.attrs.get_ints(qattr::kMultiplier), s = c.node.attrs.get_ints(qattr::kShift);
+  if (m.size() != 1 || s.size() != 1 || m[0] < 0 || m[0] >= (int64_t{1} << 31) || s[0] < 1 || s[0] > 62)
+    throw Error(c.where() + ": multiplier or shift out of range");
+  const Requant rq{static_cast<int32_t>(m[0]), static_cast<int>(s[0])};
+  const int64_t zx = c.node.attrs.get_int(qattr::kXZeroPoint, 0);
+  Shape os = x.shape();
+  int64_t inner = 1;
+  for (size_t i = 2; i < os.size(); ++i) inner *= os[i], os[i] = 1;
+  const int64_t NC = x.dim(0) * x.dim(1);
+  Tensor y(r.type, os);
+  for (int64_t nc = 0; nc < NC; ++nc) {
+    int64_t sum = 0;
+    for (int64_t i = 0; i < inner; ++i) sum += at(x, nc * inner + i) - zx;
+    store(y, nc, std::clamp(requantize(sum, rq, INT32_MIN / 2, INT32_MAX / 2) + r.zp, r.qmin, r.qmax));
+  }
+  c.out[0] = std::move(y);
+}
+
+}  // namespace
+
+void register_qelementwise_ops(OpTable& t) {
+  t.push_back({"winq.QAdd", {qadd_infer, qadd_run}});
+  t.push_back({"winq.QGlobalAveragePool", {qgap_infer, qgap_run}});
+}
+
+}  // namespace winq::ops

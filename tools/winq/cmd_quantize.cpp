@@ -1,0 +1,85 @@
+// winq quantize MODEL --stats S [options] -o OUT: the QDQ plan.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "common.hpp"
+#include "winq/onnx.hpp"
+#include "winq/quant.hpp"
+#include "winq/table.hpp"
+
+namespace winq::cli {
+
+namespace {
+struct QuantizeArgs {
+  std::string model, stats, out;
+  std::string calibrator = "max", weight_calibrator = "max", keep_float;
+  int wbits = 8, abits = 8, skip_first = 0;
+  bool per_tensor = false, bias_correction = false, bit_alloc = false, json = false;
+  double percentile = 99.99;
+};
+}  // namespace
+
+void add_quantize(CLI::App& app) {
+  static QuantizeArgs a;
+  auto* cmd = app.add_subcommand("quantize", "Quantize a float model into a QDQ ONNX plan");
+  cmd->add_option("model", a.model, "float ONNX model")->required();
+  cmd->add_option("--stats", a.stats, "statistics from winq calibrate")->required();
+  cmd->add_option("-o,--out", a.out, "the quantized model (ONNX, QDQ)")->required();
+  cmd->add_option("--wbits", a.wbits, "weight bits")->check(CLI::Range(2, 8))->capture_default_str();
+  cmd->add_option("--abits", a.abits, "activation bits")->check(CLI::Range(2, 8))->capture_default_str();
+  cmd->add_flag("--per-tensor", a.per_tensor, "one weight scale per layer (default: per output channel)");
+  cmd->add_flag("--per-channel", [](int64_t) { a.per_tensor = false; }, "one weight scale per output channel (default)");
+  cmd->add_option("--clip", a.calibrator, "activation calibrator: " + fmt::format("{}", fmt::join(calibrator_names(), "|")))
+      ->capture_default_str();
+  cmd->add_option("--wclip", a.weight_calibrator, "weight calibrator (same choices)")->capture_default_str();
+  cmd->add_option("--percentile", a.percentile, "for --clip percentile")->check(CLI::Range(50.0, 100.0))->capture_default_str();
+  cmd->add_flag("--bias-correction", a.bias_correction, "compensate the mean shift that weight rounding causes");
+  cmd->add_flag("--bit-alloc", a.bit_alloc, "allocate weight levels across channels (∝ range^2/3, same budget)");
+  cmd->add_option("--skip-first", a.skip_first, "keep the first K Conv/Gemm layers in float")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--keep-float", a.keep_float, "comma-separated layer or tensor names kept in float");
+  cmd->add_flag("--json", a.json, "print the per-layer result as JSON");
+  cmd->callback([] {
+    Graph g = load_onnx(a.model);
+    CalibrationStats s = load_stats(a.stats);
+    QuantizeOptions o;
+    o.wbits = a.wbits;
+    o.abits = a.abits;
+    o.per_channel = !a.per_tensor;
+    o.calibrator = parse_calibrator(a.calibrator);
+    o.weight_calibrator = parse_calibrator(a.weight_calibrator);
+    o.percentile = a.percentile;
+    o.bias_correction = a.bias_correction;
+    o.bit_alloc = a.bit_alloc;
+    o.skip_first = a.skip_first;
+    for (size_t p = 0; p < a.keep_float.size();) {
+      size_t e = a.keep_float.find(',', p);
+      if (e == std::string::npos) e = a.keep_float.size();
+      if (e > p) o.keep_float.push_back(a.keep_float.substr(p, e - p));
+      p = e + 1;
+    }
+    QuantizeResult r = quantize_model(g, s, o);
+    OnnxWriteOptions wo;
+    wo.value_info = false;
+    save_onnx(r.qdq, a.out, wo);
+    if (a.json) {
+      nlohmann::json layers = nlohmann::json::array();
+      for (const auto& l : r.layers)
+        layers.push_back({{"node", l.node}, {"op", l.op}, {"quantized", l.quantized}, {"input_scale", l.input_scale},
+                          {"weight_bits", l.weight_bits}, {"weight_sqnr_db", l.weight_sqnr_db},
+                          {"max_bias_shift", l.max_bias_shift}});
+      print_json({{"model", a.out}, {"options", nlohmann::json::parse(r.qdq.metadata.at("winq.quantization"))},
+                  {"layers", layers}});
+      return;
+    }
+    Table t({"layer", "op", "weights", "bits", "weight SQNR dB", "input scale", "bias shift"});
+    for (const auto& l : r.layers)
+      t.add({l.node, l.op, l.quantized ? "int" : "float", l.quantized ? fmt::format("{:.2f}", l.weight_bits) : "-",
+             l.quantized ? fmt::format("{:.1f}", l.weight_sqnr_db) : "-",
+             l.quantized ? fmt::format("{:.4g}", l.input_scale) : "-",
+             l.quantized ? fmt::format("{:.3g}", l.max_bias_shift) : "-"});
+    std::cout << t.render() << fmt::format("wrote {}\n", a.out);
+  });
+}
+
+}  // namespace winq::cli
