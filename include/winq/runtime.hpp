@@ -70,6 +70,11 @@ class BatchedExecutor {
 // Images [begin, begin + count) of a float batch tensor.
 Tensor slice_batch(const Tensor& images, int64_t begin, int64_t count);
 
+// Packs the weights of the integer layers (winq.QConv/QGemm) for the active
+// int8 kernel and folds the activation offset into their bias, once; the ops
+// then run the packed path (bit-identical to the reference).
+void pack_int8_weights(Graph& g);
+
 // The ONNX operators (default domain) the float executor runs.
 std::vector<std::string> supported_ops();
 

@@ -11,3 +11,26 @@ void qgemm_s8s16__ref(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t 
                       int64_t ldb, int32_t* C, int64_t ldc);
 
 }  // namespace winq::kernels
+
+namespace winq::kernels {
+
+// ---- packed int8 GEMM: C[M×N] (int32) = W[M×K] (int8) · A[K×N] (uint8), exact ----
+// K is taken in groups of four (the VNNI dot product), zero-padded.
+//   packed weights  wp[((p·K4 + k4)·kQPanel + r)·4 + j] = W[p·kQPanel + r][4·k4 + j]   (0 outside W)
+//   packed acts     a[(k4·N + n)·4 + j] = A[4·k4 + j][n]                                   (0 beyond K)
+// AVX2 uses the same layout with the weights widened to int16 (vpmaddwd: no
+// 16-bit saturation, unlike vpmaddubsw).
+inline constexpr int64_t kQPanel = 8;
+inline int64_t k4_of(int64_t K) { return (K + 3) / 4; }
+inline int64_t panels_of(int64_t M) { return (M + kQPanel - 1) / kQPanel; }
+
+void pack_weights_k4(const int8_t* W, int64_t M, int64_t K, int8_t* out);    // panels_of(M)·K4·kQPanel·4 bytes
+void pack_weights_k4_s16(const int8_t* W, int64_t M, int64_t K, int16_t* out);  // same, as int16
+
+using QGemmK4Fn = void (*)(int64_t M, int64_t N, int64_t K4, const void* wp, const uint8_t* a, int32_t* C, int64_t ldc);
+void qgemm_u8s8_k4__ref(int64_t M, int64_t N, int64_t K4, const void* wp, const uint8_t* a, int32_t* C, int64_t ldc);
+void qgemm_u8s8_k4__avx2(int64_t M, int64_t N, int64_t K4, const void* wp, const uint8_t* a, int32_t* C, int64_t ldc);
+void qgemm_u8s8_k4__avx512vnni(int64_t M, int64_t N, int64_t K4, const void* wp, const uint8_t* a, int32_t* C,
+                               int64_t ldc);
+
+}  // namespace winq::kernels

@@ -353,6 +353,10 @@ Graph lower_qdq(Graph g) {
   return g;
 }
 
-Graph prepare_quantized(const Graph& qdq, const InputShapes& shapes) { return lower_qdq(prepare(qdq, shapes)); }
+Graph prepare_quantized(const Graph& qdq, const InputShapes& shapes) {
+  Graph g = lower_qdq(prepare(qdq, shapes));
+  pack_int8_weights(g);
+  return g;
+}
 
 }  // namespace winq

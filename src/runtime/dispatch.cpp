@@ -9,13 +9,23 @@ const KernelTable& kernel_table() {
     KernelTable t{};
     switch (active_isa()) {
       case Isa::avx512vnni:  // no AVX-512 float GEMM yet: the AVX2 one is the best we have
+        t.gemm_f32 = kernels::gemm_f32_6x16__avx2;
+        t.gemm_f32_name = "gemm_f32_6x16__avx2";
+        t.qgemm_k4 = kernels::qgemm_u8s8_k4__avx512vnni;
+        t.qgemm_k4_name = "qgemm_u8s8_k4__avx512vnni";
+        break;
       case Isa::avx2:
         t.gemm_f32 = kernels::gemm_f32_6x16__avx2;
         t.gemm_f32_name = "gemm_f32_6x16__avx2";
+        t.qgemm_k4 = kernels::qgemm_u8s8_k4__avx2;
+        t.qgemm_k4_name = "qgemm_u8s8_k4__avx2";
+        t.qgemm_k4_s16 = true;
         break;
       case Isa::scalar:
         t.gemm_f32 = kernels::gemm_f32_6x16__generic;
         t.gemm_f32_name = "gemm_f32_6x16__generic";
+        t.qgemm_k4 = kernels::qgemm_u8s8_k4__ref;  // unused: scalar runs the unpacked definition
+        t.qgemm_k4_name = "qgemm_s8s16__ref (unpacked)";
         break;
     }
     return t;
@@ -25,7 +35,7 @@ const KernelTable& kernel_table() {
 
 std::vector<std::pair<std::string, std::string>> kernel_choices() {
   const auto& t = kernel_table();
-  return {{"gemm_f32", t.gemm_f32_name}};
+  return {{"gemm_f32", t.gemm_f32_name}, {"qgemm_k4 (int8 conv/fc)", t.qgemm_k4_name}};
 }
 
 }  // namespace winq

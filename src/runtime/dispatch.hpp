@@ -2,12 +2,16 @@
 // active instruction-set level. Filled once, newest ISA first.
 #pragma once
 #include "../kernels/gemm_f32.hpp"
+#include "../kernels/qgemm.hpp"
 
 namespace winq {
 
 struct KernelTable {
   kernels::GemmF32Fn gemm_f32;
   const char* gemm_f32_name;
+  kernels::QGemmK4Fn qgemm_k4;  // packed int8 GEMM (u8 activations × s8 weights)
+  const char* qgemm_k4_name;
+  bool qgemm_k4_s16;            // its weights are packed as int16 (pack_weights_k4_s16)
 };
 
 const KernelTable& kernel_table();

@@ -127,7 +127,9 @@ TEST(WeightQuant, BitAllocationKeepsTheBudgetAndHelpsUnevenChannels) {
   double levels = 0;
   for (size_t i = 0; i < q.size(); ++i) {
     levels += 2 * q[i] + 1;
-    if (i) EXPECT_GE(q[i], q[i - 1]);  // wider channels get at least as many levels
+    if (i) {
+      EXPECT_GE(q[i], q[i - 1]);  // wider channels get at least as many levels
+    }
   }
   EXPECT_LE(levels, 4 * 16.0);
   Tensor w = random_tensor({8, 16, 3, 3}, 31);
@@ -198,7 +200,9 @@ TEST(Quantize, LowBitsSkipAndKeepFloat) {
   EXPECT_EQ(count_ops(low, "Gemm"), 1);
   // 4-bit activations: every quantized output stays within 4-bit ranges.
   for (const Node& n : low.nodes)
-    if (n.domain == "winq" && n.attrs.has("qmax")) EXPECT_LE(n.attrs.get_int("qmax", 0) - n.attrs.get_int("qmin", 0), 15);
+    if (n.domain == "winq" && n.attrs.has("qmax")) {
+      EXPECT_LE(n.attrs.get_int("qmax", 0) - n.attrs.get_int("qmin", 0), 15);
+    }
   EXPECT_LT(rel_l2(run(q.qdq, x, true), run(model, x, false)), 0.5);
   qo.keep_float = {"nope"};
   EXPECT_THROW(quantize_model(model, st, qo), Error);

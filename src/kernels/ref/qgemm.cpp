@@ -17,3 +17,44 @@ void qgemm_s8s16__ref(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t 
 }
 
 }  // namespace winq::kernels
+
+namespace winq::kernels {
+
+void pack_weights_k4(const int8_t* W, int64_t M, int64_t K, int8_t* out) {
+  const int64_t K4 = k4_of(K);
+  for (int64_t p = 0; p < panels_of(M); ++p)
+    for (int64_t k4 = 0; k4 < K4; ++k4)
+      for (int64_t r = 0; r < kQPanel; ++r)
+        for (int64_t j = 0; j < 4; ++j) {
+          const int64_t m = p * kQPanel + r, k = 4 * k4 + j;
+          out[((p * K4 + k4) * kQPanel + r) * 4 + j] = (m < M && k < K) ? W[m * K + k] : int8_t{0};
+        }
+}
+
+void pack_weights_k4_s16(const int8_t* W, int64_t M, int64_t K, int16_t* out) {
+  const int64_t K4 = k4_of(K);
+  for (int64_t p = 0; p < panels_of(M); ++p)
+    for (int64_t k4 = 0; k4 < K4; ++k4)
+      for (int64_t r = 0; r < kQPanel; ++r)
+        for (int64_t j = 0; j < 4; ++j) {
+          const int64_t m = p * kQPanel + r, k = 4 * k4 + j;
+          out[((p * K4 + k4) * kQPanel + r) * 4 + j] = (m < M && k < K) ? W[m * K + k] : int8_t{0};
+        }
+}
+
+// The packed layouts read back element by element (int8 weights).
+void qgemm_u8s8_k4__ref(int64_t M, int64_t N, int64_t K4, const void* wp, const uint8_t* a, int32_t* C, int64_t ldc) {
+  const auto* w = static_cast<const int8_t*>(wp);
+  for (int64_t m = 0; m < M; ++m) {
+    const int64_t p = m / kQPanel, r = m % kQPanel;
+    for (int64_t n = 0; n < N; ++n) {
+      int32_t acc = 0;
+      for (int64_t k4 = 0; k4 < K4; ++k4)
+        for (int64_t j = 0; j < 4; ++j)
+          acc += static_cast<int32_t>(w[((p * K4 + k4) * kQPanel + r) * 4 + j]) * a[(k4 * N + n) * 4 + j];
+      C[m * ldc + n] = acc;
+    }
+  }
+}
+
+}  // namespace winq::kernels

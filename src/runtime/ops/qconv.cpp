@@ -4,13 +4,23 @@
 #include <vector>
 
 #include "../../kernels/qgemm.hpp"
+#include "../dispatch.hpp"
 #include "../thread_pool.hpp"
 #include "op.hpp"
 #include "qlinear.hpp"
 #include "window.hpp"
+#include "winq/cpu.hpp"
 #include "winq/requantize.hpp"
 
 namespace winq::ops {
+
+constexpr const char* kPackedW = "winq_packed_w";
+constexpr const char* kPackedBias = "winq_packed_bias";
+constexpr const char* kPackedKernel = "winq_packed_kernel";
+
+// The u8 value that stands for a real 0: activations enter the kernels as
+// u8 = x (uint8) or x + 128 (int8), so Σ W·(x − zp) = Σ W·u − offset·Σ W.
+int32_t activation_offset(DataType x, int64_t zp) { return static_cast<int32_t>(zp) + (x == DataType::s8 ? 128 : 0); }
 
 namespace {
 
@@ -120,11 +130,97 @@ void im2col_s16(const int16_t* x, int64_t channels, const Window& w, int16_t* co
       }
 }
 
+// ---- the packed path (pack_int8_weights prepared the node for the active kernel) ----
+
+const uint8_t* as_u8(const Tensor& x) { return reinterpret_cast<const uint8_t*>(x.raw()); }
+uint8_t to_u8(uint8_t v, bool flip) { return flip ? static_cast<uint8_t>(v ^ 0x80) : v; }  // int8 + 128 == bit flip
+
+// a[(k4·P + p)·4 + j] for k = 4·k4 + j = (ci·KH + ky)·KW + kx; padding = offset, k ≥ K = 0.
+void im2col_k4(const uint8_t* x, bool flip, int64_t channels, const Window& w, uint8_t offset, uint8_t* a) {
+  const int64_t OH = w.out[0], OW = w.out[1], H = w.in[0], W = w.in[1], P = OH * OW;
+  const int64_t K = channels * w.k[0] * w.k[1], K4 = kernels::k4_of(K);
+  for (int64_t k = 0; k < K4 * 4; ++k) {
+    uint8_t* dst = a + (k / 4) * P * 4 + (k % 4);
+    if (k >= K) {
+      for (int64_t p = 0; p < P; ++p) dst[p * 4] = 0;
+      continue;
+    }
+    const int64_t ci = k / (w.k[0] * w.k[1]), ky = (k / w.k[1]) % w.k[0], kx = k % w.k[1];
+    const uint8_t* src = x + ci * H * W;
+    for (int64_t oy = 0; oy < OH; ++oy) {
+      const int64_t iy = oy * w.s[0] - w.pad_begin[0] + ky * w.d[0];
+      for (int64_t ox = 0; ox < OW; ++ox) {
+        const int64_t ix = ox * w.s[1] - w.pad_begin[1] + kx * w.d[1];
+        dst[(oy * OW + ox) * 4] =
+            (iy >= 0 && iy < H && ix >= 0 && ix < W) ? to_u8(src[iy * W + ix], flip) : offset;
+      }
+    }
+  }
+}
+
+bool packed_for_active_kernel(const Node& n) {
+  return n.attrs.has(kPackedW) && n.attrs.get_string(kPackedKernel, "") == kernel_table().qgemm_k4_name;
+}
+
+void qconv_run_packed(RunContext& c, const Window& win) {
+  const Tensor& x = c.input(0);
+  const Tensor& w = c.input(1);
+  const int64_t group = c.node.attrs.get_int("group", 1);
+  const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), Cg = C / group, Mg = M / group;
+  const int64_t K = Cg * win.k[0] * win.k[1], K4 = kernels::k4_of(K), P = win.out[0] * win.out[1];
+  const int64_t HW = win.in[0] * win.in[1];
+  const Epilogue epi(c.node, M, c.where());
+  Tensor y(epi.type, window_output_shape(win, N, M));
+  const bool flip = x.dtype() == DataType::s8;
+  const auto offset = static_cast<uint8_t>(activation_offset(x.dtype(), c.node.attrs.get_int(qattr::kXZeroPoint, 0)));
+  const Tensor& packed = *c.node.attrs.get_tensor(kPackedW);
+  const int32_t* bias = c.node.attrs.get_tensor(kPackedBias)->data<int32_t>();
+  const int64_t esize = kernel_table().qgemm_k4_s16 ? 2 : 1;
+  const int64_t group_bytes = kernels::panels_of(Mg) * K4 * kernels::kQPanel * 4 * esize;
+  const int64_t panel_bytes = K4 * kernels::kQPanel * 4 * esize;
+  const auto gemm = kernel_table().qgemm_k4;
+  const int64_t tasks = N * group;
+  auto run_block = [&](int64_t t, uint8_t* a, int32_t* acc, int64_t p0, int64_t p1) {
+    const int64_t n = t / group, g = t % group;
+    const int64_t m0 = g * Mg + p0 * kernels::kQPanel, m1 = std::min(g * Mg + p1 * kernels::kQPanel, (g + 1) * Mg);
+    gemm(m1 - m0, P, K4, packed.raw() + g * group_bytes + p0 * panel_bytes, a, acc, P);
+    for (int64_t m = m0; m < m1; ++m) {
+      int32_t* row = acc + (m - m0) * P;
+      for (int64_t p = 0; p < P; ++p) row[p] += bias[m];
+      epi.apply(row, m, P, y, (n * M + m) * P, 1);
+    }
+  };
+  const int64_t panels = kernels::panels_of(Mg);
+  if (tasks >= c.threads || panels < 2) {
+    parallel_for(tasks, c.threads, [&](int64_t b, int64_t e) {
+      std::vector<uint8_t> a(static_cast<size_t>(K4 * P * 4));
+      std::vector<int32_t> acc(static_cast<size_t>(panels * kernels::kQPanel * P));
+      for (int64_t t = b; t < e; ++t) {
+        const int64_t n = t / group, g = t % group;
+        im2col_k4(as_u8(x) + (n * C + g * Cg) * HW, flip, Cg, win, offset, a.data());
+        run_block(t, a.data(), acc.data(), 0, panels);
+      }
+    });
+  } else {  // few images: split the output channels
+    std::vector<uint8_t> a(static_cast<size_t>(K4 * P * 4));
+    for (int64_t t = 0; t < tasks; ++t) {
+      const int64_t n = t / group, g = t % group;
+      im2col_k4(as_u8(x) + (n * C + g * Cg) * HW, flip, Cg, win, offset, a.data());
+      parallel_for(panels, c.threads, [&](int64_t p0, int64_t p1) {
+        std::vector<int32_t> acc(static_cast<size_t>((p1 - p0) * kernels::kQPanel * P));
+        run_block(t, a.data(), acc.data(), p0, p1);
+      });
+    }
+  }
+  c.out[0] = std::move(y);
+}
+
 void qconv_run(RunContext& c) {
   const Tensor& x = c.input(0);
   const Tensor& w = c.input(1);
   const int64_t group = c.node.attrs.get_int("group", 1);
   Window win = make_window(c.node.attrs, x.shape(), {w.dim(2), w.dim(3)}, false, c.where());
+  if (packed_for_active_kernel(c.node)) return qconv_run_packed(c, win);
   const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), Cg = C / group, Mg = M / group;
   const int64_t K = Cg * win.k[0] * win.k[1], P = win.out[0] * win.out[1], HW = win.in[0] * win.in[1];
   const Epilogue epi(c.node, M, c.where());
@@ -160,7 +256,30 @@ void qgemm_infer(InferContext& c) {
   c.set_output(0, y_type(c.node, c.where()), {x[0], w[0]});
 }
 
+void qgemm_run_packed(RunContext& c) {
+  const Tensor& x = c.input(0);
+  const int64_t N = x.dim(0), K = x.dim(1), M = c.input(1).dim(0), K4 = kernels::k4_of(K);
+  const Epilogue epi(c.node, M, c.where());
+  Tensor y(epi.type, {N, M});
+  const bool flip = x.dtype() == DataType::s8;
+  std::vector<uint8_t> a(static_cast<size_t>(K4 * N * 4), 0);
+  const uint8_t* xd = as_u8(x);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k) a[((k / 4) * N + n) * 4 + k % 4] = to_u8(xd[n * K + k], flip);
+  std::vector<int32_t> acc(static_cast<size_t>(M * N));
+  kernel_table().qgemm_k4(M, N, K4, c.node.attrs.get_tensor(kPackedW)->raw(), a.data(), acc.data(), N);
+  const int32_t* bias = c.node.attrs.get_tensor(kPackedBias)->data<int32_t>();
+  for (int64_t m = 0; m < M; ++m) {
+    int32_t* row = acc.data() + m * N;
+    for (int64_t n = 0; n < N; ++n) row[n] += bias[m];
+    epi.apply(row, m, N, y, m, M);
+  }
+  if (epi.type == DataType::f32) apply_fused_activation(c.node.attrs, y.data<float>(), N * M);
+  c.out[0] = std::move(y);
+}
+
 void qgemm_run(RunContext& c) {
+  if (packed_for_active_kernel(c.node)) return qgemm_run_packed(c);
   const Tensor& x = c.input(0);
   const Tensor& w = c.input(1);
   const int64_t N = x.dim(0), K = x.dim(1), M = w.dim(0);
@@ -191,3 +310,44 @@ void register_qconv_ops(OpTable& t) {
 }
 
 }  // namespace winq::ops
+
+namespace winq {
+
+void pack_int8_weights(Graph& g) {
+  // Without SIMD the reference kernels run unpacked: they are the definition.
+  if (active_isa() == Isa::scalar) return;
+  const KernelTable& kt = kernel_table();
+  for (Node& n : g.nodes) {
+    if (n.domain != ops::qattr::kDomain || (n.op != "QConv" && n.op != "QGemm")) continue;
+    const Value& wv = g.values[n.inputs.at(1)];
+    if (!wv.is_constant()) continue;
+    const Tensor& w = wv.constant;
+    const int64_t group = n.op == "QConv" ? n.attrs.get_int("group", 1) : 1;
+    const int64_t M = w.dim(0), Mg = M / group, K = w.numel() / M, K4 = kernels::k4_of(K);
+    const int64_t per_group = kernels::panels_of(Mg) * K4 * kernels::kQPanel * 4;
+    const int64_t esize = kt.qgemm_k4_s16 ? 2 : 1;
+    Tensor packed(DataType::u8, {group * per_group * esize});
+    for (int64_t gi = 0; gi < group; ++gi) {
+      const int8_t* src = w.data<int8_t>() + gi * Mg * K;
+      if (kt.qgemm_k4_s16)
+        kernels::pack_weights_k4_s16(src, Mg, K, reinterpret_cast<int16_t*>(packed.raw()) + gi * per_group);
+      else
+        kernels::pack_weights_k4(src, Mg, K, reinterpret_cast<int8_t*>(packed.raw()) + gi * per_group);
+    }
+    // Bias with the activation offset folded in: bias − offset · Σ_k W[m][k].
+    const int32_t offset = ops::activation_offset(g.values[n.inputs[0]].dtype, n.attrs.get_int(ops::qattr::kXZeroPoint, 0));
+    Tensor bias(DataType::s32, {M});
+    for (int64_t m = 0; m < M; ++m) {
+      int64_t sum = 0;
+      for (int64_t k = 0; k < K; ++k) sum += w.data<int8_t>()[m * K + k];
+      const int64_t b = (n.input(2) != kNoValue ? g.values[n.inputs[2]].constant.data<int32_t>()[m] : 0) - offset * sum;
+      if (b < INT32_MIN || b > INT32_MAX) throw Error(n.name + ": the folded bias does not fit int32");
+      bias.data<int32_t>()[m] = static_cast<int32_t>(b);
+    }
+    n.attrs.set(ops::kPackedW, packed);
+    n.attrs.set(ops::kPackedBias, bias);
+    n.attrs.set(ops::kPackedKernel, std::string(kt.qgemm_k4_name));
+  }
+}
+
+}  // namespace winq

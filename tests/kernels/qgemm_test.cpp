@@ -1,0 +1,79 @@
+// Every packed int8 GEMM variant against the definition (qgemm_s8s16__ref on
+// unpacked data) at tolerance 0: K below/equal/above/multiples of the group of
+// four, odd M and N around the tile sizes, deep K at the extremes of the
+// ranges. A variant the CPU lacks is skipped visibly.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "../../src/kernels/qgemm.hpp"
+#include "winq/cpu.hpp"
+
+using namespace winq;
+
+namespace {
+
+struct Variant {
+  const char* name;
+  kernels::QGemmK4Fn fn;
+  Isa needs;
+  bool s16;
+};
+
+const Variant kVariants[] = {
+    {"qgemm_u8s8_k4__ref", kernels::qgemm_u8s8_k4__ref, Isa::scalar, false},
+    {"qgemm_u8s8_k4__avx2", kernels::qgemm_u8s8_k4__avx2, Isa::avx2, true},
+    {"qgemm_u8s8_k4__avx512vnni", kernels::qgemm_u8s8_k4__avx512vnni, Isa::avx512vnni, false},
+};
+
+enum class Fill { random, extremes };
+
+void check(const Variant& v, int64_t M, int64_t N, int64_t K, Fill fill, uint32_t seed) {
+  SCOPED_TRACE(testing::Message() << v.name << " M=" << M << " N=" << N << " K=" << K << " seed=" << seed);
+  std::mt19937 rng(seed);
+  std::vector<int8_t> W(static_cast<size_t>(M * K));
+  std::vector<uint8_t> A(static_cast<size_t>(K * N));  // A[k][n]
+  for (auto& w : W) w = fill == Fill::extremes ? (rng() & 1 ? 127 : -128) : static_cast<int8_t>(rng());
+  for (auto& a : A) a = fill == Fill::extremes ? 255 : static_cast<uint8_t>(rng());
+  // The definition.
+  std::vector<int16_t> A16(A.begin(), A.end());
+  std::vector<int32_t> want(static_cast<size_t>(M * N));
+  kernels::qgemm_s8s16__ref(M, N, K, W.data(), K, A16.data(), N, want.data(), N);
+  // Packed.
+  const int64_t K4 = kernels::k4_of(K);
+  std::vector<uint8_t> a(static_cast<size_t>(K4 * N * 4), 0);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) a[((k / 4) * N + n) * 4 + k % 4] = A[k * N + n];
+  const size_t packed = static_cast<size_t>(kernels::panels_of(M) * K4 * kernels::kQPanel * 4);
+  std::vector<int8_t> w8(packed);
+  std::vector<int16_t> w16(packed);
+  kernels::pack_weights_k4(W.data(), M, K, w8.data());
+  kernels::pack_weights_k4_s16(W.data(), M, K, w16.data());
+  const int64_t ldc = N + 3;
+  std::vector<int32_t> got(static_cast<size_t>(M * ldc), -7);
+  v.fn(M, N, K4, v.s16 ? static_cast<const void*>(w16.data()) : w8.data(), a.data(), got.data(), ldc);
+  for (int64_t m = 0; m < M; ++m) {
+    for (int64_t n = 0; n < N; ++n) ASSERT_EQ(got[m * ldc + n], want[m * N + n]) << "at m=" << m << " n=" << n;
+    for (int64_t n = N; n < ldc; ++n) ASSERT_EQ(got[m * ldc + n], -7) << "wrote past the row at m=" << m;
+  }
+}
+
+}  // namespace
+
+class QGemmK4 : public testing::TestWithParam<int> {};
+
+TEST_P(QGemmK4, EqualsTheDefinitionExactly) {
+  const Variant& v = kVariants[GetParam()];
+  if (best_isa() < v.needs) GTEST_SKIP() << v.name << ": this CPU lacks " << isa_name(v.needs);
+  uint32_t seed = 1000;
+  for (int64_t M : {1, 7, 8, 9, 17, 33})
+    for (int64_t N : {1, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100})
+      for (int64_t K : {1, 3, 4, 5, 8, 27, 64, 72, 289}) check(v, M, N, K, Fill::random, seed++);
+  // Deep reductions at the extremes: 4608 products of 255 · ±128 stay exact in int32.
+  check(v, 9, 33, 4608, Fill::extremes, seed++);
+  check(v, 16, 48, 4608, Fill::random, seed++);
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, QGemmK4, testing::Range(0, 3),
+                         [](const testing::TestParamInfo<int>& i) { return std::string(kVariants[i.param].name); });
