@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
+  zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libgmp-dev libstb-dev
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
   libtorch-dev

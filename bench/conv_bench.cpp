@@ -1,0 +1,216 @@
+// 3×3 stride-1 convolution, batch 1: winq's int8 engine against oneDNN (int8
+// and fp32) and XNNPACK (int8), in the same process, interleaved rounds,
+// medians. Effective GOP/s = 2·C·C·9·H·W / time. Also the machine's int8 VNNI
+// peak (a register-only vpdpbusd loop) so each figure has a ceiling.
+//
+// Usage: winq_conv_bench [--threads T] [--rounds R] [--json]
+// Threads: winq's pool and oneDNN (OpenMP) use T; XNNPACK runs on a
+// pthreadpool of T. Nothing here is a test: it never asserts a time.
+#include <dnnl.hpp>
+#include <fmt/format.h>
+#include <immintrin.h>
+#include <pthreadpool.h>
+#include <xnnpack.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "winq/cpu.hpp"
+
+extern "C" void omp_set_num_threads(int);  // libgomp, which oneDNN uses
+#include "winq/runtime.hpp"
+
+using namespace winq;
+
+namespace {
+
+struct ConvShape {
+  int64_t c, hw;
+  const char* net;
+};
+const ConvShape kShapes[] = {{64, 56, "ResNet-18"},  {128, 28, "ResNet-18"}, {256, 14, "ResNet-18"},
+                             {512, 7, "ResNet-18"},  {32, 32, "winq w0.5"},  {64, 16, "winq w0.5"},
+                             {128, 8, "winq w0.5"},  {256, 4, "winq w0.5"}};
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// Seconds per call: the best of a few calls (a round), so that one round is hot.
+double time_round(const std::function<void()>& f) {
+  double best = 1e9;
+  const double t_end = now() + 0.05;
+  int calls = 0;
+  do {
+    const double t0 = now();
+    f();
+    best = std::min(best, now() - t0);
+  } while (++calls < 3 || now() < t_end);
+  return best;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// ---- winq int8: one lowered QConv through the executor ---------------------------
+std::function<void()> winq_int8(const ConvShape& s, int threads) {
+  Graph g;
+  g.opset = 13;
+  Value x;
+  x.name = "x";
+  x.dtype = DataType::u8;
+  x.shape = {1, s.c, s.hw, s.hw};
+  x.has_shape = true;
+  const ValueId xi = g.add_value(x);
+  g.inputs.push_back(xi);
+  std::mt19937 rng(1);
+  Tensor w(DataType::s8, {s.c, s.c, 3, 3});
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = static_cast<int8_t>(rng() % 255 - 127);
+  Tensor b(DataType::s32, {s.c});
+  Node n;
+  n.name = "conv";
+  n.op = "QConv";
+  n.domain = "winq";
+  n.inputs = {xi, g.add_constant("w", w), g.add_constant("b", b)};
+  n.attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  n.attrs.set("y_type", std::string("uint8"));
+  n.attrs.set("multiplier", std::vector<int64_t>(static_cast<size_t>(s.c), int64_t{1} << 30));
+  n.attrs.set("shift", std::vector<int64_t>(static_cast<size_t>(s.c), int64_t{44}));
+  Value y;
+  y.name = "y";
+  n.outputs = {g.add_value(y)};
+  g.outputs = n.outputs;
+  g.nodes.push_back(n);
+  Graph p = prepare(g);
+  pack_int8_weights(p);
+  auto ex = std::make_shared<FloatExecutor>(p, threads);
+  auto in = std::make_shared<Tensor>(DataType::u8, x.shape);
+  for (int64_t i = 0; i < in->numel(); ++i) in->data<uint8_t>()[i] = static_cast<uint8_t>(rng());
+  return [ex, in] { ex->run({*in}); };
+}
+
+// ---- oneDNN: direct convolution, layouts of its choice (reorders not timed) -------
+struct Dnnl {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream strm{eng};
+};
+
+std::function<void()> onednn(const ConvShape& s, bool int8, Dnnl& d) {
+  using namespace dnnl;
+  using dt = memory::data_type;
+  using tag = memory::format_tag;
+  const memory::dims src{1, s.c, s.hw, s.hw}, wei{s.c, s.c, 3, 3}, bia{s.c}, dst{1, s.c, s.hw, s.hw};
+  auto src_md = memory::desc(src, int8 ? dt::u8 : dt::f32, tag::any);
+  auto wei_md = memory::desc(wei, int8 ? dt::s8 : dt::f32, tag::any);
+  auto bia_md = memory::desc(bia, int8 ? dt::s32 : dt::f32, tag::any);
+  auto dst_md = memory::desc(dst, int8 ? dt::u8 : dt::f32, tag::any);
+  convolution_forward::desc cd(prop_kind::forward_inference, algorithm::convolution_direct, src_md, wei_md, bia_md,
+                               dst_md, {1, 1}, {1, 1}, {1, 1});
+  primitive_attr attr;
+  if (int8) attr.set_output_scales(0, {1.0f / 4096});
+  auto pd = std::make_shared<convolution_forward::primitive_desc>(cd, attr, d.eng);
+  auto prim = std::make_shared<convolution_forward>(*pd);
+  auto ms = std::make_shared<memory>(pd->src_desc(), d.eng);
+  auto mw = std::make_shared<memory>(pd->weights_desc(), d.eng);
+  auto mb = std::make_shared<memory>(pd->bias_desc(), d.eng);
+  auto md = std::make_shared<memory>(pd->dst_desc(), d.eng);
+  std::memset(ms->get_data_handle(), 3, pd->src_desc().get_size());
+  std::memset(mw->get_data_handle(), 1, pd->weights_desc().get_size());
+  std::memset(mb->get_data_handle(), 0, pd->bias_desc().get_size());
+  return [prim, ms, mw, mb, md, &d] {
+    prim->execute(d.strm, {{DNNL_ARG_SRC, *ms}, {DNNL_ARG_WEIGHTS, *mw}, {DNNL_ARG_BIAS, *mb}, {DNNL_ARG_DST, *md}});
+    d.strm.wait();
+  };
+}
+
+// ---- XNNPACK qs8 (NHWC) ------------------------------------------------------------
+std::function<void()> xnnpack_int8(const ConvShape& s, pthreadpool_t pool) {
+  std::vector<int8_t> w(static_cast<size_t>(s.c * s.c * 9), 1);
+  std::vector<int32_t> b(static_cast<size_t>(s.c), 0);
+  xnn_operator_t op = nullptr;
+  if (xnn_create_convolution2d_nhwc_qs8(1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, s.c, s.c, s.c, s.c, 0, 1.0f, 1.0f, w.data(),
+                                        b.data(), 0, 64.0f, -128, 127, 0, &op) != xnn_status_success)
+    return nullptr;
+  auto in = std::make_shared<std::vector<int8_t>>(static_cast<size_t>(s.c * s.hw * s.hw), 3);
+  auto out = std::make_shared<std::vector<int8_t>>(in->size());
+  if (xnn_setup_convolution2d_nhwc_qs8(op, 1, s.hw, s.hw, in->data(), out->data(), pool) != xnn_status_success)
+    return nullptr;
+  return [op, in, out, pool] { xnn_run_operator(op, pool); };
+}
+
+// ---- the VNNI peak: independent vpdpbusd chains on registers ------------------------
+__attribute__((target("avx512f,avx512vnni"))) double vnni_peak_gops() {
+  __m512i acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_epi32(i);
+  const __m512i a = _mm512_set1_epi8(1), b = _mm512_set1_epi8(2);
+  const int64_t iters = 20'000'000;
+  const double t0 = now();
+  for (int64_t it = 0; it < iters; ++it)
+    for (int i = 0; i < 12; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+  const double t = now() - t0;
+  volatile int sink = 0;
+  for (int i = 0; i < 12; ++i) sink = sink + _mm512_reduce_add_epi32(acc[i]);
+  return 2.0 * 64 * 12 * static_cast<double>(iters) / t / 1e9;  // 64 u8×s8 MACs per instruction
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 1, rounds = 5;
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
+    else if (a == "--rounds" && i + 1 < argc) rounds = std::atoi(argv[++i]);
+    else if (a == "--json") json = true;
+    else {
+      std::cerr << "usage: winq_conv_bench [--threads T] [--rounds R] [--json]\n";
+      return 2;
+    }
+  }
+  omp_set_num_threads(threads);  // oneDNN's OpenMP runtime (it read OMP_NUM_THREADS before main)
+  xnn_initialize(nullptr);
+  pthreadpool_t pool = threads > 1 ? pthreadpool_create(static_cast<size_t>(threads)) : nullptr;
+  Dnnl dnnl;
+  const bool vnni = best_isa() == Isa::avx512vnni;
+  const double peak = vnni ? vnni_peak_gops() : 0;
+  nlohmann::json out = {{"threads", threads}, {"rounds", rounds}, {"isa", isa_name(active_isa())},
+                        {"vnni_peak_gops_per_core", peak}, {"shapes", nlohmann::json::array()}};
+  const char* names[] = {"winq int8", "oneDNN int8", "oneDNN fp32", "XNNPACK int8"};
+  if (!json)
+    std::cout << fmt::format("3x3 stride-1 conv, batch 1, {} thread(s), median of {} interleaved rounds; GOP/s = "
+                             "2·C²·9·H·W / time; VNNI peak {:.0f} GOP/s per core\n\n",
+                             threads, rounds, peak)
+              << fmt::format("{:<18}{:>14}{:>14}{:>14}{:>14}{:>12}{:>12}\n", "shape", names[0], names[1], names[2],
+                             names[3], "winq/oneDNN", "% of peak");
+  for (const ConvShape& s : kShapes) {
+    std::function<void()> fns[4] = {winq_int8(s, threads), onednn(s, true, dnnl), onednn(s, false, dnnl),
+                                    xnnpack_int8(s, pool)};
+    std::vector<double> t[4];
+    for (int r = 0; r < rounds; ++r)
+      for (int k = 0; k < 4; ++k)
+        if (fns[k]) t[k].push_back(time_round(fns[k]));
+    const double ops = 2.0 * s.c * s.c * 9 * s.hw * s.hw;
+    double gops[4];
+    for (int k = 0; k < 4; ++k) gops[k] = t[k].empty() ? 0 : ops / median(t[k]) / 1e9;
+    const std::string shape = fmt::format("{}@{}x{}", s.c, s.hw, s.hw);
+    nlohmann::json js = {{"shape", shape}, {"net", s.net}};
+    for (int k = 0; k < 4; ++k) js[names[k]] = {{"median_us", t[k].empty() ? 0 : 1e6 * median(t[k])}, {"gops", gops[k]}};
+    out["shapes"].push_back(js);
+    if (!json)
+      std::cout << fmt::format("{:<18}{:>14.0f}{:>14.0f}{:>14.0f}{:>14.0f}{:>12.2f}{:>11.0f}%\n", shape, gops[0],
+                               gops[1], gops[2], gops[3], gops[0] / gops[1],
+                               peak > 0 ? 100 * gops[0] / (peak * threads) : 0);
+  }
+  if (json) std::cout << out.dump(2) << "\n";
+  if (pool) pthreadpool_destroy(pool);
+  return 0;
+}
