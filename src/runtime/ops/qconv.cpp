@@ -1,6 +1,7 @@
 // winq.QConv and winq.QGemm: integer convolution and fully connected layers
 // (see qlinear.hpp for the contract). Conv lowers each (image, group) to one
 // integer GEMM over an im2col buffer of zero-point-corrected activations.
+#include <algorithm>
 #include <vector>
 
 #include "../../kernels/qgemm.hpp"
@@ -135,25 +136,55 @@ void im2col_s16(const int16_t* x, int64_t channels, const Window& w, int16_t* co
 const uint8_t* as_u8(const Tensor& x) { return reinterpret_cast<const uint8_t*>(x.raw()); }
 uint8_t to_u8(uint8_t v, bool flip) { return flip ? static_cast<uint8_t>(v ^ 0x80) : v; }  // int8 + 128 == bit flip
 
-// a[(k4·P + p)·4 + j] for k = 4·k4 + j = (ci·KH + ky)·KW + kx; padding = offset, k ≥ K = 0.
+// a[(k4·P + p)·4 + j] for k = 4·k4 + j = (ci·KH + ky)·KW + kx; padding = offset.
+// Rows of k beyond K meet zero weights, so their content does not matter.
+// Per output row, the four input rows of a k-group are gathered into bytes and
+// then interleaved into one 32-bit word per position (4× fewer stores than a
+// byte-wise im2col, and no branch in the inner loops).
 void im2col_k4(const uint8_t* x, bool flip, int64_t channels, const Window& w, uint8_t offset, uint8_t* a) {
   const int64_t OH = w.out[0], OW = w.out[1], H = w.in[0], W = w.in[1], P = OH * OW;
-  const int64_t K = channels * w.k[0] * w.k[1], K4 = kernels::k4_of(K);
-  for (int64_t k = 0; k < K4 * 4; ++k) {
-    uint8_t* dst = a + (k / 4) * P * 4 + (k % 4);
-    if (k >= K) {
-      for (int64_t p = 0; p < P; ++p) dst[p * 4] = 0;
-      continue;
-    }
-    const int64_t ci = k / (w.k[0] * w.k[1]), ky = (k / w.k[1]) % w.k[0], kx = k % w.k[1];
-    const uint8_t* src = x + ci * H * W;
+  const int64_t KK = w.k[0] * w.k[1], K = channels * KK, K4 = kernels::k4_of(K);
+  const uint8_t raw_pad = flip ? static_cast<uint8_t>(offset ^ 0x80) : offset;  // padding before the flip
+  const uint32_t flip_mask = flip ? 0x80808080u : 0u;
+  std::vector<uint8_t> rows(static_cast<size_t>(4 * OW));
+  // Valid output columns for each kx: ox in [lo, hi) reads inside the image.
+  std::vector<int64_t> lo(static_cast<size_t>(w.k[1])), hi(static_cast<size_t>(w.k[1]));
+  for (int64_t kx = 0; kx < w.k[1]; ++kx) {
+    const int64_t off = kx * w.d[1] - w.pad_begin[1];
+    int64_t l = 0, h = OW;
+    while (l < OW && l * w.s[1] + off < 0) ++l;
+    while (h > l && (h - 1) * w.s[1] + off >= W) --h;
+    lo[kx] = l;
+    hi[kx] = h;
+  }
+  for (int64_t k4 = 0; k4 < K4; ++k4) {
+    uint32_t* dst = reinterpret_cast<uint32_t*>(a + k4 * P * 4);
     for (int64_t oy = 0; oy < OH; ++oy) {
-      const int64_t iy = oy * w.s[0] - w.pad_begin[0] + ky * w.d[0];
-      for (int64_t ox = 0; ox < OW; ++ox) {
-        const int64_t ix = ox * w.s[1] - w.pad_begin[1] + kx * w.d[1];
-        dst[(oy * OW + ox) * 4] =
-            (iy >= 0 && iy < H && ix >= 0 && ix < W) ? to_u8(src[iy * W + ix], flip) : offset;
+      for (int64_t j = 0; j < 4; ++j) {
+        uint8_t* r = rows.data() + j * OW;
+        const int64_t k = 4 * k4 + j;
+        if (k >= K) {
+          std::fill(r, r + OW, uint8_t{0});
+          continue;
+        }
+        const int64_t ci = k / KK, ky = (k / w.k[1]) % w.k[0], kx = k % w.k[1];
+        const int64_t iy = oy * w.s[0] - w.pad_begin[0] + ky * w.d[0];
+        if (iy < 0 || iy >= H) {
+          std::fill(r, r + OW, raw_pad);
+          continue;
+        }
+        const uint8_t* src = x + (ci * H + iy) * W + kx * w.d[1] - w.pad_begin[1];
+        std::fill(r, r + lo[kx], raw_pad);
+        if (w.s[1] == 1)
+          std::copy(src + lo[kx], src + hi[kx], r + lo[kx]);
+        else
+          for (int64_t ox = lo[kx]; ox < hi[kx]; ++ox) r[ox] = src[ox * w.s[1]];
+        std::fill(r + hi[kx], r + OW, raw_pad);
       }
+      const uint8_t *r0 = rows.data(), *r1 = r0 + OW, *r2 = r1 + OW, *r3 = r2 + OW;
+      uint32_t* d = dst + oy * OW;
+      for (int64_t ox = 0; ox < OW; ++ox)
+        d[ox] = (r0[ox] | (uint32_t{r1[ox]} << 8) | (uint32_t{r2[ox]} << 16) | (uint32_t{r3[ox]} << 24)) ^ flip_mask;
     }
   }
 }
