@@ -44,5 +44,19 @@ expect_error "unknown key"           -- "$winq" eval "$model" --preprocess colou
 expect_error "--batch"               -- "$winq" eval "$model" --batch 0
 expect_error "--frobnicate"          -- "$winq" eval "$model" --frobnicate
 expect_error "WINQ_ISA"              -- env WINQ_ISA=sse9 "$winq" info
-echo "$((12 - fails)) passed, $fails failed"
+# Quantization: statistics files and options.
+echo '{"format": "winq.calibration", "version": 1, "tens' > "$tmp/truncated_stats.json"
+echo '{"hello": 1}' > "$tmp/other.json"
+"$winq" calibrate "$model" --images 20 --stats "$tmp/stats.json" 2> /dev/null
+"$winq" quantize "$model" --stats "$tmp/stats.json" -o "$tmp/q.onnx" > /dev/null
+expect_error "cannot open"           -- "$winq" quantize "$model" --stats "$tmp/missing.json" -o "$tmp/x.onnx"
+expect_error "malformed"             -- "$winq" quantize "$model" --stats "$tmp/truncated_stats.json" -o "$tmp/x.onnx"
+expect_error "not a winq calibration" -- "$winq" quantize "$model" --stats "$tmp/other.json" -o "$tmp/x.onnx"
+expect_error "unknown calibrator"    -- "$winq" quantize "$model" --stats "$tmp/stats.json" -o "$tmp/x.onnx" --clip entropy
+expect_error "--wbits"               -- "$winq" quantize "$model" --stats "$tmp/stats.json" -o "$tmp/x.onnx" --wbits 9
+expect_error "already quantized"     -- "$winq" quantize "$tmp/q.onnx" --stats "$tmp/stats.json" -o "$tmp/x.onnx"
+expect_error "no layer or tensor"    -- "$winq" quantize "$model" --stats "$tmp/stats.json" -o "$tmp/x.onnx" --keep-float nope
+expect_error "--reference"           -- "$winq" eval "$model" --reference "$model" --images 10
+expect_error "cannot write"          -- "$winq" calibrate "$model" --images 5 --stats "$tmp/no/such/dir/s.json"
+echo "$((21 - fails)) passed, $fails failed"
 [[ $fails -eq 0 ]]
