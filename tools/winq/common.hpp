@@ -25,6 +25,7 @@ void add_eval(CLI::App& app);
 void add_calibrate(CLI::App& app);
 void add_quantize(CLI::App& app);
 void add_data(CLI::App& app);
+void add_bench(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_run(CLI::App& app);
 void add_train(CLI::App& app);       // only with LibTorch

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   winq::cli::add_eval(app);
   winq::cli::add_run(app);
   winq::cli::add_data(app);
+  winq::cli::add_bench(app);
 #ifdef WINQ_WITH_TORCH
   winq::cli::add_train(app);
   winq::cli::add_export_run(app);

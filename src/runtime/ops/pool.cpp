@@ -31,36 +31,41 @@ void pool_infer(InferContext& c) {
   c.set_output(0, t, window_output_shape(w, x[0], x[1]));
 }
 
-// 8-bit values as floats and back: exact both ways.
-Tensor int8_as_float(const Tensor& x) {
-  Tensor f(DataType::f32, x.shape());
-  float* d = f.data<float>();
-  for (int64_t i = 0; i < x.numel(); ++i)
-    d[i] = x.dtype() == DataType::u8 ? x.data<uint8_t>()[i] : x.data<int8_t>()[i];
-  return f;
-}
-Tensor float_as_int8(const Tensor& f, DataType t) {
-  Tensor x(t, f.shape());
-  const float* d = f.data<float>();
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    if (t == DataType::u8)
-      x.data<uint8_t>()[i] = static_cast<uint8_t>(d[i]);
-    else
-      x.data<int8_t>()[i] = static_cast<int8_t>(d[i]);
-  }
-  return x;
+// MaxPool on 8-bit integers: the same window walk, exact in the integer type.
+template <class T>
+void int_max_pool(RunContext& c, const Window& w) {
+  const Tensor& x = c.input(0);
+  const int64_t NC = x.dim(0) * x.dim(1), H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];
+  Tensor y(x.dtype(), window_output_shape(w, x.dim(0), x.dim(1)));
+  const T* xd = x.data<T>();
+  T* yd = y.data<T>();
+  parallel_for(NC, c.threads, [&](int64_t b, int64_t e) {
+    for (int64_t nc = b; nc < e; ++nc) {
+      const T* src = xd + nc * H * W;
+      T* dst = yd + nc * OH * OW;
+      for (int64_t oy = 0; oy < OH; ++oy)
+        for (int64_t ox = 0; ox < OW; ++ox) {
+          T m = std::numeric_limits<T>::lowest();
+          for (int64_t ky = 0; ky < w.k[0]; ++ky) {
+            const int64_t iy = oy * w.s[0] - w.pad_begin[0] + ky * w.d[0];
+            if (iy < 0 || iy >= H) continue;
+            for (int64_t kx = 0; kx < w.k[1]; ++kx) {
+              const int64_t ix = ox * w.s[1] - w.pad_begin[1] + kx * w.d[1];
+              if (ix >= 0 && ix < W) m = std::max(m, src[iy * W + ix]);
+            }
+          }
+          dst[oy * OW + ox] = m;
+        }
+    }
+  });
+  c.out[0] = std::move(y);
 }
 
 void pool_run(RunContext& c) {
-  if (c.input(0).dtype() != DataType::f32) {  // integer MaxPool through exact floats
-    const Tensor xf = int8_as_float(c.input(0));
-    RunContext fc{c.node, c.opset, c.threads, {&xf}, std::vector<Tensor>(1)};
-    pool_run(fc);
-    c.out[0] = float_as_int8(fc.out[0], c.input(0).dtype());
-    return;
-  }
   const Tensor& x = c.input(0);
   Window w = pool_window(c.node, x.shape(), c.where());
+  if (x.dtype() == DataType::u8) return int_max_pool<uint8_t>(c, w);
+  if (x.dtype() == DataType::s8) return int_max_pool<int8_t>(c, w);
   const bool is_max = c.node.op == "MaxPool";
   const bool include_pad = c.node.attrs.get_int("count_include_pad", 0) != 0;
   const int64_t NC = x.dim(0) * x.dim(1), H = w.in[0], W = w.in[1], OH = w.out[0], OW = w.out[1];

@@ -1,0 +1,101 @@
+// winq bench MODEL: latency of the whole model and of every layer (median of
+// several runs) on the engine `eval` uses: float models on the float executor,
+// quantized (QDQ) plans on the integer engine.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <map>
+
+#include "common.hpp"
+#include "winq/evaluate.hpp"
+#include "winq/onnx.hpp"
+#include "winq/quant.hpp"
+#include "winq/runtime.hpp"
+#include "winq/table.hpp"
+
+namespace winq::cli {
+
+namespace {
+struct BenchArgs {
+  std::string model, data = "fashion-mnist", sim = "int";
+  int64_t batch = 1;
+  int runs = 50, threads = 1;
+  bool json = false;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+}  // namespace
+
+void add_bench(CLI::App& app) {
+  static BenchArgs a;
+  auto* cmd = app.add_subcommand("bench", "Latency per layer and in total (median of runs)");
+  cmd->add_option("model", a.model, "ONNX model, float or quantized (QDQ)")->required();
+  cmd->add_option("--batch", a.batch, "images per run")->check(CLI::Range(1, 4096))->capture_default_str();
+  cmd->add_option("--runs", a.runs, "timed runs (after 3 warm-up runs)")->check(CLI::Range(1, 100000))->capture_default_str();
+  cmd->add_option("--threads", a.threads, "worker threads")->check(CLI::Range(1, 1024))->capture_default_str();
+  cmd->add_option("--data", a.data, "where the input images come from")->capture_default_str();
+  cmd->add_option("--sim", a.sim, "quantized models: int (integer engine) or qdq (ONNX semantics)")
+      ->check(CLI::IsMember({"int", "qdq"}))
+      ->capture_default_str();
+  cmd->add_flag("--json", a.json, "print JSON");
+  cmd->callback([] {
+    Graph g = load_onnx(a.model);
+    RawImages raw = read_images(a.data, a.batch);
+    Dataset d = preprocess(raw, preprocess_for(g, raw, ""));
+    if (d.size() < a.batch) throw Error(fmt::format("the data has only {} images", d.size()));
+    const Tensor x = slice_batch(d.images, 0, a.batch);
+    const bool lower = is_quantized_model(g) && a.sim == "int";
+    const InputShapes shapes = {{g.values[g.inputs[0]].name, x.shape()}};
+    FloatExecutor ex(lower ? prepare_quantized(g, shapes) : prepare(g, shapes), a.threads);
+    const Graph& pg = ex.graph();
+    // Time of each node = time between the observer calls of consecutive outputs.
+    std::map<int, std::vector<double>> per_node;
+    std::vector<int> producer(pg.values.size(), -1);
+    for (size_t i = 0; i < pg.nodes.size(); ++i)
+      for (ValueId o : pg.nodes[i].outputs) producer[o] = static_cast<int>(i);
+    auto last = std::chrono::steady_clock::now();
+    bool record = false;
+    ex.set_observer([&](ValueId v, const Tensor&) {
+      const int p = producer[v];
+      if (p >= 0 && record && pg.nodes[p].outputs[0] == v) per_node[p].push_back(seconds_since(last));
+      last = std::chrono::steady_clock::now();
+    });
+    std::vector<double> totals;
+    for (int r = 0; r < a.runs + 3; ++r) {
+      record = r >= 3;
+      const auto t0 = std::chrono::steady_clock::now();
+      last = t0;
+      ex.run({x});
+      if (record) totals.push_back(seconds_since(t0));
+    }
+    const double total = median(totals);
+    std::vector<std::pair<int, double>> layers;
+    for (auto& [node, t] : per_node) layers.push_back({node, median(t)});
+    if (a.json) {
+      nlohmann::json js = nlohmann::json::array();
+      for (auto& [node, t] : layers)
+        js.push_back({{"node", pg.nodes[node].name}, {"op", pg.nodes[node].op}, {"median_ms", 1e3 * t}});
+      print_json({{"model", a.model}, {"engine", lower ? "int8" : "float"}, {"batch", a.batch},
+                  {"threads", a.threads}, {"runs", a.runs}, {"median_ms", 1e3 * total},
+                  {"images_per_second", a.batch / total}, {"layers", js}});
+      return;
+    }
+    Table t({"layer", "op", "median ms", "%"});
+    for (auto& [node, ms] : layers)
+      t.add({pg.nodes[node].name, pg.nodes[node].op, fmt::format("{:.3f}", 1e3 * ms), fmt::format("{:.1f}", 100 * ms / total)});
+    std::cout << t.render()
+              << fmt::format("\n{}: {} engine, batch {}, {} thread(s): median {:.3f} ms over {} runs ({:.0f} images/s)\n",
+                             a.model, lower ? "int8" : "float", a.batch, a.threads, 1e3 * total, a.runs,
+                             a.batch / total);
+  });
+}
+
+}  // namespace winq::cli
