@@ -3,6 +3,7 @@
 #pragma once
 #include "../kernels/gemm_f32.hpp"
 #include "../kernels/qgemm.hpp"
+#include "../kernels/requantize_row.hpp"
 
 namespace winq {
 
@@ -12,6 +13,8 @@ struct KernelTable {
   kernels::QGemmK4Fn qgemm_k4;  // packed int8 GEMM (u8 activations × s8 weights)
   const char* qgemm_k4_name;
   bool qgemm_k4_s16;            // its weights are packed as int16 (pack_weights_k4_s16)
+  kernels::RequantRowFn requantize_row;  // the conv/FC epilogue
+  const char* requantize_row_name;
 };
 
 const KernelTable& kernel_table();

@@ -77,3 +77,38 @@ TEST_P(QGemmK4, EqualsTheDefinitionExactly) {
 
 INSTANTIATE_TEST_SUITE_P(Variants, QGemmK4, testing::Range(0, 3),
                          [](const testing::TestParamInfo<int>& i) { return std::string(kVariants[i.param].name); });
+
+#include "../../src/kernels/requantize_row.hpp"
+
+// The epilogue variants against requantize() at tolerance 0: random and
+// extreme accumulators, every shift, both output types, ties included.
+TEST(RequantizeRow, Avx512EqualsTheDefinition) {
+  if (best_isa() < Isa::avx512vnni) GTEST_SKIP() << "requantize_row__avx512: this CPU lacks AVX-512";
+  std::mt19937_64 rng(77);
+  for (int trial = 0; trial < 400; ++trial) {
+    SCOPED_TRACE(trial);
+    const int64_t n = 1 + static_cast<int64_t>(rng() % 70);
+    std::vector<int32_t> acc(static_cast<size_t>(n));
+    for (auto& a : acc) {
+      switch (rng() % 4) {
+        case 0: a = static_cast<int32_t>(rng() % 2001) - 1000; break;
+        case 1: a = static_cast<int32_t>(rng()) / 4; break;
+        case 2: a = (rng() & 1) ? INT32_MAX / 2 - 5 : INT32_MIN / 2 + 5; break;
+        default: a = static_cast<int32_t>((rng() % 64) << 10);  // exact multiples: ties after the shift
+      }
+    }
+    kernels::RowRequant p;
+    p.bias = static_cast<int32_t>(rng() % 20001) - 10000;
+    p.rq = trial % 50 == 0 ? Requant{} : make_requant(std::ldexp(1.0 + static_cast<double>(rng() % 1000) / 1000.0, -static_cast<int>(rng() % 30)));
+    if (trial % 7 == 0) p.rq = make_requant(0.5);  // multiplier 2^30: halves, many ties
+    p.zp = static_cast<int32_t>(rng() % 11) - 5;
+    p.out_unsigned = rng() & 1;
+    p.qmin = p.out_unsigned ? 0 : -128;
+    p.qmax = p.out_unsigned ? 255 : 127;
+    if (trial % 3 == 0) p.qmin = p.out_unsigned ? 3 : -7, p.qmax = p.out_unsigned ? 15 : 7;
+    std::vector<uint8_t> want(static_cast<size_t>(n)), got(static_cast<size_t>(n));
+    kernels::requantize_row__ref(acc.data(), n, p, want.data());
+    kernels::requantize_row__avx512(acc.data(), n, p, got.data());
+    ASSERT_EQ(got, want);
+  }
+}

@@ -78,6 +78,18 @@ struct Epilogue {
       for (int64_t i = 0; i < count; ++i) o[i * stride] = static_cast<int8_t>(requantize_with_zp(acc[i], r));
     }
   }
+  // A row of packed-kernel accumulators plus the folded bias (modulo 2^32: see requantize_row).
+  void apply_packed(int32_t* acc, int32_t bias, int64_t channel, int64_t count, Tensor& y, int64_t at) const {
+    if (type == DataType::f32) {
+      for (int64_t i = 0; i < count; ++i)
+        acc[i] = static_cast<int32_t>(static_cast<uint32_t>(acc[i]) + static_cast<uint32_t>(bias));
+      apply(acc, channel, count, y, at, 1);
+      return;
+    }
+    const kernels::RowRequant p{bias, rq[channel], zp, qmin, qmax, type == DataType::u8};
+    kernel_table().requantize_row(acc, count, p, type == DataType::u8 ? static_cast<void*>(y.data<uint8_t>() + at)
+                                                                     : static_cast<void*>(y.data<int8_t>() + at));
+  }
   int32_t requantize_with_zp(int32_t acc, Requant r) const {
     return std::clamp(requantize(acc, r, INT32_MIN / 2, INT32_MAX / 2) + zp, qmin, qmax);
   }
@@ -215,11 +227,7 @@ void qconv_run_packed(RunContext& c, const Window& win) {
     const int64_t n = t / group, g = t % group;
     const int64_t m0 = g * Mg + p0 * kernels::kQPanel, m1 = std::min(g * Mg + p1 * kernels::kQPanel, (g + 1) * Mg);
     gemm(m1 - m0, P, K4, packed.raw() + g * group_bytes + p0 * panel_bytes, a, acc, P);
-    for (int64_t m = m0; m < m1; ++m) {
-      int32_t* row = acc + (m - m0) * P;
-      for (int64_t p = 0; p < P; ++p) row[p] += bias[m];
-      epi.apply(row, m, P, y, (n * M + m) * P, 1);
-    }
+    for (int64_t m = m0; m < m1; ++m) epi.apply_packed(acc + (m - m0) * P, bias[m], m, P, y, (n * M + m) * P);
   };
   const int64_t panels = kernels::panels_of(Mg);
   if (tasks >= c.threads || panels < 2) {
@@ -302,7 +310,8 @@ void qgemm_run_packed(RunContext& c) {
   const int32_t* bias = c.node.attrs.get_tensor(kPackedBias)->data<int32_t>();
   for (int64_t m = 0; m < M; ++m) {
     int32_t* row = acc.data() + m * N;
-    for (int64_t n = 0; n < N; ++n) row[n] += bias[m];
+    for (int64_t n = 0; n < N; ++n)  // modulo 2^32, as in apply_packed
+      row[n] = static_cast<int32_t>(static_cast<uint32_t>(row[n]) + static_cast<uint32_t>(bias[m]));
     epi.apply(row, m, N, y, m, M);
   }
   if (epi.type == DataType::f32) apply_fused_activation(c.node.attrs, y.data<float>(), N * M);

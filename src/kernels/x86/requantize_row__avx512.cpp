@@ -1,0 +1,54 @@
+// The epilogue with AVX-512 (compiled with -mavx512f -mavx512bw): 16 outputs
+// at a time; the 32×32→64-bit products of even and odd lanes are rounded half
+// to even with 64-bit arithmetic shifts, exactly as the scalar definition.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "../requantize_row.hpp"
+
+namespace winq::kernels {
+
+namespace {
+
+// (x + half − 1 + ((x >> n) & 1)) >> n on 64-bit lanes.
+inline __m512i round_shift(__m512i x, __m128i n, __m512i half_minus_one, __m512i one) {
+  const __m512i odd = _mm512_and_si512(_mm512_sra_epi64(x, n), one);
+  return _mm512_sra_epi64(_mm512_add_epi64(_mm512_add_epi64(x, half_minus_one), odd), n);
+}
+
+}  // namespace
+
+void requantize_row__avx512(const int32_t* acc, int64_t n, const RowRequant& p, void* out) {
+  if (p.rq.multiplier == 0) {  // every output rounds to 0
+    requantize_row__ref(acc, n, p, out);
+    return;
+  }
+  const __m512i bias = _mm512_set1_epi32(p.bias), mult = _mm512_set1_epi64(p.rq.multiplier);
+  const __m128i shift = _mm_cvtsi32_si128(p.rq.shift);
+  const __m512i half_minus_one = _mm512_set1_epi64((int64_t{1} << (p.rq.shift - 1)) - 1), one = _mm512_set1_epi64(1);
+  // Clamp to the int32 range the scalar path uses before adding the zero point.
+  const __m512i zp = _mm512_set1_epi32(p.zp), lo = _mm512_set1_epi32(p.qmin), hi = _mm512_set1_epi32(p.qmax);
+  const __m512i lim_lo = _mm512_set1_epi64(INT32_MIN / 2), lim_hi = _mm512_set1_epi64(INT32_MAX / 2);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512i v = _mm512_add_epi32(_mm512_loadu_si512(acc + i), bias);
+    // Even lanes: mul_epi32 reads the low (signed) dword of each 64-bit lane.
+    __m512i even = round_shift(_mm512_mul_epi32(v, mult), shift, half_minus_one, one);
+    __m512i odd = round_shift(_mm512_mul_epi32(_mm512_srli_epi64(v, 32), mult), shift, half_minus_one, one);
+    even = _mm512_min_epi64(_mm512_max_epi64(even, lim_lo), lim_hi);
+    odd = _mm512_min_epi64(_mm512_max_epi64(odd, lim_lo), lim_hi);
+    __m512i r = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+    r = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(r, zp), lo), hi);
+    if (p.out_unsigned)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<uint8_t*>(out) + i), _mm512_cvtusepi32_epi8(r));
+    else
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<int8_t*>(out) + i), _mm512_cvtsepi32_epi8(r));
+  }
+  if (i < n)
+    requantize_row__ref(acc + i, n - i, p,
+                        p.out_unsigned ? static_cast<void*>(static_cast<uint8_t*>(out) + i)
+                                       : static_cast<void*>(static_cast<int8_t*>(out) + i));
+}
+
+}  // namespace winq::kernels
