@@ -55,6 +55,15 @@ TrainResult run_training(const TrainConfig& cfg, const std::string& resume_dir =
 // preprocessing. Throws Error for a missing, corrupt or mismatched checkpoint.
 Graph export_checkpoint(const std::string& run_dir, const std::string& which = "best");
 
+// LibTorch's own predictions on the whole test split against the float
+// executor's on the exported graph: the export is right when they agree.
+struct ExportCheck {
+  int64_t images = 0;
+  double libtorch_top1 = 0, winq_top1 = 0;
+  std::vector<int64_t> differing;  // test images whose top-1 class differs
+};
+ExportCheck check_export(const std::string& run_dir, const std::string& which = "best", int threads = 0);
+
 // Summary of the network a configuration builds (parameters, shapes per layer).
 std::string train_summary(const TrainConfig& cfg);
 

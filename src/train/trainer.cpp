@@ -18,6 +18,7 @@
 #include "resnet.hpp"
 #include "tensor_bridge.hpp"
 #include "winq/data.hpp"
+#include "winq/evaluate.hpp"
 #include "winq/onnx.hpp"
 #include "winq/progress.hpp"
 #include "winq/runtime.hpp"
@@ -353,6 +354,44 @@ Graph export_checkpoint(const std::string& run_dir, const std::string& which) {
   train::load_checkpoint((dir / (which + ".pt")).string(), net, nullptr);
   net->eval();
   return train::graph_from_resnet(net, cfg);
+}
+
+ExportCheck check_export(const std::string& run_dir, const std::string& which, int threads) {
+  const fs::path dir = run_dir;
+  const TrainConfig cfg = load_run_config(dir);
+  train::ResNet net(cfg.in_channels, cfg.classes, cfg.mult);
+  train::load_checkpoint((dir / (which + ".pt")).string(), net, nullptr);
+  net->eval();
+  TrainConfig all = cfg;
+  all.test_limit = 0;  // the whole test split
+  const Split te = load_split(all, false);
+  at::set_num_threads(threads > 0 ? threads : default_threads());
+  ExportCheck r;
+  torch::Tensor logits;
+  {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> parts;
+    for (int64_t i = 0; i < te.x.size(0); i += 500) parts.push_back(net->forward(te.x.narrow(0, i, std::min<int64_t>(500, te.x.size(0) - i))));
+    logits = torch::cat(parts);
+  }
+  const auto pred = logits.argmax(1).contiguous();
+  const Graph g = train::graph_from_resnet(net, cfg);
+  Dataset d;
+  d.images = train::to_winq(te.x);
+  for (int64_t i = 0; i < te.y.size(0); ++i) d.labels.push_back(static_cast<int>(te.y[i].item<int64_t>()));
+  EvalOptions eo;
+  eo.threads = threads > 0 ? threads : default_threads();
+  const EvalResult ev = evaluate_float(g, d, eo);
+  int64_t ok = 0;
+  for (int64_t i = 0; i < pred.size(0); ++i) {
+    const int p = static_cast<int>(pred[i].item<int64_t>());
+    ok += p == d.labels[static_cast<size_t>(i)];
+    if (p != ev.predictions[static_cast<size_t>(i)]) r.differing.push_back(i);
+  }
+  r.images = pred.size(0);
+  r.libtorch_top1 = 100.0 * static_cast<double>(ok) / static_cast<double>(std::max<int64_t>(1, r.images));
+  r.winq_top1 = ev.top1();
+  return r;
 }
 
 }  // namespace winq
