@@ -37,6 +37,24 @@ void store(Tensor& t, int64_t i, int32_t v) {
     t.data<int8_t>()[i] = static_cast<int8_t>(v);
 }
 
+struct QAddParams {
+  int64_t za, zb, ma, mb;
+  int shift;
+  int32_t zp, qmin, qmax;
+};
+
+template <class A, class B, class Y>
+void qadd_loop(const void* a, const void* b, void* y, int64_t s, int64_t e, const QAddParams& p) {
+  const A* ad = static_cast<const A*>(a);
+  const B* bd = static_cast<const B*>(b);
+  Y* yd = static_cast<Y*>(y);
+  for (int64_t i = s; i < e; ++i) {
+    const int64_t sum = (ad[i] - p.za) * p.ma + (bd[i] - p.zb) * p.mb;
+    const int64_t v = shift_round_half_even(sum, p.shift) + p.zp;
+    yd[i] = static_cast<Y>(std::clamp<int64_t>(v, p.qmin, p.qmax));
+  }
+}
+
 void qadd_infer(InferContext& c) {
   if (!is_int8(c.in(0).dtype) || !is_int8(c.in(1).dtype)) throw Error(c.where() + ": inputs must be uint8 or int8");
   if (c.in_shape(0) != c.in_shape(1)) throw Error(c.where() + ": inputs must have the same shape");
@@ -55,12 +73,20 @@ void qadd_run(RunContext& c) {
     throw Error(c.where() + ": multipliers or shift out of range");
   const int n = static_cast<int>(shift[0]);
   Tensor y(r.type, a.shape());
+  const QAddParams p{za, zb, ma, mb, n, r.zp, r.qmin, r.qmax};
   parallel_for(a.numel(), c.threads, [&](int64_t s, int64_t e) {
-    for (int64_t i = s; i < e; ++i) {
-      const int64_t sum = (at(a, i) - za) * ma + (at(b, i) - zb) * mb;
-      const int64_t v = shift_round_half_even(sum, n) + r.zp;
-      store(y, i, static_cast<int32_t>(std::clamp<int64_t>(v, r.qmin, r.qmax)));
-    }
+    // One loop per type combination, so the compiler sees plain integer arithmetic.
+    const bool au = a.dtype() == DataType::u8, bu = b.dtype() == DataType::u8, yu = r.type == DataType::u8;
+    const void *ap = a.raw(), *bp = b.raw();
+    void* yp = y.raw();
+    if (au && bu && yu) qadd_loop<uint8_t, uint8_t, uint8_t>(ap, bp, yp, s, e, p);
+    else if (au && bu) qadd_loop<uint8_t, uint8_t, int8_t>(ap, bp, yp, s, e, p);
+    else if (au && yu) qadd_loop<uint8_t, int8_t, uint8_t>(ap, bp, yp, s, e, p);
+    else if (au) qadd_loop<uint8_t, int8_t, int8_t>(ap, bp, yp, s, e, p);
+    else if (bu && yu) qadd_loop<int8_t, uint8_t, uint8_t>(ap, bp, yp, s, e, p);
+    else if (bu) qadd_loop<int8_t, uint8_t, int8_t>(ap, bp, yp, s, e, p);
+    else if (yu) qadd_loop<int8_t, int8_t, uint8_t>(ap, bp, yp, s, e, p);
+    else qadd_loop<int8_t, int8_t, int8_t>(ap, bp, yp, s, e, p);
   });
   c.out[0] = std::move(y);
 }
