@@ -12,7 +12,7 @@ std::string models_dir() {
   return WINQ_MODELS_DIR;
 }
 
-std::string default_model_path() { return (std::filesystem::path(models_dir()) / "fashion_cnn_small.onnx").string(); }
+std::string default_model_path() { return (std::filesystem::path(models_dir()) / "fashion_resnet18_w0.5.onnx").string(); }
 
 void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
 
