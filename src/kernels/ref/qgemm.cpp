@@ -20,27 +20,22 @@ void qgemm_s8s16__ref(int64_t M, int64_t N, int64_t K, const int8_t* A, int64_t 
 
 namespace winq::kernels {
 
-void pack_weights_k4(const int8_t* W, int64_t M, int64_t K, int8_t* out) {
+namespace {
+template <class T>
+void pack_k4(const int8_t* W, int64_t M, int64_t K, T* out) {
   const int64_t K4 = k4_of(K);
   for (int64_t p = 0; p < panels_of(M); ++p)
     for (int64_t k4 = 0; k4 < K4; ++k4)
       for (int64_t r = 0; r < kQPanel; ++r)
         for (int64_t j = 0; j < 4; ++j) {
           const int64_t m = p * kQPanel + r, k = 4 * k4 + j;
-          out[((p * K4 + k4) * kQPanel + r) * 4 + j] = (m < M && k < K) ? W[m * K + k] : int8_t{0};
+          out[((p * K4 + k4) * kQPanel + r) * 4 + j] = static_cast<T>((m < M && k < K) ? W[m * K + k] : 0);
         }
 }
+}  // namespace
 
-void pack_weights_k4_s16(const int8_t* W, int64_t M, int64_t K, int16_t* out) {
-  const int64_t K4 = k4_of(K);
-  for (int64_t p = 0; p < panels_of(M); ++p)
-    for (int64_t k4 = 0; k4 < K4; ++k4)
-      for (int64_t r = 0; r < kQPanel; ++r)
-        for (int64_t j = 0; j < 4; ++j) {
-          const int64_t m = p * kQPanel + r, k = 4 * k4 + j;
-          out[((p * K4 + k4) * kQPanel + r) * 4 + j] = (m < M && k < K) ? W[m * K + k] : int8_t{0};
-        }
-}
+void pack_weights_k4(const int8_t* W, int64_t M, int64_t K, int8_t* out) { pack_k4(W, M, K, out); }
+void pack_weights_k4_s16(const int8_t* W, int64_t M, int64_t K, int16_t* out) { pack_k4(W, M, K, out); }
 
 // The packed layouts read back element by element (int8 weights).
 void qgemm_u8s8_k4__ref(int64_t M, int64_t N, int64_t K4, const void* wp, const uint8_t* a, int32_t* C, int64_t ldc) {
