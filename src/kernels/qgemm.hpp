@@ -1,6 +1,8 @@
 // Integer GEMM kernels for quantized Conv/Gemm. Naming: <what>__<isa>.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace winq::kernels {
 
@@ -17,7 +19,10 @@ namespace winq::kernels {
 // ---- packed int8 GEMM: C[M×N] (int32) = W[M×K] (int8) · A[K×N] (uint8), exact ----
 // K is taken in groups of four (the VNNI dot product), zero-padded.
 //   packed weights  wp[((p·K4 + k4)·kQPanel + r)·4 + j] = W[p·kQPanel + r][4·k4 + j]   (0 outside W)
-//   packed acts     a[(k4·N + n)·4 + j] = A[4·k4 + j][n]                                   (0 beyond K)
+//   activations     a[row_off[k4] + 4·n + j] = A[4·k4 + j][n]        (row k4: N words of 4 bytes)
+// The row offsets let a convolution read its input in place (implicit GEMM:
+// a row is a shifted window of the padded input) or a dense im2col buffer
+// (row_off[k4] = 4·N·k4, see dense_row_offsets). Rows may overlap.
 // AVX2 uses the same layout with the weights widened to int16 (vpmaddwd: no
 // 16-bit saturation, unlike vpmaddubsw).
 inline constexpr int64_t kQPanel = 8;
@@ -27,10 +32,15 @@ inline int64_t panels_of(int64_t M) { return (M + kQPanel - 1) / kQPanel; }
 void pack_weights_k4(const int8_t* W, int64_t M, int64_t K, int8_t* out);    // panels_of(M)·K4·kQPanel·4 bytes
 void pack_weights_k4_s16(const int8_t* W, int64_t M, int64_t K, int16_t* out);  // same, as int16
 
-using QGemmK4Fn = void (*)(int64_t M, int64_t N, int64_t K4, const void* wp, const uint8_t* a, int32_t* C, int64_t ldc);
-void qgemm_u8s8_k4__ref(int64_t M, int64_t N, int64_t K4, const void* wp, const uint8_t* a, int32_t* C, int64_t ldc);
-void qgemm_u8s8_k4__avx2(int64_t M, int64_t N, int64_t K4, const void* wp, const uint8_t* a, int32_t* C, int64_t ldc);
-void qgemm_u8s8_k4__avx512vnni(int64_t M, int64_t N, int64_t K4, const void* wp, const uint8_t* a, int32_t* C,
-                               int64_t ldc);
+#define WINQ_QGEMM_K4_ARGS                                                                                \
+  int64_t M, int64_t N, int64_t K4, const void *wp, const uint8_t *a, const int64_t *row_off, int32_t *C, \
+      int64_t ldc
+using QGemmK4Fn = void (*)(WINQ_QGEMM_K4_ARGS);
+void qgemm_u8s8_k4__ref(WINQ_QGEMM_K4_ARGS);
+void qgemm_u8s8_k4__avx2(WINQ_QGEMM_K4_ARGS);
+void qgemm_u8s8_k4__avx512vnni(WINQ_QGEMM_K4_ARGS);
+
+// row_off for a dense buffer a[(k4·N + n)·4 + j].
+std::vector<int64_t> dense_row_offsets(int64_t K4, int64_t N);
 
 }  // namespace winq::kernels

@@ -4,6 +4,7 @@
 // ranges. A variant the CPU lacks is skipped visibly.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -52,7 +53,16 @@ void check(const Variant& v, int64_t M, int64_t N, int64_t K, Fill fill, uint32_
   kernels::pack_weights_k4_s16(W.data(), M, K, w16.data());
   const int64_t ldc = N + 3;
   std::vector<int32_t> got(static_cast<size_t>(M * ldc), -7);
-  v.fn(M, N, K4, v.s16 ? static_cast<const void*>(w16.data()) : w8.data(), a.data(), got.data(), ldc);
+  // Row k4 placed at a shifted, gapped offset (as the implicit-GEMM conv reads its input).
+  const int64_t gap = 4 * (N + 5) + 4;
+  std::vector<uint8_t> spread(static_cast<size_t>(K4 * gap + 4), 0xAB);
+  std::vector<int64_t> row_off(static_cast<size_t>(K4));
+  for (int64_t k4 = 0; k4 < K4; ++k4) {
+    row_off[k4] = (K4 - 1 - k4) * gap + 4;  // reversed order, gaps filled with 0xAB
+    std::copy(a.begin() + k4 * N * 4, a.begin() + (k4 + 1) * N * 4, spread.begin() + row_off[k4]);
+  }
+  v.fn(M, N, K4, v.s16 ? static_cast<const void*>(w16.data()) : w8.data(), spread.data(), row_off.data(), got.data(),
+       ldc);
   for (int64_t m = 0; m < M; ++m) {
     for (int64_t n = 0; n < N; ++n) ASSERT_EQ(got[m * ldc + n], want[m * N + n]) << "at m=" << m << " n=" << n;
     for (int64_t n = N; n < ldc; ++n) ASSERT_EQ(got[m * ldc + n], -7) << "wrote past the row at m=" << m;
@@ -68,7 +78,7 @@ TEST_P(QGemmK4, EqualsTheDefinitionExactly) {
   if (best_isa() < v.needs) GTEST_SKIP() << v.name << ": this CPU lacks " << isa_name(v.needs);
   uint32_t seed = 1000;
   for (int64_t M : {1, 7, 8, 9, 17, 33})
-    for (int64_t N : {1, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100})
+    for (int64_t N : {1, 7, 8, 15, 16, 17, 31, 32, 33, 47, 48, 49, 64, 100})
       for (int64_t K : {1, 3, 4, 5, 8, 27, 64, 72, 289}) check(v, M, N, K, Fill::random, seed++);
   // Deep reductions at the extremes: 4608 products of 255 · ±128 stay exact in int32.
   check(v, 9, 33, 4608, Fill::extremes, seed++);
@@ -106,9 +116,10 @@ TEST(RequantizeRow, Avx512EqualsTheDefinition) {
     p.qmin = p.out_unsigned ? 0 : -128;
     p.qmax = p.out_unsigned ? 255 : 127;
     if (trial % 3 == 0) p.qmin = p.out_unsigned ? 3 : -7, p.qmax = p.out_unsigned ? 15 : 7;
-    std::vector<uint8_t> want(static_cast<size_t>(n)), got(static_cast<size_t>(n));
+    // Two guard bytes after the row: the masked tail must not write them.
+    std::vector<uint8_t> want(static_cast<size_t>(n + 2), 0xEE), got(static_cast<size_t>(n + 2), 0xEE);
     kernels::requantize_row__ref(acc.data(), n, p, want.data());
     kernels::requantize_row__avx512(acc.data(), n, p, got.data());
-    ASSERT_EQ(got, want);
+    ASSERT_EQ(got, want) << "n=" << n;
   }
 }

@@ -292,7 +292,10 @@ TEST(Huffman, AverageCodeLength) {
 
 // The packed integer conv (active ISA) against the unpacked reference, on
 // geometries the models above do not reach: strides, dilations, groups,
-// depthwise, asymmetric pads, int8 and uint8 inputs with zero points.
+// depthwise, asymmetric pads, int8 and uint8 inputs with zero points; both
+// packed forms (implicit GEMM: stride 1 and channels a multiple of 4 or ≥ 16,
+// incl. a partly filled last word; im2col otherwise), several row blocks and
+// weight panels, batch 1 (threads split blocks and panels) and batch 2.
 TEST(QConvPacked, EqualsTheReferenceOnAnyGeometry) {
   struct Geo {
     int64_t c, m, h, w, kh, kw, stride, dil, group;
@@ -308,17 +311,21 @@ TEST(QConvPacked, EqualsTheReferenceOnAnyGeometry) {
       {16, 16, 7, 7, 3, 3, 1, 1, 16, {1, 1, 1, 1}, DataType::u8, 7},  // depthwise
       {5, 9, 6, 6, 1, 1, 1, 1, 1, {0, 0, 0, 0}, DataType::s8, 1},
       {4, 33, 5, 13, 5, 3, 2, 1, 1, {2, 1, 2, 1}, DataType::u8, 0},
+      {20, 24, 9, 11, 3, 3, 1, 1, 1, {1, 0, 2, 1}, DataType::s8, 2},
+      {16, 40, 30, 29, 3, 3, 1, 1, 1, {1, 1, 1, 1}, DataType::u8, 0},
+      {32, 16, 4, 4, 3, 3, 1, 1, 1, {1, 1, 1, 1}, DataType::s8, 0},
   };
   uint32_t seed = 500;
+  for (const int64_t batch : {1, 2})
   for (const Geo& g : geos) {
-    SCOPED_TRACE(testing::Message() << "c=" << g.c << " m=" << g.m << " stride=" << g.stride << " dil=" << g.dil
+    SCOPED_TRACE(testing::Message() << "batch=" << batch << " c=" << g.c << " m=" << g.m << " stride=" << g.stride << " dil=" << g.dil
                                     << " group=" << g.group << " seed=" << seed);
     std::mt19937 rng(seed++);
     GraphBuilder b;
     Value xv;
     xv.name = "x";
     xv.dtype = g.xt;
-    xv.shape = {2, g.c, g.h, g.w};
+    xv.shape = {batch, g.c, g.h, g.w};
     xv.has_shape = true;
     const ValueId x = b.g.add_value(xv);
     b.g.inputs.push_back(x);

@@ -38,7 +38,13 @@ void pack_weights_k4(const int8_t* W, int64_t M, int64_t K, int8_t* out) { pack_
 void pack_weights_k4_s16(const int8_t* W, int64_t M, int64_t K, int16_t* out) { pack_k4(W, M, K, out); }
 
 // The packed layouts read back element by element (int8 weights).
-void qgemm_u8s8_k4__ref(int64_t M, int64_t N, int64_t K4, const void* wp, const uint8_t* a, int32_t* C, int64_t ldc) {
+std::vector<int64_t> dense_row_offsets(int64_t K4, int64_t N) {
+  std::vector<int64_t> off(static_cast<size_t>(K4));
+  for (int64_t k4 = 0; k4 < K4; ++k4) off[k4] = 4 * N * k4;
+  return off;
+}
+
+void qgemm_u8s8_k4__ref(WINQ_QGEMM_K4_ARGS) {
   const auto* w = static_cast<const int8_t*>(wp);
   for (int64_t m = 0; m < M; ++m) {
     const int64_t p = m / kQPanel, r = m % kQPanel;
@@ -46,7 +52,7 @@ void qgemm_u8s8_k4__ref(int64_t M, int64_t N, int64_t K4, const void* wp, const 
       int32_t acc = 0;
       for (int64_t k4 = 0; k4 < K4; ++k4)
         for (int64_t j = 0; j < 4; ++j)
-          acc += static_cast<int32_t>(w[((p * K4 + k4) * kQPanel + r) * 4 + j]) * a[(k4 * N + n) * 4 + j];
+          acc += static_cast<int32_t>(w[((p * K4 + k4) * kQPanel + r) * 4 + j]) * a[row_off[k4] + n * 4 + j];
       C[m * ldc + n] = acc;
     }
   }

@@ -2,7 +2,8 @@
 // u8×s8 products in 16 bits and saturate (255·127·2 > 32767), so the
 // activations are widened to int16 and multiplied with vpmaddwd, whose pair
 // sums are 32-bit: exact. Weights come packed as int16 (pack_weights_k4_s16).
-// A tile is 4 output channels × 8 positions.
+// A tile is 4 output channels × 8 positions; the loops over the tile are
+// unrolled so that its accumulators stay in registers.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -16,15 +17,17 @@ namespace {
 
 // Channels [r0, r0 + R) of a panel, positions [n0, n0 + 8).
 template <int R>
-inline void tile8(int64_t r0, int64_t rows, int64_t n0, int64_t N, int64_t K4, const int16_t* wpanel,
-                  const uint8_t* a, int32_t* C, int64_t ldc) {
+inline void tile8(int64_t r0, int64_t rows, int64_t n0, int64_t K4, const int16_t* wpanel, const uint8_t* a,
+                  const int64_t* row_off, int32_t* C, int64_t ldc) {
   __m256i lo[R], hi[R];
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
   for (int64_t k4 = 0; k4 < K4; ++k4) {
-    const uint8_t* ak = a + (k4 * N + n0) * 4;
+    const uint8_t* ak = a + row_off[k4] + n0 * 4;
     const __m256i x_lo = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ak)));
     const __m256i x_hi = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ak + 16)));
     const int16_t* wk = wpanel + (k4 * kQPanel + r0) * 4;
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       int64_t w4;
       std::memcpy(&w4, wk + 4 * r, 8);
@@ -33,6 +36,7 @@ inline void tile8(int64_t r0, int64_t rows, int64_t n0, int64_t N, int64_t K4, c
       hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(x_hi, w));
     }
   }
+#pragma GCC unroll 8
   for (int r = 0; r < R && r0 + r < rows; ++r) {
     // Each position holds two partial sums; add the pairs and restore the order.
     const __m256i s = _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo[r], hi[r]), _MM_SHUFFLE(3, 1, 2, 0));
@@ -42,8 +46,7 @@ inline void tile8(int64_t r0, int64_t rows, int64_t n0, int64_t N, int64_t K4, c
 
 }  // namespace
 
-void qgemm_u8s8_k4__avx2(int64_t M, int64_t N, int64_t K4, const void* wp, const uint8_t* a, int32_t* C,
-                         int64_t ldc) {
+void qgemm_u8s8_k4__avx2(WINQ_QGEMM_K4_ARGS) {
   const auto* w = static_cast<const int16_t*>(wp);
   for (int64_t p = 0; p < panels_of(M); ++p) {
     const int64_t rows = std::min<int64_t>(kQPanel, M - p * kQPanel);
@@ -51,15 +54,15 @@ void qgemm_u8s8_k4__avx2(int64_t M, int64_t N, int64_t K4, const void* wp, const
     int32_t* cp = C + p * kQPanel * ldc;
     int64_t n0 = 0;
     for (; n0 + 8 <= N; n0 += 8) {
-      tile8<4>(0, rows, n0, N, K4, wpanel, a, cp, ldc);
-      if (rows > 4) tile8<4>(4, rows, n0, N, K4, wpanel, a, cp, ldc);
+      tile8<4>(0, rows, n0, K4, wpanel, a, row_off, cp, ldc);
+      if (rows > 4) tile8<4>(4, rows, n0, K4, wpanel, a, row_off, cp, ldc);
     }
     for (int64_t r = 0; r < rows; ++r)  // the last positions, fewer than 8
       for (int64_t n = n0; n < N; ++n) {
         int32_t acc = 0;
         for (int64_t k4 = 0; k4 < K4; ++k4)
           for (int64_t j = 0; j < 4; ++j)
-            acc += static_cast<int32_t>(wpanel[(k4 * kQPanel + r) * 4 + j]) * a[(k4 * N + n) * 4 + j];
+            acc += static_cast<int32_t>(wpanel[(k4 * kQPanel + r) * 4 + j]) * a[row_off[k4] + n * 4 + j];
         cp[r * ldc + n] = acc;
       }
   }

@@ -1,5 +1,5 @@
 // The epilogue with AVX-512 (compiled with -mavx512f -mavx512bw): 16 outputs
-// at a time; the 32×32→64-bit products of even and odd lanes are rounded half
+// at a time, the tail masked; the 32×32→64-bit products of even and odd lanes are rounded half
 // to even with 64-bit arithmetic shifts, exactly as the scalar definition.
 #include <immintrin.h>
 
@@ -30,9 +30,9 @@ void requantize_row__avx512(const int32_t* acc, int64_t n, const RowRequant& p, 
   // Clamp to the int32 range the scalar path uses before adding the zero point.
   const __m512i zp = _mm512_set1_epi32(p.zp), lo = _mm512_set1_epi32(p.qmin), hi = _mm512_set1_epi32(p.qmax);
   const __m512i lim_lo = _mm512_set1_epi64(INT32_MIN / 2), lim_hi = _mm512_set1_epi64(INT32_MAX / 2);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m512i v = _mm512_add_epi32(_mm512_loadu_si512(acc + i), bias);
+  for (int64_t i = 0; i < n; i += 16) {  // the last group masked: short rows stay vectorized
+    const __mmask16 m = n - i >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512i v = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, acc + i), bias);
     // Even lanes: mul_epi32 reads the low (signed) dword of each 64-bit lane.
     __m512i even = round_shift(_mm512_mul_epi32(v, mult), shift, half_minus_one, one);
     __m512i odd = round_shift(_mm512_mul_epi32(_mm512_srli_epi64(v, 32), mult), shift, half_minus_one, one);
@@ -41,14 +41,10 @@ void requantize_row__avx512(const int32_t* acc, int64_t n, const RowRequant& p, 
     __m512i r = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
     r = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(r, zp), lo), hi);
     if (p.out_unsigned)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<uint8_t*>(out) + i), _mm512_cvtusepi32_epi8(r));
+      _mm512_mask_cvtusepi32_storeu_epi8(static_cast<uint8_t*>(out) + i, m, r);
     else
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<int8_t*>(out) + i), _mm512_cvtsepi32_epi8(r));
+      _mm512_mask_cvtsepi32_storeu_epi8(static_cast<int8_t*>(out) + i, m, r);
   }
-  if (i < n)
-    requantize_row__ref(acc + i, n - i, p,
-                        p.out_unsigned ? static_cast<void*>(static_cast<uint8_t*>(out) + i)
-                                       : static_cast<void*>(static_cast<int8_t*>(out) + i));
 }
 
 }  // namespace winq::kernels

@@ -1,0 +1,95 @@
+// What the reference and the packed integer conv/FC paths share: the packed
+// weight attributes, the activation offset, and the per-channel epilogue.
+#pragma once
+#include <algorithm>
+#include <climits>
+#include <string>
+#include <vector>
+
+#include "../../kernels/requantize_row.hpp"
+#include "../dispatch.hpp"
+#include "op.hpp"
+#include "qlinear.hpp"
+#include "winq/requantize.hpp"
+
+namespace winq::ops {
+
+constexpr const char* kPackedW = "winq_packed_w";
+constexpr const char* kPackedBias = "winq_packed_bias";
+constexpr const char* kPackedKernel = "winq_packed_kernel";
+
+// The u8 value that stands for a real 0: activations enter the kernels as
+// u8 = x (uint8) or x + 128 (int8), so Σ W·(x − zp) = Σ W·u − offset·Σ W.
+int32_t activation_offset(DataType x, int64_t zp);
+
+inline DataType y_type(const Node& n, const std::string& where) {
+  const std::string t = n.attrs.get_string(qattr::kYType, "");
+  if (t == "uint8") return DataType::u8;
+  if (t == "int8") return DataType::s8;
+  if (t == "float") return DataType::f32;
+  throw Error(where + ": y_type must be uint8, int8 or float");
+}
+
+// The per-output-channel epilogue: requantize (or scale to float) one row of accumulators.
+struct Epilogue {
+  DataType type;
+  std::vector<Requant> rq;
+  std::vector<float> scale;
+  int32_t zp = 0, qmin = 0, qmax = 0;
+  const Attributes* attrs = nullptr;
+
+  Epilogue(const Node& n, int64_t channels, const std::string& where) : type(y_type(n, where)), attrs(&n.attrs) {
+    if (type == DataType::f32) {
+      scale = n.attrs.get_floats(qattr::kYScale);
+      if (static_cast<int64_t>(scale.size()) != channels) throw Error(where + ": y_scale needs one value per channel");
+      return;
+    }
+    auto m = n.attrs.get_ints(qattr::kMultiplier), s = n.attrs.get_ints(qattr::kShift);
+    if (static_cast<int64_t>(m.size()) != channels || s.size() != m.size())
+      throw Error(where + ": multiplier and shift need one value per channel");
+    for (size_t i = 0; i < m.size(); ++i) {
+      if (m[i] < 0 || m[i] >= (int64_t{1} << 31) || s[i] < 1 || s[i] > 62)
+        throw Error(where + ": requantization multiplier or shift out of range");
+      rq.push_back({static_cast<int32_t>(m[i]), static_cast<int>(s[i])});
+    }
+    zp = static_cast<int32_t>(n.attrs.get_int(qattr::kYZeroPoint, 0));
+    qmin = static_cast<int32_t>(n.attrs.get_int(qattr::kQMin, type == DataType::u8 ? 0 : -128));
+    qmax = static_cast<int32_t>(n.attrs.get_int(qattr::kQMax, type == DataType::u8 ? 255 : 127));
+  }
+
+  // Row `channel` of `count` accumulators into y (element offset `at`).
+  void apply(const int32_t* acc, int64_t channel, int64_t count, Tensor& y, int64_t at, int64_t stride) const {
+    if (type == DataType::f32) {
+      float* o = y.data<float>() + at;
+      for (int64_t i = 0; i < count; ++i)
+        o[i * stride] = static_cast<float>(static_cast<double>(acc[i]) * scale[channel]);
+      if (stride == 1) apply_fused_activation(*attrs, o, count);
+      return;
+    }
+    const Requant r = rq[channel];
+    if (type == DataType::u8) {
+      uint8_t* o = y.data<uint8_t>() + at;
+      for (int64_t i = 0; i < count; ++i) o[i * stride] = static_cast<uint8_t>(requantize_with_zp(acc[i], r));
+    } else {
+      int8_t* o = y.data<int8_t>() + at;
+      for (int64_t i = 0; i < count; ++i) o[i * stride] = static_cast<int8_t>(requantize_with_zp(acc[i], r));
+    }
+  }
+  // A row of packed-kernel accumulators plus the folded bias (modulo 2^32: see requantize_row).
+  void apply_packed(int32_t* acc, int32_t bias, int64_t channel, int64_t count, Tensor& y, int64_t at) const {
+    if (type == DataType::f32) {
+      for (int64_t i = 0; i < count; ++i)
+        acc[i] = static_cast<int32_t>(static_cast<uint32_t>(acc[i]) + static_cast<uint32_t>(bias));
+      apply(acc, channel, count, y, at, 1);
+      return;
+    }
+    const kernels::RowRequant p{bias, rq[channel], zp, qmin, qmax, type == DataType::u8};
+    kernel_table().requantize_row(acc, count, p, type == DataType::u8 ? static_cast<void*>(y.data<uint8_t>() + at)
+                                                                     : static_cast<void*>(y.data<int8_t>() + at));
+  }
+  int32_t requantize_with_zp(int32_t acc, Requant r) const {
+    return std::clamp(requantize(acc, r, INT32_MIN / 2, INT32_MAX / 2) + zp, qmin, qmax);
+  }
+};
+
+}  // namespace winq::ops

@@ -1,0 +1,379 @@
+// The packed int8 convolution and fully connected layers. A convolution runs
+// as one of two GEMM forms over blocks of output rows:
+//  - implicit GEMM (stride 1): the input is copied once into a padded layout
+//    with 4 channels per 32-bit word; every (channel group, ky, kx) row of the
+//    GEMM is then a shifted window of that copy, read in place;
+//  - im2col (strides, few channels, depthwise): the block's input windows are
+//    gathered into a dense buffer first.
+// Blocks keep their activations in L2 while every weight panel passes over
+// them, and are the unit of parallel work.
+#include "qconv_packed.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <vector>
+
+#include "../../kernels/qgemm.hpp"
+#include "../thread_pool.hpp"
+#include "qconv_epilogue.hpp"
+#include "winq/cpu.hpp"
+
+namespace winq::ops {
+
+int32_t activation_offset(DataType x, int64_t zp) { return static_cast<int32_t>(zp) + (x == DataType::s8 ? 128 : 0); }
+
+namespace {
+
+constexpr const char* kPackedLayout = "winq_packed_layout";  // "implicit" or "im2col"
+
+// Implicit GEMM needs stride 1 (so a GEMM row is a contiguous window of the
+// padded input) and enough channels that rounding them up to a multiple of
+// four wastes little (a 1-channel or depthwise conv would do 4× the work).
+bool implicit_gemm_fits(const Node& n, int64_t Cg) {
+  for (int64_t s : n.attrs.get_ints("strides", {}))
+    if (s != 1) return false;
+  return Cg % 4 == 0 || Cg >= 16;
+}
+
+const uint8_t* as_u8(const Tensor& x) { return reinterpret_cast<const uint8_t*>(x.raw()); }
+uint8_t to_u8(uint8_t v, bool flip) { return flip ? static_cast<uint8_t>(v ^ 0x80) : v; }  // int8 + 128 == bit flip
+
+// One block of output rows [oy0, oy1): a[(k4·B + b)·4 + j] for position
+// b = (oy − oy0)·OW + ox, B = (oy1 − oy0)·OW and k = 4·k4 + j = (ci·KH + ky)·KW + kx;
+// padding = offset. Rows of k beyond K meet zero weights, so their content
+// does not matter. Per output row, the four input rows of a k-group are
+// gathered into bytes and then interleaved into one 32-bit word per position
+// (4× fewer stores than a byte-wise im2col, and no branch in the inner loops).
+void im2col_k4(const uint8_t* x, bool flip, int64_t channels, const Window& w, uint8_t offset, int64_t oy0,
+               int64_t oy1, uint8_t* a) {
+  const int64_t OW = w.out[1], H = w.in[0], W = w.in[1], B = (oy1 - oy0) * OW;
+  const int64_t KK = w.k[0] * w.k[1], K = channels * KK, K4 = kernels::k4_of(K);
+  const uint8_t raw_pad = flip ? static_cast<uint8_t>(offset ^ 0x80) : offset;  // padding before the flip
+  const uint32_t flip_mask = flip ? 0x80808080u : 0u;
+  std::vector<uint8_t> rows(static_cast<size_t>(4 * OW));
+  // Valid output columns for each kx: ox in [lo, hi) reads inside the image.
+  std::vector<int64_t> lo(static_cast<size_t>(w.k[1])), hi(static_cast<size_t>(w.k[1]));
+  for (int64_t kx = 0; kx < w.k[1]; ++kx) {
+    const int64_t off = kx * w.d[1] - w.pad_begin[1];
+    int64_t l = 0, h = OW;
+    while (l < OW && l * w.s[1] + off < 0) ++l;
+    while (h > l && (h - 1) * w.s[1] + off >= W) --h;
+    lo[kx] = l;
+    hi[kx] = h;
+  }
+  for (int64_t k4 = 0; k4 < K4; ++k4) {
+    uint32_t* dst = reinterpret_cast<uint32_t*>(a + k4 * B * 4);
+    for (int64_t oy = oy0; oy < oy1; ++oy) {
+      for (int64_t j = 0; j < 4; ++j) {
+        uint8_t* r = rows.data() + j * OW;
+        const int64_t k = 4 * k4 + j;
+        if (k >= K) {
+          std::fill(r, r + OW, uint8_t{0});
+          continue;
+        }
+        const int64_t ci = k / KK, ky = (k / w.k[1]) % w.k[0], kx = k % w.k[1];
+        const int64_t iy = oy * w.s[0] - w.pad_begin[0] + ky * w.d[0];
+        if (iy < 0 || iy >= H) {
+          std::fill(r, r + OW, raw_pad);
+          continue;
+        }
+        const uint8_t* src = x + (ci * H + iy) * W + kx * w.d[1] - w.pad_begin[1];
+        std::fill(r, r + lo[kx], raw_pad);
+        if (w.s[1] == 1)
+          std::copy(src + lo[kx], src + hi[kx], r + lo[kx]);
+        else
+          for (int64_t ox = lo[kx]; ox < hi[kx]; ++ox) r[ox] = src[ox * w.s[1]];
+        std::fill(r + hi[kx], r + OW, raw_pad);
+      }
+      const uint8_t *r0 = rows.data(), *r1 = r0 + OW, *r2 = r1 + OW, *r3 = r2 + OW;
+      uint32_t* d = dst + (oy - oy0) * OW;
+      for (int64_t ox = 0; ox < OW; ++ox)
+        d[ox] = (r0[ox] | (uint32_t{r1[ox]} << 8) | (uint32_t{r2[ox]} << 16) | (uint32_t{r3[ox]} << 24)) ^ flip_mask;
+    }
+  }
+}
+
+// Output rows per block. A block's im2col stays in L2 while every panel of
+// weights passes over it, and blocks are the unit of parallel work. Among
+// blocks of at most kMaxBlock positions, pick the row count that wastes the
+// fewest 16-lane vector slots over the whole image (then the larger block).
+int64_t rows_per_block(int64_t OH, int64_t OW) {
+  constexpr int64_t kMaxBlock = 192;
+  int64_t best = 1, best_vectors = INT64_MAX;
+  for (int64_t rb = 1; rb <= OH && (rb == 1 || rb * OW <= kMaxBlock); ++rb) {
+    int64_t vectors = 0;
+    for (int64_t oy = 0; oy < OH; oy += rb) vectors += (std::min(rb, OH - oy) * OW + 15) / 16;
+    if (vectors <= best_vectors) {
+      best = rb;
+      best_vectors = vectors;
+    }
+  }
+  return best;
+}
+
+// Image-group x (Cg channels of H×W) into xp[ci4][Hp][Wp][4] (4 channels per
+// word, as the kernels read them): borders hold the activation offset (a real
+// zero), channels beyond Cg hold 0 (their weights are 0).
+void pad_c4(const uint8_t* x, bool flip, int64_t Cg, const Window& w, uint8_t offset, uint8_t* xp) {
+  const int64_t H = w.in[0], W = w.in[1], pt = w.pad_begin[0], pl = w.pad_begin[1];
+  const int64_t Hp = H + pt + w.pad_end[0], Wp = W + pl + w.pad_end[1], C4 = (Cg + 3) / 4;
+  const uint32_t border = offset * 0x01010101u, flip_mask = flip ? 0x80808080u : 0u;
+  for (int64_t c4 = 0; c4 < C4; ++c4) {
+    uint32_t* plane = reinterpret_cast<uint32_t*>(xp) + c4 * Hp * Wp;
+    const int64_t used = std::min<int64_t>(4, Cg - 4 * c4);  // real channels in this word
+    const uint32_t pad_word = used == 4 ? border : border & ((1u << (8 * used)) - 1);
+    for (int64_t iy = 0; iy < Hp; ++iy) {
+      uint32_t* row = plane + iy * Wp;
+      const int64_t y = iy - pt;
+      if (y < 0 || y >= H) {
+        std::fill(row, row + Wp, pad_word);
+        continue;
+      }
+      std::fill(row, row + pl, pad_word);
+      std::fill(row + pl + W, row + Wp, pad_word);
+      uint32_t* d = row + pl;
+      const uint8_t* src[4];
+      for (int64_t j = 0; j < 4; ++j) src[j] = x + ((4 * c4 + std::min<int64_t>(j, used - 1)) * H + y) * W;
+      const uint32_t keep = used == 4 ? 0xFFFFFFFFu : (1u << (8 * used)) - 1;  // zero the missing channels
+      for (int64_t ix = 0; ix < W; ++ix)
+        d[ix] = ((src[0][ix] | (uint32_t{src[1][ix]} << 8) | (uint32_t{src[2][ix]} << 16) |
+                  (uint32_t{src[3][ix]} << 24)) ^ flip_mask) & keep;
+    }
+  }
+}
+
+// Rows per block for the implicit GEMM, whose block of r rows spans
+// (r − 1)·Wp + OW positions of the padded grid (the Wp − OW positions between
+// rows are computed and dropped). Same rule as rows_per_block.
+int64_t implicit_rows_per_block(int64_t OH, int64_t OW, int64_t Wp) {
+  constexpr int64_t kMaxBlock = 192;
+  auto span = [&](int64_t r) { return (r - 1) * Wp + OW; };
+  int64_t best = 1, best_vectors = INT64_MAX;
+  for (int64_t rb = 1; rb <= OH && (rb == 1 || span(rb) <= kMaxBlock); ++rb) {
+    int64_t vectors = 0;
+    for (int64_t oy = 0; oy < OH; oy += rb) vectors += (span(std::min(rb, OH - oy)) + 15) / 16;
+    if (vectors <= best_vectors) {
+      best = rb;
+      best_vectors = vectors;
+    }
+  }
+  return best;
+}
+
+void qconv_run_implicit(RunContext& c, const Window& win) {
+  const Tensor& x = c.input(0);
+  const Tensor& w = c.input(1);
+  const int64_t group = c.node.attrs.get_int("group", 1);
+  const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), Cg = C / group, Mg = M / group;
+  const int64_t KH = win.k[0], KW = win.k[1], C4 = (Cg + 3) / 4, K4 = C4 * KH * KW;
+  const int64_t OH = win.out[0], OW = win.out[1], P = OH * OW, HW = win.in[0] * win.in[1];
+  const int64_t Hp = win.in[0] + win.pad_begin[0] + win.pad_end[0], Wp = win.in[1] + win.pad_begin[1] + win.pad_end[1];
+  for (int j = 0; j < 2; ++j)
+    if (win.pad_begin[j] < 0 || win.pad_end[j] < 0 || win.s[j] != 1)
+      throw Error(c.where() + ": packed for implicit GEMM but has a negative pad or a stride");
+  const Epilogue epi(c.node, M, c.where());
+  Tensor y(epi.type, window_output_shape(win, N, M));
+  const bool flip = x.dtype() == DataType::s8;
+  const auto offset = static_cast<uint8_t>(activation_offset(x.dtype(), c.node.attrs.get_int(qattr::kXZeroPoint, 0)));
+  const Tensor& packed = *c.node.attrs.get_tensor(kPackedW);
+  const int32_t* bias = c.node.attrs.get_tensor(kPackedBias)->data<int32_t>();
+  const int64_t esize = kernel_table().qgemm_k4_s16 ? 2 : 1;
+  const int64_t panel_bytes = K4 * kernels::kQPanel * 4 * esize;
+  const int64_t panels = kernels::panels_of(Mg), group_bytes = panels * panel_bytes;
+  const auto gemm = kernel_table().qgemm_k4;
+  // GEMM row k4 = (c4·KH + ky)·KW + kx reads the padded plane c4 shifted by (ky·d, kx·d).
+  std::vector<int64_t> row_off(static_cast<size_t>(K4));
+  for (int64_t c4 = 0; c4 < C4; ++c4)
+    for (int64_t ky = 0; ky < KH; ++ky)
+      for (int64_t kx = 0; kx < KW; ++kx)
+        row_off[(c4 * KH + ky) * KW + kx] = 4 * (c4 * Hp * Wp + ky * win.d[0] * Wp + kx * win.d[1]);
+  const int64_t rb = implicit_rows_per_block(OH, OW, Wp), blocks = (OH + rb - 1) / rb;
+  const int64_t span_max = (rb - 1) * Wp + OW;
+  const size_t xp_size = static_cast<size_t>(C4 * Hp * Wp * 4);
+  // Block b, panels [p0, p1) of image-group t, whose padded input is xp.
+  auto run = [&](int64_t t, const uint8_t* xp, int64_t b, int64_t p0, int64_t p1, int32_t* acc) {
+    const int64_t n = t / group, g = t % group, oy0 = b * rb, oy1 = std::min(OH, oy0 + rb);
+    const int64_t B = (oy1 - oy0 - 1) * Wp + OW;
+    const int64_t m0 = g * Mg + p0 * kernels::kQPanel, m1 = std::min(g * Mg + p1 * kernels::kQPanel, (g + 1) * Mg);
+    gemm(m1 - m0, B, K4, packed.raw() + g * group_bytes + p0 * panel_bytes, xp + 4 * oy0 * Wp, row_off.data(), acc,
+         B);
+    for (int64_t m = m0; m < m1; ++m)
+      for (int64_t oy = oy0; oy < oy1; ++oy)
+        epi.apply_packed(acc + (m - m0) * B + (oy - oy0) * Wp, bias[m], m, OW, y, (n * M + m) * P + oy * OW);
+  };
+  auto pad = [&](int64_t t, uint8_t* xp) {
+    const int64_t n = t / group, g = t % group;
+    pad_c4(as_u8(x) + (n * C + g * Cg) * HW, flip, Cg, win, offset, xp);
+  };
+  const int64_t tasks = N * group;
+  if (tasks >= c.threads) {
+    parallel_for(tasks, c.threads, [&](int64_t b0, int64_t e0) {
+      std::vector<uint8_t> xp(xp_size);
+      std::vector<int32_t> acc(static_cast<size_t>(panels * kernels::kQPanel * span_max));
+      for (int64_t t = b0; t < e0; ++t) {
+        pad(t, xp.data());
+        for (int64_t b = 0; b < blocks; ++b) run(t, xp.data(), b, 0, panels, acc.data());
+      }
+    });
+  } else {  // batch 1: split blocks and panel ranges over the threads
+    std::vector<uint8_t> xp(xp_size);
+    const int64_t chunks = std::min(panels, (4 * c.threads + blocks - 1) / blocks);
+    const int64_t per_chunk = (panels + chunks - 1) / chunks;
+    for (int64_t t = 0; t < tasks; ++t) {
+      pad(t, xp.data());
+      parallel_for(blocks * chunks, c.threads, [&](int64_t b0, int64_t e0) {
+        std::vector<int32_t> acc(static_cast<size_t>(per_chunk * kernels::kQPanel * span_max));
+        for (int64_t i = b0; i < e0; ++i) {
+          const int64_t p0 = (i % chunks) * per_chunk, p1 = std::min(panels, p0 + per_chunk);
+          if (p0 < p1) run(t, xp.data(), i / chunks, p0, p1, acc.data());
+        }
+      });
+    }
+  }
+  c.out[0] = std::move(y);
+}
+
+}  // namespace
+
+bool packed_for_active_kernel(const Node& n) {
+  return n.attrs.has(kPackedW) && n.attrs.get_string(kPackedKernel, "") == kernel_table().qgemm_k4_name;
+}
+
+void qconv_run_packed(RunContext& c, const Window& win) {
+  if (c.node.attrs.get_string(kPackedLayout, "") == "implicit") return qconv_run_implicit(c, win);
+  const Tensor& x = c.input(0);
+  const Tensor& w = c.input(1);
+  const int64_t group = c.node.attrs.get_int("group", 1);
+  const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), Cg = C / group, Mg = M / group;
+  const int64_t K = Cg * win.k[0] * win.k[1], K4 = kernels::k4_of(K), OH = win.out[0], OW = win.out[1];
+  const int64_t P = OH * OW, HW = win.in[0] * win.in[1];
+  const Epilogue epi(c.node, M, c.where());
+  Tensor y(epi.type, window_output_shape(win, N, M));
+  const bool flip = x.dtype() == DataType::s8;
+  const auto offset = static_cast<uint8_t>(activation_offset(x.dtype(), c.node.attrs.get_int(qattr::kXZeroPoint, 0)));
+  const Tensor& packed = *c.node.attrs.get_tensor(kPackedW);
+  const int32_t* bias = c.node.attrs.get_tensor(kPackedBias)->data<int32_t>();
+  const int64_t esize = kernel_table().qgemm_k4_s16 ? 2 : 1;
+  const int64_t group_bytes = kernels::panels_of(Mg) * K4 * kernels::kQPanel * 4 * esize;
+  const int64_t panel_bytes = K4 * kernels::kQPanel * 4 * esize;
+  const auto gemm = kernel_table().qgemm_k4;
+  const int64_t rb = rows_per_block(OH, OW), blocks = (OH + rb - 1) / rb, panels = kernels::panels_of(Mg);
+  const int64_t units = N * group * blocks;  // (image, group, block of output rows)
+  const size_t a_size = static_cast<size_t>(K4 * rb * OW * 4);
+  auto im2col = [&](int64_t u, uint8_t* a) {
+    const int64_t t = u / blocks, oy0 = (u % blocks) * rb;
+    const int64_t n = t / group, g = t % group;
+    im2col_k4(as_u8(x) + (n * C + g * Cg) * HW, flip, Cg, win, offset, oy0, std::min(OH, oy0 + rb), a);
+  };
+  // Panels [p0, p1) of unit u over its im2col block a; acc holds (p1 − p0)·8 rows.
+  auto run_panels = [&](int64_t u, const uint8_t* a, int32_t* acc, int64_t p0, int64_t p1) {
+    const int64_t t = u / blocks, oy0 = (u % blocks) * rb, B = (std::min(OH, oy0 + rb) - oy0) * OW;
+    const int64_t n = t / group, g = t % group;
+    const int64_t m0 = g * Mg + p0 * kernels::kQPanel, m1 = std::min(g * Mg + p1 * kernels::kQPanel, (g + 1) * Mg);
+    const std::vector<int64_t> row_off = kernels::dense_row_offsets(K4, B);
+    gemm(m1 - m0, B, K4, packed.raw() + g * group_bytes + p0 * panel_bytes, a, row_off.data(), acc, B);
+    for (int64_t m = m0; m < m1; ++m)
+      epi.apply_packed(acc + (m - m0) * B, bias[m], m, B, y, (n * M + m) * P + oy0 * OW);
+  };
+  if (units >= c.threads || panels < 2) {
+    parallel_for(units, c.threads, [&](int64_t b, int64_t e) {
+      std::vector<uint8_t> a(a_size);
+      std::vector<int32_t> acc(static_cast<size_t>(panels * kernels::kQPanel * rb * OW));
+      for (int64_t u = b; u < e; ++u) {
+        im2col(u, a.data());
+        run_panels(u, a.data(), acc.data(), 0, panels);
+      }
+    });
+  } else {  // fewer blocks than threads (batch 1, small image): split the output channels
+    std::vector<uint8_t> a(a_size);
+    for (int64_t u = 0; u < units; ++u) {
+      im2col(u, a.data());
+      parallel_for(panels, c.threads, [&](int64_t p0, int64_t p1) {
+        std::vector<int32_t> acc(static_cast<size_t>((p1 - p0) * kernels::kQPanel * rb * OW));
+        run_panels(u, a.data(), acc.data(), p0, p1);
+      });
+    }
+  }
+  c.out[0] = std::move(y);
+}
+
+void qgemm_run_packed(RunContext& c) {
+  const Tensor& x = c.input(0);
+  const int64_t N = x.dim(0), K = x.dim(1), M = c.input(1).dim(0), K4 = kernels::k4_of(K);
+  const Epilogue epi(c.node, M, c.where());
+  Tensor y(epi.type, {N, M});
+  const bool flip = x.dtype() == DataType::s8;
+  std::vector<uint8_t> a(static_cast<size_t>(K4 * N * 4), 0);
+  const uint8_t* xd = as_u8(x);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k) a[((k / 4) * N + n) * 4 + k % 4] = to_u8(xd[n * K + k], flip);
+  std::vector<int32_t> acc(static_cast<size_t>(M * N));
+  kernel_table().qgemm_k4(M, N, K4, c.node.attrs.get_tensor(kPackedW)->raw(), a.data(),
+                          kernels::dense_row_offsets(K4, N).data(), acc.data(), N);
+  const int32_t* bias = c.node.attrs.get_tensor(kPackedBias)->data<int32_t>();
+  for (int64_t m = 0; m < M; ++m) {
+    int32_t* row = acc.data() + m * N;
+    for (int64_t n = 0; n < N; ++n)  // modulo 2^32, as in apply_packed
+      row[n] = static_cast<int32_t>(static_cast<uint32_t>(row[n]) + static_cast<uint32_t>(bias[m]));
+    epi.apply(row, m, N, y, m, M);
+  }
+  if (epi.type == DataType::f32) apply_fused_activation(c.node.attrs, y.data<float>(), N * M);
+  c.out[0] = std::move(y);
+}
+
+}  // namespace winq::ops
+
+namespace winq {
+
+void pack_int8_weights(Graph& g) {
+  // Without SIMD the reference kernels run unpacked: they are the definition.
+  if (active_isa() == Isa::scalar) return;
+  const KernelTable& kt = kernel_table();
+  for (Node& n : g.nodes) {
+    if (n.domain != ops::qattr::kDomain || (n.op != "QConv" && n.op != "QGemm")) continue;
+    const Value& wv = g.values[n.inputs.at(1)];
+    if (!wv.is_constant()) continue;
+    const Tensor& w = wv.constant;
+    const int64_t group = n.op == "QConv" ? n.attrs.get_int("group", 1) : 1;
+    const int64_t M = w.dim(0), Mg = M / group, K = w.numel() / M;
+    const bool implicit = n.op == "QConv" && ops::implicit_gemm_fits(n, w.dim(1));
+    // Implicit GEMM reduces over k' = ((c4·KH + ky)·KW + kx)·4 + j for channel 4·c4 + j.
+    const int64_t KK = n.op == "QConv" ? w.dim(2) * w.dim(3) : 1, C4 = (w.dim(1) + 3) / 4;
+    const int64_t Kp = implicit ? C4 * KK * 4 : K, K4 = kernels::k4_of(Kp);
+    std::vector<int8_t> reordered(static_cast<size_t>(Mg * Kp));
+    const int64_t per_group = kernels::panels_of(Mg) * K4 * kernels::kQPanel * 4;
+    const int64_t esize = kt.qgemm_k4_s16 ? 2 : 1;
+    Tensor packed(DataType::u8, {group * per_group * esize});
+    for (int64_t gi = 0; gi < group; ++gi) {
+      const int8_t* src = w.data<int8_t>() + gi * Mg * K;
+      if (implicit) {
+        std::fill(reordered.begin(), reordered.end(), int8_t{0});
+        for (int64_t m = 0; m < Mg; ++m)
+          for (int64_t ci = 0; ci < w.dim(1); ++ci)
+            for (int64_t kk = 0; kk < KK; ++kk)
+              reordered[m * Kp + ((ci / 4) * KK + kk) * 4 + ci % 4] = src[(m * w.dim(1) + ci) * KK + kk];
+        src = reordered.data();
+      }
+      if (kt.qgemm_k4_s16)
+        kernels::pack_weights_k4_s16(src, Mg, Kp, reinterpret_cast<int16_t*>(packed.raw()) + gi * per_group);
+      else
+        kernels::pack_weights_k4(src, Mg, Kp, reinterpret_cast<int8_t*>(packed.raw()) + gi * per_group);
+    }
+    n.attrs.set(ops::kPackedLayout, std::string(implicit ? "implicit" : "im2col"));
+    // Bias with the activation offset folded in: bias − offset · Σ_k W[m][k].
+    const int32_t offset = ops::activation_offset(g.values[n.inputs[0]].dtype, n.attrs.get_int(ops::qattr::kXZeroPoint, 0));
+    Tensor bias(DataType::s32, {M});
+    for (int64_t m = 0; m < M; ++m) {
+      int64_t sum = 0;
+      for (int64_t k = 0; k < K; ++k) sum += w.data<int8_t>()[m * K + k];
+      const int64_t b = (n.input(2) != kNoValue ? g.values[n.inputs[2]].constant.data<int32_t>()[m] : 0) - offset * sum;
+      if (b < INT32_MIN || b > INT32_MAX) throw Error(n.name + ": the folded bias does not fit int32");
+      bias.data<int32_t>()[m] = static_cast<int32_t>(b);
+    }
+    n.attrs.set(ops::kPackedW, packed);
+    n.attrs.set(ops::kPackedBias, bias);
+    n.attrs.set(ops::kPackedKernel, std::string(kt.qgemm_k4_name));
+  }
+}
+
+}  // namespace winq

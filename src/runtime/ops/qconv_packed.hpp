@@ -1,0 +1,13 @@
+// The packed int8 conv/FC paths (weights packed by pack_int8_weights for the
+// dispatched GEMM kernel). Results equal the reference paths in qconv.cpp bit for bit.
+#pragma once
+#include "op.hpp"
+#include "window.hpp"
+
+namespace winq::ops {
+
+bool packed_for_active_kernel(const Node& n);
+void qconv_run_packed(RunContext& c, const Window& win);
+void qgemm_run_packed(RunContext& c);
+
+}  // namespace winq::ops
