@@ -1,11 +1,13 @@
 #include <fmt/format.h>
 
+#include "allocator.hpp"
 #include "ops/op.hpp"
 #include "winq/runtime.hpp"
 
 namespace winq {
 
 FloatExecutor::FloatExecutor(Graph prepared, int threads) : graph_(std::move(prepared)), threads_(std::max(1, threads)) {
+  keep_large_buffers_in_heap();
   validate(graph_);
   last_use_.assign(graph_.values.size(), -1);
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {

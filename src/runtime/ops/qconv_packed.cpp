@@ -215,17 +215,19 @@ void qconv_run_implicit(RunContext& c, const Window& win) {
         for (int64_t b = 0; b < blocks; ++b) run(t, xp.data(), b, 0, panels, acc.data());
       }
     });
-  } else {  // batch 1: split blocks and panel ranges over the threads
+  } else {  // batch 1: the threads share the image, each its own output channels
     std::vector<uint8_t> xp(xp_size);
-    const int64_t chunks = std::min(panels, (4 * c.threads + blocks - 1) / blocks);
+    // Items are (panel range, block), panel-range-major: a thread's contiguous
+    // share covers every block of its panels, so unequal blocks do not unbalance it.
+    const int64_t chunks = std::min(panels, 2 * static_cast<int64_t>(c.threads));
     const int64_t per_chunk = (panels + chunks - 1) / chunks;
     for (int64_t t = 0; t < tasks; ++t) {
       pad(t, xp.data());
       parallel_for(blocks * chunks, c.threads, [&](int64_t b0, int64_t e0) {
         std::vector<int32_t> acc(static_cast<size_t>(per_chunk * kernels::kQPanel * span_max));
         for (int64_t i = b0; i < e0; ++i) {
-          const int64_t p0 = (i % chunks) * per_chunk, p1 = std::min(panels, p0 + per_chunk);
-          if (p0 < p1) run(t, xp.data(), i / chunks, p0, p1, acc.data());
+          const int64_t p0 = (i / blocks) * per_chunk, p1 = std::min(panels, p0 + per_chunk);
+          if (p0 < p1) run(t, xp.data(), i % blocks, p0, p1, acc.data());
         }
       });
     }
