@@ -15,6 +15,8 @@ const KernelTable& kernel_table() {
         t.qgemm_k4_name = "qgemm_u8s8_k4__avx512vnni";
         t.requantize_row = kernels::requantize_row__avx512;
         t.requantize_row_name = "requantize_row__avx512";
+        t.qadd = kernels::qadd__avx512;
+        t.qadd_name = "qadd__avx512";
         break;
       case Isa::avx2:
         t.gemm_f32 = kernels::gemm_f32_6x16__avx2;
@@ -24,6 +26,8 @@ const KernelTable& kernel_table() {
         t.qgemm_k4_s16 = true;
         t.requantize_row = kernels::requantize_row__ref;
         t.requantize_row_name = "requantize_row__ref";
+        t.qadd = kernels::qadd__ref;
+        t.qadd_name = "qadd__ref";
         break;
       case Isa::scalar:
         t.gemm_f32 = kernels::gemm_f32_6x16__generic;
@@ -32,6 +36,8 @@ const KernelTable& kernel_table() {
         t.qgemm_k4_name = "qgemm_s8s16__ref (unpacked)";
         t.requantize_row = kernels::requantize_row__ref;
         t.requantize_row_name = "requantize_row__ref";
+        t.qadd = kernels::qadd__ref;
+        t.qadd_name = "qadd__ref";
         break;
     }
     return t;
@@ -42,7 +48,7 @@ const KernelTable& kernel_table() {
 std::vector<std::pair<std::string, std::string>> kernel_choices() {
   const auto& t = kernel_table();
   return {{"gemm_f32", t.gemm_f32_name}, {"qgemm_k4 (int8 conv/fc)", t.qgemm_k4_name},
-          {"requantize_row (epilogue)", t.requantize_row_name}};
+          {"requantize_row (epilogue)", t.requantize_row_name}, {"qadd (residual add)", t.qadd_name}};
 }
 
 }  // namespace winq

@@ -2,6 +2,7 @@
 // active instruction-set level. Filled once, newest ISA first.
 #pragma once
 #include "../kernels/gemm_f32.hpp"
+#include "../kernels/qadd.hpp"
 #include "../kernels/qgemm.hpp"
 #include "../kernels/requantize_row.hpp"
 
@@ -15,6 +16,8 @@ struct KernelTable {
   bool qgemm_k4_s16;            // its weights are packed as int16 (pack_weights_k4_s16)
   kernels::RequantRowFn requantize_row;  // the conv/FC epilogue
   const char* requantize_row_name;
+  kernels::QAddFn qadd;  // winq.QAdd (residual additions)
+  const char* qadd_name;
 };
 
 const KernelTable& kernel_table();

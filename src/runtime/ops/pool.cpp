@@ -31,7 +31,16 @@ void pool_infer(InferContext& c) {
   c.set_output(0, t, window_output_shape(w, x[0], x[1]));
 }
 
+// dst[ox] = max(dst[ox], r[ox·S]) over [lo, hi): S known at compile time for
+// the common strides, so the compiler vectorizes the row.
+template <class T, int S>
+void max_into_row(T* dst, const T* r, int64_t lo, int64_t hi, int64_t stride) {
+  const int64_t s = S > 0 ? S : stride;
+  for (int64_t ox = lo; ox < hi; ++ox) dst[ox] = std::max(dst[ox], r[ox * s]);
+}
+
 // MaxPool on 8-bit integers: the same window walk, exact in the integer type.
+// Windows inside the image are reduced row by row, one (ky, kx) tap at a time.
 template <class T>
 void int_max_pool(RunContext& c, const Window& w) {
   const Tensor& x = c.input(0);
@@ -39,23 +48,39 @@ void int_max_pool(RunContext& c, const Window& w) {
   Tensor y(x.dtype(), window_output_shape(w, x.dim(0), x.dim(1)));
   const T* xd = x.data<T>();
   T* yd = y.data<T>();
+  // Output columns [lo, hi) read only inside the image for every kx.
+  int64_t lo = 0, hi = OW;
+  while (lo < OW && lo * w.s[1] - w.pad_begin[1] < 0) ++lo;
+  while (hi > lo && (hi - 1) * w.s[1] - w.pad_begin[1] + (w.k[1] - 1) * w.d[1] >= W) --hi;
+  auto row_fn = w.s[1] == 1 ? max_into_row<T, 1> : w.s[1] == 2 ? max_into_row<T, 2> : max_into_row<T, 0>;
   parallel_for(NC, c.threads, [&](int64_t b, int64_t e) {
     for (int64_t nc = b; nc < e; ++nc) {
       const T* src = xd + nc * H * W;
       T* dst = yd + nc * OH * OW;
-      for (int64_t oy = 0; oy < OH; ++oy)
+      for (int64_t oy = 0; oy < OH; ++oy) {
+        const int64_t iy0 = oy * w.s[0] - w.pad_begin[0];
+        const bool rows_inside = iy0 >= 0 && iy0 + (w.k[0] - 1) * w.d[0] < H;
+        T* out = dst + oy * OW;
+        if (rows_inside && lo < hi) {
+          std::fill(out + lo, out + hi, std::numeric_limits<T>::lowest());
+          for (int64_t ky = 0; ky < w.k[0]; ++ky)
+            for (int64_t kx = 0; kx < w.k[1]; ++kx)
+              row_fn(out, src + (iy0 + ky * w.d[0]) * W + kx * w.d[1] - w.pad_begin[1], lo, hi, w.s[1]);
+        }
         for (int64_t ox = 0; ox < OW; ++ox) {
+          if (rows_inside && ox >= lo && ox < hi) continue;
           T m = std::numeric_limits<T>::lowest();
           for (int64_t ky = 0; ky < w.k[0]; ++ky) {
-            const int64_t iy = oy * w.s[0] - w.pad_begin[0] + ky * w.d[0];
+            const int64_t iy = iy0 + ky * w.d[0];
             if (iy < 0 || iy >= H) continue;
             for (int64_t kx = 0; kx < w.k[1]; ++kx) {
               const int64_t ix = ox * w.s[1] - w.pad_begin[1] + kx * w.d[1];
               if (ix >= 0 && ix < W) m = std::max(m, src[iy * W + ix]);
             }
           }
-          dst[oy * OW + ox] = m;
+          out[ox] = m;
         }
+      }
     }
   });
   c.out[0] = std::move(y);
