@@ -3,9 +3,10 @@
 # per-tensor/per-channel × bias correction × bit allocation, evaluated on the
 # Fashion-MNIST test set, as Markdown (and JSON lines next to it).
 # Usage: scripts/ptq_table.sh MODEL OUT.md [--images N] [--sim int|qdq] [--threads T]
+# (WINQ=/path/to/winq to use a copy while build/ is being rebuilt)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-winq="$root/build/winq"
+winq="${WINQ:-$root/build/winq}"  # WINQ=path runs another build of winq
 model="$1"
 out="$2"
 shift 2

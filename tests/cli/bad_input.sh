@@ -58,5 +58,8 @@ expect_error "already quantized"     -- "$winq" quantize "$tmp/q.onnx" --stats "
 expect_error "no layer or tensor"    -- "$winq" quantize "$model" --stats "$tmp/stats.json" -o "$tmp/x.onnx" --keep-float nope
 expect_error "--reference"           -- "$winq" eval "$model" --reference "$model" --images 10
 expect_error "cannot write"          -- "$winq" calibrate "$model" --images 5 --stats "$tmp/no/such/dir/s.json"
-echo "$((21 - fails)) passed, $fails failed"
+expect_error "appears twice"         -- "$winq" transforms --m 2 --points 0,1,1,inf
+expect_error "not an integer"        -- "$winq" transforms --m 2 --points 0,one,-1
+expect_error "needs 6 interpolation" -- "$winq" transforms --m 4 --points 0,1
+echo "$((24 - fails)) passed, $fails failed"
 [[ $fails -eq 0 ]]

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   winq::cli::add_run(app);
   winq::cli::add_data(app);
   winq::cli::add_bench(app);
+  winq::cli::add_transforms(app);
 #ifdef WINQ_WITH_TORCH
   winq::cli::add_train(app);
   winq::cli::add_export_run(app);
