@@ -43,3 +43,30 @@ std::string point_str(const Point& p);
 std::vector<std::vector<double>> to_double(const RationalMatrix& a);
 
 }  // namespace winq::winograd
+
+namespace winq {
+class Graph;
+}
+
+namespace winq::winograd {
+
+// F(m, 3) with the default points, as float64 row-major matrices.
+struct TileMatrices {
+  int m = 0, r = 3, n = 0;
+  std::vector<double> AT, G, BT;  // m×n, n×r, n×n
+};
+TileMatrices tile_matrices(int m);
+
+// The layers Winograd can run: Conv with 3×3 constant weights, stride 1,
+// dilation 1, group 1.
+bool winograd_eligible(const Graph& g, size_t node);
+
+// Turns every eligible Conv of a prepared float graph into winq.WinogradConv
+// with tile F(m, 3) (m ∈ {2, 4, 6}): U = G g Gᵀ is computed once in float64
+// and stored as float, component-major [n·n, M, C]. Returns the layers changed.
+int plan_float_winograd(Graph& g, int m);
+
+// "F2" / "F4" / "F6" (or "2", "4", "6") → m; "off" → 0. Throws on anything else.
+int parse_tile(const std::string& s);
+
+}  // namespace winq::winograd

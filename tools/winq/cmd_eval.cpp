@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "common.hpp"
+#include "winq/winograd.hpp"
 #include "winq/evaluate.hpp"
 #include "winq/onnx.hpp"
 #include "winq/quant.hpp"
@@ -23,6 +24,7 @@ struct EvalArgs {
   int threads = 0;
   bool json = false;
   std::string reference, sim = "int";
+  std::string winograd = "off";
 };
 
 std::string db(double v) { return std::isfinite(v) ? fmt::format("{:.1f}", v) : "exact"; }
@@ -93,6 +95,8 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--sim", a.sim, "quantized models: int (integer operators, the engine's definition) or qdq (ONNX semantics)")
       ->check(CLI::IsMember({"int", "qdq"}))
       ->capture_default_str();
+  cmd->add_option("--winograd", a.winograd, "float models: run 3×3 stride-1 convs as Winograd off|F2|F4|F6")
+      ->capture_default_str();
   cmd->callback([] {
     Graph g = load_onnx(a.model);
     RawImages raw = read_images(a.data, a.images);
@@ -108,16 +112,26 @@ void add_eval(CLI::App& app) {
       return;
     }
     if (!a.reference.empty()) throw Error("--reference is for quantized models; this one is float");
+    const int tile = winograd::parse_tile(a.winograd);
+    int winograd_layers = 0;
+    if (tile)
+      opt.prepare_fn = [&](const Graph& model, const std::map<std::string, Shape>& shapes) {
+        Graph p = prepare(model, shapes);
+        winograd_layers = winograd::plan_float_winograd(p, tile);
+        return p;
+      };
     EvalResult r = evaluate_float(g, d, opt);
     prog.done();
     if (a.json) {
       print_json({{"model", a.model}, {"data", d.source}, {"images", r.images}, {"engine", "float"},
                   {"top1", r.top1()}, {"top5", r.top5()}, {"images_per_second", r.images_per_second()},
-                  {"threads", opt.threads}, {"preprocess", to_string(pp)}});
+                  {"threads", opt.threads}, {"preprocess", to_string(pp)},
+                  {"winograd", a.winograd}, {"winograd_layers", winograd_layers}});
       return;
     }
     std::cout << fmt::format("model       {}\ndata        {} ({} images)\nengine      float reference ({} threads)\n",
                              a.model, d.source, r.images, opt.threads);
+    if (tile) std::cout << fmt::format("winograd    F({},3) on {} layers (3×3, stride 1)\n", tile, winograd_layers);
     std::cout << fmt::format("top-1       {:.2f}%\ntop-5       {:.2f}%\nthroughput  {:.0f} images/s\n", r.top1(),
                              r.top5(), r.images_per_second());
   });

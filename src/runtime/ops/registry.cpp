@@ -53,6 +53,7 @@ static const OpTable& op_table() {
     register_quantize_linear_ops(t);
     register_qconv_ops(t);
     register_qelementwise_ops(t);
+    register_winograd_ops(t);
     return t;
   }();
   return table;

@@ -1,0 +1,84 @@
+// Choosing the layers that run as Winograd convolutions and transforming
+// their weights once, in float64.
+#include <cmath>
+
+#include "winq/error.hpp"
+#include "winq/graph.hpp"
+#include "winq/winograd.hpp"
+
+namespace winq::winograd {
+
+TileMatrices tile_matrices(int m) {
+  const Transforms t = generate(m, 3, default_points(m, 3));
+  TileMatrices out;
+  out.m = m;
+  out.n = t.n();
+  for (const auto& row : t.AT)
+    for (const auto& v : row) out.AT.push_back(v.get_d());
+  for (const auto& row : t.G)
+    for (const auto& v : row) out.G.push_back(v.get_d());
+  for (const auto& row : t.BT)
+    for (const auto& v : row) out.BT.push_back(v.get_d());
+  return out;
+}
+
+int parse_tile(const std::string& s) {
+  if (s == "off" || s == "0") return 0;
+  if (s == "F2" || s == "2") return 2;
+  if (s == "F4" || s == "4") return 4;
+  if (s == "F6" || s == "6") return 6;
+  throw Error("Winograd tile '" + s + "': expected off, F2, F4 or F6");
+}
+
+bool winograd_eligible(const Graph& g, size_t node) {
+  const Node& n = g.nodes[node];
+  if (n.op != "Conv" || !n.domain.empty() || n.inputs.size() < 2) return false;
+  const Value& w = g.values[n.inputs[1]];
+  if (!w.is_constant() || w.constant.rank() != 4 || w.constant.dim(2) != 3 || w.constant.dim(3) != 3) return false;
+  if (n.attrs.get_int("group", 1) != 1) return false;
+  for (int64_t s : n.attrs.get_ints("strides", {}))
+    if (s != 1) return false;
+  for (int64_t d : n.attrs.get_ints("dilations", {}))
+    if (d != 1) return false;
+  return true;
+}
+
+int plan_float_winograd(Graph& g, int m) {
+  if (m != 2 && m != 4 && m != 6) throw Error("Winograd tile must be F2, F4 or F6");
+  const TileMatrices t = tile_matrices(m);
+  const int n = t.n;
+  int changed = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (!winograd_eligible(g, i)) continue;
+    Node& node = g.nodes[i];
+    const Tensor& w = g.values[node.inputs[1]].constant;
+    const int64_t M = w.dim(0), C = w.dim(1);
+    Tensor U(DataType::f32, {n * n, M, C});
+    const float* wd = w.data<float>();
+    for (int64_t o = 0; o < M; ++o)
+      for (int64_t c = 0; c < C; ++c) {
+        const float* k = wd + (o * C + c) * 9;
+        double gk[8][3];  // G · g (n × 3)
+        for (int a = 0; a < n; ++a)
+          for (int x = 0; x < 3; ++x) {
+            double s = 0;
+            for (int y = 0; y < 3; ++y) s += t.G[a * 3 + y] * k[y * 3 + x];
+            gk[a][x] = s;
+          }
+        for (int a = 0; a < n; ++a)
+          for (int b = 0; b < n; ++b) {
+            double s = 0;
+            for (int x = 0; x < 3; ++x) s += gk[a][x] * t.G[b * 3 + x];
+            U.data<float>()[((a * n + b) * M + o) * C + c] = static_cast<float>(s);
+          }
+      }
+    node.op = "WinogradConv";
+    node.domain = "winq";
+    node.attrs.set("tile", static_cast<int64_t>(m));
+    node.attrs.set("winq_u", U);
+    ++changed;
+  }
+  return changed;
+}
+
+}  // namespace winq::winograd

@@ -1,0 +1,112 @@
+// Float Winograd convolution F(2,3), F(4,3), F(6,3) against a float64 direct
+// convolution: random layers with output sizes that are and are not multiples
+// of the tile, symmetric and asymmetric pads, a fused Relu. The stated
+// tolerances bound the largest error relative to the largest output magnitude.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "../test_util.hpp"
+#include "winq/runtime.hpp"
+#include "winq/winograd.hpp"
+
+using namespace winq;
+using namespace winq::test;
+
+namespace {
+
+struct Layer {
+  int64_t c, m, h, w;
+  std::vector<int64_t> pads;
+  bool relu;
+};
+
+// y = conv(x, w) + b in float64, stride 1, 3×3.
+std::vector<double> direct_f64(const Tensor& x, const Tensor& w, const Tensor& b, const std::vector<int64_t>& pads,
+                               bool relu, int64_t& OH, int64_t& OW) {
+  const int64_t C = x.dim(1), H = x.dim(2), W = x.dim(3), M = w.dim(0);
+  OH = H + pads[0] + pads[2] - 2;
+  OW = W + pads[1] + pads[3] - 2;
+  std::vector<double> y(static_cast<size_t>(M * OH * OW));
+  for (int64_t o = 0; o < M; ++o)
+    for (int64_t oy = 0; oy < OH; ++oy)
+      for (int64_t ox = 0; ox < OW; ++ox) {
+        double s = b.data<float>()[o];
+        for (int64_t ch = 0; ch < C; ++ch)
+          for (int64_t ky = 0; ky < 3; ++ky)
+            for (int64_t kx = 0; kx < 3; ++kx) {
+              const int64_t iy = oy - pads[0] + ky, ix = ox - pads[1] + kx;
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+              s += static_cast<double>(x.data<float>()[(ch * H + iy) * W + ix]) *
+                   w.data<float>()[((o * C + ch) * 3 + ky) * 3 + kx];
+            }
+        y[(o * OH + oy) * OW + ox] = relu ? std::max(0.0, s) : s;
+      }
+  return y;
+}
+
+}  // namespace
+
+TEST(WinogradConvFloat, MatchesFloat64DirectWithinTheStatedTolerance) {
+  // Relative to max |y|: F2 2e-6, F4 2e-5, F6 5e-5 (worst measured on these
+  // layers: 3.4e-7, 5.3e-6, 6.7e-6; recorded per layer in the test's XML properties).
+  const std::pair<int, double> tiles[] = {{2, 2e-6}, {4, 2e-5}, {6, 5e-5}};
+  const Layer layers[] = {{3, 5, 9, 9, {1, 1, 1, 1}, false},
+                          {16, 8, 13, 7, {1, 1, 1, 1}, true},
+                          {8, 12, 12, 12, {0, 0, 0, 0}, false},
+                          {32, 16, 10, 11, {2, 0, 1, 2}, false},
+                          {64, 32, 8, 8, {1, 1, 1, 1}, true}};
+  uint32_t seed = 900;
+  for (const Layer& L : layers) {
+    const Tensor x = random_tensor({1, L.c, L.h, L.w}, seed++, -1.0f, 1.0f);
+    const Tensor w = random_tensor({L.m, L.c, 3, 3}, seed++, -0.5f, 0.5f);
+    const Tensor b = random_tensor({L.m}, seed++, -0.2f, 0.2f);
+    int64_t OH = 0, OW = 0;
+    const std::vector<double> want = direct_f64(x, w, b, L.pads, L.relu, OH, OW);
+    double ymax = 0;
+    for (double v : want) ymax = std::max(ymax, std::fabs(v));
+    for (auto [m, tol] : tiles) {
+      SCOPED_TRACE(testing::Message() << "F(" << m << ",3) c=" << L.c << " m=" << L.m << " " << L.h << "x" << L.w);
+      GraphBuilder gb;
+      const ValueId xi = gb.input("x", x.shape());
+      Attributes a;
+      a.set("pads", L.pads);
+      a.set("kernel_shape", std::vector<int64_t>{3, 3});
+      ValueId y = gb.node("Conv", {xi, gb.constant("w", w), gb.constant("b", b)}, "conv", a);
+      if (L.relu) y = gb.node("Relu", {y}, "relu");
+      gb.output(y);
+      Graph g = prepare(gb.g);
+      ASSERT_EQ(winograd::plan_float_winograd(g, m), 1);
+      const Tensor got = FloatExecutor(g).run({x})[0];
+      ASSERT_EQ(got.numel(), static_cast<int64_t>(want.size()));
+      double worst = 0;
+      for (int64_t i = 0; i < got.numel(); ++i) worst = std::max(worst, std::fabs(got.data<float>()[i] - want[i]));
+      EXPECT_LE(worst / ymax, tol) << "relative error " << worst / ymax;
+      RecordProperty("F" + std::to_string(m) + "_c" + std::to_string(L.c) + "_rel_err", fmt::format("{:.3g}", worst / ymax));
+    }
+  }
+}
+
+TEST(WinogradConvFloat, OnlyEligibleLayersChange) {
+  GraphBuilder gb;
+  const ValueId xi = gb.input("x", {1, 4, 8, 8});
+  Attributes strided;
+  strided.set("strides", std::vector<int64_t>{2, 2});
+  strided.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  ValueId y = gb.node("Conv", {xi, gb.constant("w1", random_tensor({4, 4, 3, 3}, 1, -1, 1))}, "strided", strided);
+  y = gb.node("Conv", {y, gb.constant("w2", random_tensor({4, 4, 1, 1}, 2, -1, 1))}, "pointwise");
+  Attributes grouped;
+  grouped.set("group", int64_t{4});
+  grouped.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  Attributes padded;
+  padded.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  y = gb.node("Conv", {y, gb.constant("w3", random_tensor({4, 1, 3, 3}, 3, -1, 1))}, "depthwise", grouped);
+  y = gb.node("Conv", {y, gb.constant("w4", random_tensor({4, 4, 3, 3}, 4, -1, 1))}, "plain", padded);
+  gb.output(y);
+  Graph g = prepare(gb.g);
+  EXPECT_EQ(winograd::plan_float_winograd(g, 4), 1);
+  EXPECT_THROW(winograd::plan_float_winograd(g, 3), Error);
+  EXPECT_EQ(winograd::parse_tile("F6"), 6);
+  EXPECT_THROW(winograd::parse_tile("F5"), Error);
+}
