@@ -31,6 +31,15 @@ struct TensorStats {
 // tap (input channel × kernel position, zero padding included) over all output
 // positions and images: E[conv(x, ΔW)] = Σ ΔW · tap_mean exactly, which is
 // what bias correction needs.
+// The Winograd-domain input V = Bᵀ d B of a 3×3 stride-1 conv for tile F(m, 3):
+// one TensorStats per component (ξ, ν), row-major n × n, histograms of
+// kWinogradBins bins. Collected for F2, F4 and F6.
+inline constexpr int kWinogradBins = 256;
+struct WinogradStats {
+  int m = 0;
+  std::vector<TensorStats> components;
+};
+
 struct CalibrationStats {
   std::string model;           // the model file the statistics belong to
   std::vector<std::string> data_source;
@@ -39,12 +48,21 @@ struct CalibrationStats {
   int bins = 2048;
   std::map<std::string, TensorStats> tensors;               // by value name
   std::map<std::string, std::vector<double>> tap_mean;      // by node name
+  std::map<std::string, std::vector<WinogradStats>> winograd;  // by node name (eligible convs)
+  const WinogradStats* winograd_of(const std::string& node, int m) const {
+    auto it = winograd.find(node);
+    if (it == winograd.end()) return nullptr;
+    for (const auto& w : it->second)
+      if (w.m == m) return &w;
+    return nullptr;
+  }
 };
 
 struct CalibrateOptions {
   int64_t batch = 64;
   int threads = 1;
   int bins = 2048;
+  bool winograd = true;  // also the Winograd-domain statistics of every 3×3 stride-1 conv
   std::function<void(int64_t, int64_t)> progress;  // (images done of both passes, total)
 };
 

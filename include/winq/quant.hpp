@@ -29,6 +29,9 @@ struct QuantizeOptions {
   bool bit_alloc = false;        // weights: levels per channel ∝ range^(2/3) under the same total budget
   int skip_first = 0;            // keep the first K Conv/Gemm layers in float
   std::vector<std::string> keep_float;  // node or output names kept in float
+  int winograd = 0;                     // 2, 4, 6: 3×3 stride-1 convs as int8 Winograd F(m, 3); 0 = direct
+  bool winograd_per_component = true;   // one scale per Winograd component (false: per tensor)
+  Calibrator winograd_calibrator = Calibrator::mse;  // clipping of the Winograd-domain input components
 };
 
 // What happened to one Conv/Gemm layer.
@@ -40,6 +43,7 @@ struct LayerQuantInfo {
   double weight_bits = 0;      // average over channels of log2(qmax + 1) + 1
   double weight_sqnr_db = 0;   // of the quantized weights vs float
   double max_bias_shift = 0;   // largest |bias correction| applied
+  int winograd = 0;            // m of the int8 Winograd F(m, 3) it runs as (0: direct)
 };
 
 struct QuantizeResult {

@@ -58,7 +58,8 @@ struct TileMatrices {
 TileMatrices tile_matrices(int m);
 
 // The layers Winograd can run: Conv with 3×3 constant weights, stride 1,
-// dilation 1, group 1.
+// dilation 1, group 1, and at least kMinWinogradChannels input channels.
+inline constexpr int64_t kMinWinogradChannels = 8;
 bool winograd_eligible(const Graph& g, size_t node);
 
 // Turns every eligible Conv of a prepared float graph into winq.WinogradConv
@@ -68,5 +69,51 @@ int plan_float_winograd(Graph& g, int m);
 
 // "F2" / "F4" / "F6" (or "2", "4", "6") → m; "off" → 0. Throws on anything else.
 int parse_tile(const std::string& s);
+
+}  // namespace winq::winograd
+
+// ---- int8 Winograd (post-training quantization) ---------------------------
+#include "winq/calib.hpp"
+
+namespace winq::winograd {
+
+// Attributes quantize_model puts on a Conv of the QDQ plan that is to run as
+// int8 Winograd; lower_qdq turns them into winq.QWinogradConv.
+namespace attr {
+inline constexpr const char* kTile = "winq_winograd_tile";          // int m
+inline constexpr const char* kU = "winq_winograd_u";                // int8 [n·n, M, C]: U = G g Gᵀ quantized
+inline constexpr const char* kUScale = "winq_winograd_u_scale";     // floats [n·n · M]
+inline constexpr const char* kVScale = "winq_winograd_v_scale";     // floats [n·n]: real V = Bᵀ d B per level
+inline constexpr const char* kVUnsigned = "winq_winograd_v_unsigned";  // ints [n·n]
+inline constexpr const char* kBias = "winq_winograd_bias";          // floats [M], real
+}  // namespace attr
+
+struct Int8Options {
+  int m = 4;
+  int wbits = 8, abits = 8;
+  bool per_component = true;  // false: one scale for all components (V) and per channel only (U)
+  Calibrator calibrator = Calibrator::max;  // for the components of V
+  double percentile = 99.99;
+};
+
+// Quantizes the Winograd-domain weights of Conv `n` (float weights w [M, C, 3, 3],
+// real bias) and chooses the component scales of its input from `st`; stores
+// them as attributes of n. input_unsigned: the conv input is quantized unsigned
+// (zero point 0), so components whose transform rows are non-negative stay unsigned.
+void attach_int8_plan(Node& n, const Tensor& w, const std::vector<double>& bias, const WinogradStats& st,
+                      bool input_unsigned, const Int8Options& opt);
+
+// The integer form winq.QWinogradConv of a planned Conv, given its input and
+// output quantization. Adds its constants to g. Throws Error when a stage could
+// overflow (the analysis is in the comments of lower_int8.cpp).
+struct QuantIO {
+  double x_scale = 1;
+  int64_t x_zp = 0;
+  DataType x_type = DataType::u8;
+  double y_scale = 1;
+  int64_t y_zp = 0, qmin = 0, qmax = 255;
+  DataType y_type = DataType::u8;
+};
+Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io);
 
 }  // namespace winq::winograd

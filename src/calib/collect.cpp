@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -11,6 +12,7 @@
 #include "../runtime/ops/window.hpp"
 #include "winq/calib.hpp"
 #include "winq/runtime.hpp"
+#include "winq/winograd.hpp"
 
 namespace winq {
 
@@ -21,6 +23,102 @@ struct Accum {
   double min = INFINITY, max = -INFINITY, sum = 0, sumsq = 0, abs_sum = 0, dev_sum = 0;
   std::vector<double> hist;
 };
+
+void add_moments(Accum& a, double f) {
+  if (!std::isfinite(f)) {
+    ++a.nonfinite;
+    return;
+  }
+  ++a.count;
+  a.zeros += f == 0;
+  a.min = std::min(a.min, f);
+  a.max = std::max(a.max, f);
+  a.sum += f;
+  a.sumsq += f * f;
+  a.abs_sum += std::fabs(f);
+}
+
+// Second pass: histogram of |x| over [0, abs_max] and the deviation from the mean.
+struct HistPass {
+  double mean, scale;
+  int bins;
+  explicit HistPass(Accum& a, int nbins) : bins(nbins) {
+    mean = a.count ? a.sum / a.count : 0;
+    const double amax = a.count ? std::max(-a.min, a.max) : 0;
+    scale = amax > 0 ? bins / amax : 0;
+    a.hist.resize(static_cast<size_t>(bins), 0.0);
+  }
+  void add(Accum& a, double f) const {
+    if (!std::isfinite(f)) return;
+    a.dev_sum += std::fabs(f - mean);
+    a.hist[static_cast<size_t>(std::min<int64_t>(bins - 1, static_cast<int64_t>(std::fabs(f) * scale)))] += 1;
+  }
+};
+
+TensorStats finish(const Accum& a) {
+  TensorStats s;
+  s.count = a.count;
+  s.nonfinite = a.nonfinite;
+  s.zeros = a.zeros;
+  if (a.count) {
+    s.min = a.min;
+    s.max = a.max;
+    s.mean = a.sum / a.count;
+    s.std = std::sqrt(std::max(0.0, a.sumsq / a.count - s.mean * s.mean));
+    s.mad = a.dev_sum / a.count;
+    const int64_t nz = a.count - a.zeros;
+    s.abs_mean_nonzero = nz ? a.abs_sum / nz : 0;
+    s.rms_nonzero = nz ? std::sqrt(a.sumsq / nz) : 0;
+  }
+  s.hist = a.hist;
+  return s;
+}
+
+// The Winograd-domain input of a 3×3 stride-1 conv for one tile size: every
+// component (ξ, ν) of V = Bᵀ d B over all tiles, channels and images.
+struct WinogradReader {
+  int node;
+  int m;
+  std::vector<Accum> comp;  // n·n
+};
+
+// Calls fn(component, value) for every tile of every channel of x (zero outside the image).
+template <class Fn>
+void for_each_component(const Node& n, const Tensor& x, int m, Fn&& fn) {
+  static thread_local std::map<int, winograd::TileMatrices> cache;
+  if (!cache.count(m)) cache[m] = winograd::tile_matrices(m);
+  const winograd::TileMatrices& t = cache[m];
+  const int nt = t.n;
+  ops::Window win = ops::make_window(n.attrs, x.shape(), {3, 3}, false, n.name);
+  const int64_t N = x.dim(0), C = x.dim(1), H = win.in[0], W = win.in[1];
+  const int64_t TH = (win.out[0] + m - 1) / m, TW = (win.out[1] + m - 1) / m;
+  double d[64], tmp[64];
+  for (int64_t img = 0; img < N; ++img)
+    for (int64_t c = 0; c < C; ++c) {
+      const float* plane = x.data<float>() + (img * C + c) * H * W;
+      for (int64_t ty = 0; ty < TH; ++ty)
+        for (int64_t tx = 0; tx < TW; ++tx) {
+          const int64_t y0 = ty * m - win.pad_begin[0], x0 = tx * m - win.pad_begin[1];
+          for (int i = 0; i < nt; ++i)
+            for (int j = 0; j < nt; ++j) {
+              const int64_t iy = y0 + i, ix = x0 + j;
+              d[i * nt + j] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? plane[iy * W + ix] : 0.0;
+            }
+          for (int a = 0; a < nt; ++a)
+            for (int j = 0; j < nt; ++j) {
+              double s = 0;
+              for (int i = 0; i < nt; ++i) s += t.BT[a * nt + i] * d[i * nt + j];
+              tmp[a * nt + j] = s;
+            }
+          for (int a = 0; a < nt; ++a)
+            for (int b = 0; b < nt; ++b) {
+              double s = 0;
+              for (int j = 0; j < nt; ++j) s += tmp[a * nt + j] * t.BT[b * nt + j];
+              fn(a * nt + b, s);
+            }
+        }
+    }
+}
 
 // Reads of a value by Conv/Gemm nodes whose tap means are wanted.
 struct TapReader {
@@ -109,6 +207,12 @@ CalibrationStats collect_stats(const Graph& model, const Dataset& data, const Ca
     if (n.domain.empty() && (conv || gemm) && g.values[n.inputs[1]].is_constant())
       taps[n.inputs[0]].push_back({static_cast<int>(i), {}, 0});
   }
+  std::vector<std::vector<WinogradReader>> wino(g.values.size());
+  if (opt.winograd)
+    for (size_t i = 0; i < g.nodes.size(); ++i)
+      if (winograd::winograd_eligible(g, i))
+        for (int m : {2, 4, 6})
+          wino[g.nodes[i].inputs[0]].push_back({static_cast<int>(i), m, std::vector<Accum>(static_cast<size_t>((m + 2) * (m + 2)))});
 
   int64_t done = 0;
   for (int pass = 0; pass < 2; ++pass) {
@@ -123,32 +227,17 @@ CalibrationStats collect_stats(const Graph& model, const Dataset& data, const Ca
         Accum& a = acc[v];
         const float* d = t.data<float>();
         if (pass == 0) {
-          for (int64_t i = 0; i < t.numel(); ++i) {
-            const double f = d[i];
-            if (!std::isfinite(f)) {
-              ++a.nonfinite;
-              continue;
-            }
-            ++a.count;
-            a.zeros += f == 0;
-            a.min = std::min(a.min, f);
-            a.max = std::max(a.max, f);
-            a.sum += f;
-            a.sumsq += f * f;
-            a.abs_sum += std::fabs(f);
-          }
+          for (int64_t i = 0; i < t.numel(); ++i) add_moments(a, d[i]);
+          for (WinogradReader& r : wino[v])
+            for_each_component(eg.nodes[r.node], t, r.m, [&](int k, double f) { add_moments(r.comp[k], f); });
           return;
         }
-        const double mean = a.count ? a.sum / a.count : 0;
-        const double amax = a.count ? std::max(-a.min, a.max) : 0;
-        const int bins = opt.bins;
-        a.hist.resize(static_cast<size_t>(bins), 0.0);
-        const double scale = amax > 0 ? bins / amax : 0;
-        for (int64_t i = 0; i < t.numel(); ++i) {
-          const double f = d[i];
-          if (!std::isfinite(f)) continue;
-          a.dev_sum += std::fabs(f - mean);
-          a.hist[static_cast<size_t>(std::min<int64_t>(bins - 1, static_cast<int64_t>(std::fabs(f) * scale)))] += 1;
+        const HistPass hp(a, opt.bins);
+        for (int64_t i = 0; i < t.numel(); ++i) hp.add(a, d[i]);
+        for (WinogradReader& r : wino[v]) {
+          std::vector<HistPass> hps;
+          for (Accum& ca : r.comp) hps.emplace_back(ca, kWinogradBins);
+          for_each_component(eg.nodes[r.node], t, r.m, [&](int k, double f) { hps[k].add(r.comp[k], f); });
         }
         for (TapReader& r : taps[v]) {
           const Node& node = eg.nodes[r.node];
@@ -170,27 +259,18 @@ CalibrationStats collect_stats(const Graph& model, const Dataset& data, const Ca
   st.data_source = {data.source};
   for (size_t v = 0; v < g.values.size(); ++v) {
     if (!wanted[v]) continue;
-    const Accum& a = acc[v];
-    TensorStats s;
-    s.count = a.count;
-    s.nonfinite = a.nonfinite;
-    s.zeros = a.zeros;
-    if (a.count) {
-      s.min = a.min;
-      s.max = a.max;
-      s.mean = a.sum / a.count;
-      s.std = std::sqrt(std::max(0.0, a.sumsq / a.count - s.mean * s.mean));
-      s.mad = a.dev_sum / a.count;
-      const int64_t nz = a.count - a.zeros;
-      s.abs_mean_nonzero = nz ? a.abs_sum / nz : 0;
-      s.rms_nonzero = nz ? std::sqrt(a.sumsq / nz) : 0;
-    }
-    s.hist = a.hist;
+    TensorStats s = finish(acc[v]);
     st.tensors[g.values[v].name] = std::move(s);
     for (const TapReader& r : taps[v]) {
       std::vector<double> m(r.sum.size());
       for (size_t i = 0; i < m.size(); ++i) m[i] = r.positions ? r.sum[i] / r.positions : 0;
       st.tap_mean[g.nodes[r.node].name] = std::move(m);
+    }
+    for (const WinogradReader& r : wino[v]) {
+      WinogradStats ws;
+      ws.m = r.m;
+      for (const Accum& ca : r.comp) ws.components.push_back(finish(ca));
+      st.winograd[g.nodes[r.node].name].push_back(std::move(ws));
     }
   }
   return st;

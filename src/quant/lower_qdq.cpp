@@ -14,6 +14,7 @@
 #include "../runtime/ops/op.hpp"
 #include "../runtime/ops/qlinear.hpp"
 #include "winq/quant.hpp"
+#include "winq/winograd.hpp"
 #include "winq/requantize.hpp"
 
 namespace winq {
@@ -220,6 +221,24 @@ struct Lowering {
                               "in float with --keep-float or use fewer bits",
                               n.name, bound, per_out));
 
+    if (conv && n.attrs.has(winograd::attr::kTile)) {  // int8 Winograd, when its output is quantized
+      QOut wout;
+      fused_bounds(n.attrs, wout.lo, wout.hi);
+      if (q_after(g, consumers, n.outputs[0], wout)) {
+        winograd::QuantIO io;
+        io.x_scale = x.scale[0];
+        io.x_zp = zp0(x);
+        io.x_type = g.values[x.q].dtype;
+        io.y_scale = wout.scale;
+        io.y_zp = wout.zp;
+        io.y_type = wout.type;
+        q_range(wout, io.qmin, io.qmax);
+        Node wq = winograd::lower_int8(g, n, x.q, io);
+        wq.outputs = {wout.out};
+        replace(i, wout, std::move(wq));
+        return;
+      }
+    }
     Node q;
     q.name = n.name;
     q.domain = qa::kDomain;

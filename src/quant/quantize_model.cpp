@@ -11,6 +11,7 @@
 #include "../runtime/ops/op.hpp"
 #include "weights.hpp"
 #include "winq/quant.hpp"
+#include "winq/winograd.hpp"
 
 namespace winq {
 
@@ -230,6 +231,7 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
       if (b.numel() != out_ch) throw Error(n.name + ": bias size does not match the output channels");
       for (int64_t c = 0; c < out_ch; ++c) bias[c] = b.data<float>()[c];
     }
+    const std::vector<double> float_bias = bias;
     if (opt.bias_correction) {
       auto it = stats.tap_mean.find(n.name);
       if (it == stats.tap_mean.end())
@@ -252,6 +254,23 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
         throw Error(fmt::format("layer '{}': the bias does not fit int32 at scale {} (keep it in float with --keep-float)",
                                 n.name, bscale[c]));
       qb[c] = static_cast<int32_t>(v);
+    }
+    if (opt.winograd && winograd::winograd_eligible(g, i)) {
+      const WinogradStats* ws = stats.winograd_of(n.name, opt.winograd);
+      if (!ws)
+        throw Error(fmt::format("no Winograd statistics for layer '{}': recollect them with winq calibrate "
+                                "(without --no-winograd)",
+                                n.name));
+      winograd::Int8Options wo8;
+      wo8.m = opt.winograd;
+      wo8.wbits = opt.wbits;
+      wo8.abits = opt.abits;
+      wo8.per_component = opt.winograd_per_component;
+      wo8.calibrator = opt.winograd_calibrator;
+      wo8.percentile = opt.percentile;
+      // The Winograd weights come from the float weights, so the direct-conv bias correction does not apply.
+      winograd::attach_int8_plan(n, w, float_bias, *ws, xq.is_unsigned, wo8);
+      info.winograd = opt.winograd;
     }
     info.input_scale = xq.scale;
     info.weight_bits = qw.mean_bits;

@@ -35,6 +35,9 @@ bool winograd_eligible(const Graph& g, size_t node) {
   if (n.op != "Conv" || !n.domain.empty() || n.inputs.size() < 2) return false;
   const Value& w = g.values[n.inputs[1]];
   if (!w.is_constant() || w.constant.rank() != 4 || w.constant.dim(2) != 3 || w.constant.dim(3) != 3) return false;
+  // Few input channels (a stem on grayscale or RGB images): too little work to
+  // gain from, and no sum over channels to average the transform's rounding noise.
+  if (w.constant.dim(1) < kMinWinogradChannels) return false;
   if (n.attrs.get_int("group", 1) != 1) return false;
   for (int64_t s : n.attrs.get_ints("strides", {}))
     if (s != 1) return false;

@@ -19,7 +19,7 @@ struct CalibrateArgs {
   uint64_t seed = 0;
   int bins = 2048;
   int threads = 0;
-  bool json = false;
+  bool json = false, no_winograd = false;
 };
 }  // namespace
 
@@ -37,6 +37,8 @@ void add_calibrate(CLI::App& app) {
   cmd->add_option("--threads", a.threads, "worker threads (0 = all hardware threads)")->check(CLI::Range(0, 1024));
   cmd->add_option("--preprocess", a.preprocess, "default: the model's winq.preprocess metadata");
   cmd->add_flag("--json", a.json, "print a JSON summary");
+  cmd->add_flag("--no-winograd", a.no_winograd,
+                "skip the Winograd-domain statistics (per component, F2/F4/F6) of 3×3 stride-1 convs");
   cmd->callback([] {
     Graph g = load_onnx(a.model);
     RawImages raw = read_images(a.data);
@@ -45,6 +47,7 @@ void add_calibrate(CLI::App& app) {
     CalibrateOptions opt;
     opt.threads = a.threads ? a.threads : default_threads();
     opt.bins = a.bins;
+    opt.winograd = !a.no_winograd;
     Progress prog("calibrate", 2 * d.size());
     opt.progress = [&](int64_t done, int64_t) { prog.update(done); };
     CalibrationStats s = collect_stats(g, d, opt);
@@ -55,10 +58,12 @@ void add_calibrate(CLI::App& app) {
     int64_t nonfinite = 0;
     for (const auto& [name, t] : s.tensors) nonfinite += t.nonfinite;
     if (a.json) {
-      print_json({{"stats", a.stats}, {"images", s.images}, {"tensors", s.tensors.size()}, {"nonfinite", nonfinite}});
+      print_json({{"stats", a.stats}, {"images", s.images}, {"tensors", s.tensors.size()},
+                  {"winograd_layers", s.winograd.size()}, {"nonfinite", nonfinite}});
       return;
     }
-    std::cout << fmt::format("{} tensors over {} images ({}) → {}\n", s.tensors.size(), s.images, all.source, a.stats);
+    std::cout << fmt::format("{} tensors and {} Winograd layers over {} images ({}) → {}\n", s.tensors.size(),
+                             s.winograd.size(), s.images, all.source, a.stats);
     if (nonfinite)
       std::cout << fmt::format("warning: {} NaN/Inf activation values were left out of the statistics\n", nonfinite);
   });

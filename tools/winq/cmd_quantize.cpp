@@ -7,6 +7,7 @@
 #include "winq/onnx.hpp"
 #include "winq/quant.hpp"
 #include "winq/table.hpp"
+#include "winq/winograd.hpp"
 
 namespace winq::cli {
 
@@ -17,6 +18,7 @@ struct QuantizeArgs {
   int wbits = 8, abits = 8, skip_first = 0;
   bool per_tensor = false, bias_correction = false, bit_alloc = false, json = false;
   double percentile = 99.99;
+  std::string winograd = "off", winograd_scales = "component", winograd_clip = "mse";
 };
 }  // namespace
 
@@ -38,6 +40,16 @@ void add_quantize(CLI::App& app) {
   cmd->add_flag("--bit-alloc", a.bit_alloc, "allocate weight levels across channels (∝ range^2/3, same budget)");
   cmd->add_option("--skip-first", a.skip_first, "keep the first K Conv/Gemm layers in float")->check(CLI::NonNegativeNumber);
   cmd->add_option("--keep-float", a.keep_float, "comma-separated layer or tensor names kept in float");
+  cmd->add_option("--winograd", a.winograd,
+                  "run 3×3 stride-1 convs as int8 Winograd off|F2|F4|F6 (integer engine only: ONNX Runtime "
+                  "cannot load such a plan)")
+      ->capture_default_str();
+  cmd->add_option("--winograd-scales", a.winograd_scales,
+                  "component (one scale per Winograd component) or tensor (one per layer, to show why not)")
+      ->check(CLI::IsMember({"component", "tensor"}))
+      ->capture_default_str();
+  cmd->add_option("--winograd-clip", a.winograd_clip, "calibrator of the Winograd components (same choices as --clip)")
+      ->capture_default_str();
   cmd->add_flag("--json", a.json, "print the per-layer result as JSON");
   cmd->callback([] {
     Graph g = load_onnx(a.model);
@@ -52,6 +64,9 @@ void add_quantize(CLI::App& app) {
     o.bias_correction = a.bias_correction;
     o.bit_alloc = a.bit_alloc;
     o.skip_first = a.skip_first;
+    o.winograd = winograd::parse_tile(a.winograd);
+    o.winograd_per_component = a.winograd_scales == "component";
+    o.winograd_calibrator = parse_calibrator(a.winograd_clip);
     for (size_t p = 0; p < a.keep_float.size();) {
       size_t e = a.keep_float.find(',', p);
       if (e == std::string::npos) e = a.keep_float.size();
@@ -67,14 +82,14 @@ void add_quantize(CLI::App& app) {
       for (const auto& l : r.layers)
         layers.push_back({{"node", l.node}, {"op", l.op}, {"quantized", l.quantized}, {"input_scale", l.input_scale},
                           {"weight_bits", l.weight_bits}, {"weight_sqnr_db", l.weight_sqnr_db},
-                          {"max_bias_shift", l.max_bias_shift}});
+                          {"max_bias_shift", l.max_bias_shift}, {"winograd", l.winograd}});
       print_json({{"model", a.out}, {"options", nlohmann::json::parse(r.qdq.metadata.at("winq.quantization"))},
                   {"layers", layers}});
       return;
     }
     Table t({"layer", "op", "weights", "bits", "weight SQNR dB", "input scale", "bias shift"});
     for (const auto& l : r.layers)
-      t.add({l.node, l.op, l.quantized ? "int" : "float", l.quantized ? fmt::format("{:.2f}", l.weight_bits) : "-",
+      t.add({l.node, l.winograd ? fmt::format("{} F({},3)", l.op, l.winograd) : l.op, l.quantized ? "int" : "float", l.quantized ? fmt::format("{:.2f}", l.weight_bits) : "-",
              l.quantized ? fmt::format("{:.1f}", l.weight_sqnr_db) : "-",
              l.quantized ? fmt::format("{:.4g}", l.input_scale) : "-",
              l.quantized ? fmt::format("{:.3g}", l.max_bias_shift) : "-"});

@@ -58,7 +58,8 @@ void register_quantize_linear_ops(OpTable& t);
 // The integer operators of the "winq" domain, registered as "winq.<op>".
 void register_qconv_ops(OpTable& t);
 void register_qelementwise_ops(OpTable& t);
-void register_winograd_ops(OpTable& t);  // winq.WinogradConv (float)
+void register_winograd_ops(OpTable& t);   // winq.WinogradConv (float)
+void register_qwinograd_ops(OpTable& t);  // winq.QWinogradConv (int8)
 
 // The value of a Shape node for an input of shape `x` (used to fold Shape as
 // soon as its input's shape is known, without any data).

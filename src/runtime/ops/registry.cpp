@@ -54,6 +54,7 @@ static const OpTable& op_table() {
     register_qconv_ops(t);
     register_qelementwise_ops(t);
     register_winograd_ops(t);
+    register_qwinograd_ops(t);
     return t;
   }();
   return table;

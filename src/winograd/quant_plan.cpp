@@ -1,0 +1,97 @@
+// Post-training quantization of a Winograd layer: U = G g Gᵀ in float64 from
+// the float weights, then quantized per component and output channel; one
+// input scale per component of V = Bᵀ d B from the calibration statistics.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "winq/error.hpp"
+#include "winq/graph.hpp"
+#include "winq/winograd.hpp"
+
+namespace winq::winograd {
+
+void attach_int8_plan(Node& n, const Tensor& w, const std::vector<double>& bias, const WinogradStats& st,
+                      bool input_unsigned, const Int8Options& opt) {
+  const int m = opt.m;
+  const TileMatrices t = tile_matrices(m);
+  const int nt = t.n, nn = nt * nt;
+  if (st.m != m || static_cast<int>(st.components.size()) != nn)
+    throw Error(fmt::format("{}: Winograd statistics are for F({},3), not F({},3)", n.name, st.m, m));
+  const int64_t M = w.dim(0), C = w.dim(1);
+  // U in float64, component-major.
+  std::vector<double> U(static_cast<size_t>(nn * M * C));
+  for (int64_t o = 0; o < M; ++o)
+    for (int64_t c = 0; c < C; ++c) {
+      const float* k = w.data<float>() + (o * C + c) * 9;
+      double gk[8][3];
+      for (int a = 0; a < nt; ++a)
+        for (int x = 0; x < 3; ++x) {
+          double s = 0;
+          for (int y = 0; y < 3; ++y) s += t.G[a * 3 + y] * k[y * 3 + x];
+          gk[a][x] = s;
+        }
+      for (int a = 0; a < nt; ++a)
+        for (int b = 0; b < nt; ++b) {
+          double s = 0;
+          for (int x = 0; x < 3; ++x) s += gk[a][x] * t.G[b * 3 + x];
+          U[(static_cast<size_t>(a * nt + b) * M + o) * C + c] = s;
+        }
+    }
+  // Weight scales: symmetric, max |U| over the input channels of (component, output channel),
+  // or over all components of the output channel (per tensor in the Winograd domain).
+  const int qw = quant_max(opt.wbits, false);
+  std::vector<float> uscale(static_cast<size_t>(nn * M));
+  for (int64_t o = 0; o < M; ++o) {
+    double all = 0;
+    std::vector<double> per(static_cast<size_t>(nn), 0.0);
+    for (int k = 0; k < nn; ++k)
+      for (int64_t c = 0; c < C; ++c) per[k] = std::max(per[k], std::fabs(U[(static_cast<size_t>(k) * M + o) * C + c]));
+    for (double v : per) all = std::max(all, v);
+    for (int k = 0; k < nn; ++k) {
+      const double mx = opt.per_component ? per[k] : all;
+      uscale[static_cast<size_t>(k) * M + o] = static_cast<float>(mx > 0 ? mx / qw : 1.0);
+    }
+  }
+  Tensor uq(DataType::s8, {nn, M, C});
+  for (int k = 0; k < nn; ++k)
+    for (int64_t o = 0; o < M; ++o)
+      for (int64_t c = 0; c < C; ++c) {
+        const size_t i = (static_cast<size_t>(k) * M + o) * C + c;
+        const double q = std::nearbyint(U[i] / uscale[static_cast<size_t>(k) * M + o]);
+        uq.data<int8_t>()[i] = static_cast<int8_t>(std::clamp<double>(q, -qw, qw));
+      }
+  // Input components: unsigned where both transform rows are non-negative and the input is.
+  std::vector<int64_t> vunsigned(static_cast<size_t>(nn), 0);
+  auto row_nonneg = [&](int a) {
+    for (int j = 0; j < nt; ++j)
+      if (t.BT[a * nt + j] < 0) return false;
+    return true;
+  };
+  for (int a = 0; a < nt; ++a)
+    for (int b = 0; b < nt; ++b) vunsigned[a * nt + b] = input_unsigned && row_nonneg(a) && row_nonneg(b);
+  std::vector<float> vscale(static_cast<size_t>(nn));
+  double all_clip = 0;
+  std::vector<double> clip(static_cast<size_t>(nn));
+  for (int k = 0; k < nn; ++k) {
+    ClipOptions co;
+    co.bits = opt.abits;
+    co.is_unsigned = vunsigned[k];
+    co.percentile = opt.percentile;
+    clip[k] = clip_value(st.components[k], opt.calibrator, co);
+    all_clip = std::max(all_clip, clip[k]);
+  }
+  for (int k = 0; k < nn; ++k) {
+    if (!opt.per_component) vunsigned[k] = 0;  // one signed scale for the whole tensor
+    const double c = opt.per_component ? clip[k] : all_clip;
+    vscale[k] = static_cast<float>(c / quant_max(opt.abits, vunsigned[k]));
+  }
+  n.attrs.set(attr::kTile, static_cast<int64_t>(m));
+  n.attrs.set(attr::kU, uq);
+  n.attrs.set(attr::kUScale, uscale);
+  n.attrs.set(attr::kVScale, vscale);
+  n.attrs.set(attr::kVUnsigned, vunsigned);
+  n.attrs.set(attr::kBias, std::vector<float>(bias.begin(), bias.end()));
+}
+
+}  // namespace winq::winograd
