@@ -52,7 +52,7 @@ TEST(WinogradConvFloat, MatchesFloat64DirectWithinTheStatedTolerance) {
   // Relative to max |y|: F2 2e-6, F4 2e-5, F6 5e-5 (worst measured on these
   // layers: 3.4e-7, 5.3e-6, 6.7e-6; recorded per layer in the test's XML properties).
   const std::pair<int, double> tiles[] = {{2, 2e-6}, {4, 2e-5}, {6, 5e-5}};
-  const Layer layers[] = {{3, 5, 9, 9, {1, 1, 1, 1}, false},
+  const Layer layers[] = {{9, 5, 9, 9, {1, 1, 1, 1}, false},
                           {16, 8, 13, 7, {1, 1, 1, 1}, true},
                           {8, 12, 12, 12, {0, 0, 0, 0}, false},
                           {32, 16, 10, 11, {2, 0, 1, 2}, false},
@@ -90,22 +90,24 @@ TEST(WinogradConvFloat, MatchesFloat64DirectWithinTheStatedTolerance) {
 
 TEST(WinogradConvFloat, OnlyEligibleLayersChange) {
   GraphBuilder gb;
-  const ValueId xi = gb.input("x", {1, 4, 8, 8});
+  const ValueId xi = gb.input("x", {1, 8, 8, 8});
   Attributes strided;
   strided.set("strides", std::vector<int64_t>{2, 2});
   strided.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  ValueId y = gb.node("Conv", {xi, gb.constant("w1", random_tensor({4, 4, 3, 3}, 1, -1, 1))}, "strided", strided);
-  y = gb.node("Conv", {y, gb.constant("w2", random_tensor({4, 4, 1, 1}, 2, -1, 1))}, "pointwise");
+  ValueId y = gb.node("Conv", {xi, gb.constant("w1", random_tensor({8, 8, 3, 3}, 1, -1, 1))}, "strided", strided);
+  y = gb.node("Conv", {y, gb.constant("w2", random_tensor({8, 8, 1, 1}, 2, -1, 1))}, "pointwise");
   Attributes grouped;
-  grouped.set("group", int64_t{4});
+  grouped.set("group", int64_t{8});
   grouped.set("pads", std::vector<int64_t>{1, 1, 1, 1});
   Attributes padded;
   padded.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  y = gb.node("Conv", {y, gb.constant("w3", random_tensor({4, 1, 3, 3}, 3, -1, 1))}, "depthwise", grouped);
-  y = gb.node("Conv", {y, gb.constant("w4", random_tensor({4, 4, 3, 3}, 4, -1, 1))}, "plain", padded);
+  y = gb.node("Conv", {y, gb.constant("w3", random_tensor({8, 1, 3, 3}, 3, -1, 1))}, "depthwise", grouped);
+  y = gb.node("Conv", {y, gb.constant("w4", random_tensor({4, 8, 3, 3}, 4, -1, 1))}, "plain", padded);
+  y = gb.node("Conv", {y, gb.constant("w5", random_tensor({8, 4, 3, 3}, 5, -1, 1))}, "few_channels", padded);
   gb.output(y);
   Graph g = prepare(gb.g);
-  EXPECT_EQ(winograd::plan_float_winograd(g, 4), 1);
+  EXPECT_EQ(winograd::plan_float_winograd(g, 4), 1);  // only "plain"
+  for (const Node& n : g.nodes) EXPECT_EQ(n.op == "WinogradConv", n.name == "plain_node") << n.name;
   EXPECT_THROW(winograd::plan_float_winograd(g, 3), Error);
   EXPECT_EQ(winograd::parse_tile("F6"), 6);
   EXPECT_THROW(winograd::parse_tile("F5"), Error);

@@ -1,0 +1,119 @@
+// int8 Winograd end to end on a small two-layer model: calibrate (with the
+// per-component statistics), quantize with --winograd F2/F4/F6, lower to
+// winq.QWinogradConv and run. The integer result must stay close to the float
+// model (SQNR thresholds below, measured values in the failure messages),
+// one scale per component must beat one scale per tensor, threads must not
+// change a single output, and the saved statistics must round-trip.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "../test_util.hpp"
+#include "winq/calib.hpp"
+#include "winq/quant.hpp"
+#include "winq/runtime.hpp"
+#include "winq/winograd.hpp"
+
+using namespace winq;
+using namespace winq::test;
+
+namespace {
+
+Graph two_convs() {
+  GraphBuilder b;
+  const ValueId x = b.input("x", {-1, 8, 12, 12});
+  Attributes pad;
+  pad.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  ValueId y = b.node("Conv", {x, b.constant("w1", random_tensor({16, 8, 3, 3}, 11, -0.3f, 0.3f)),
+                              b.constant("b1", random_tensor({16}, 12, -0.1f, 0.1f))},
+                     "c1", pad);
+  y = b.node("Relu", {y}, "r1");
+  y = b.node("Conv", {y, b.constant("w2", random_tensor({8, 16, 3, 3}, 13, -0.3f, 0.3f)),
+                      b.constant("b2", random_tensor({8}, 14, -0.1f, 0.1f))},
+             "c2", pad);
+  b.output(y);
+  return b.g;
+}
+
+Dataset images(int64_t n, uint32_t seed) {
+  Dataset d;
+  d.images = random_tensor({n, 8, 12, 12}, seed, -1.0f, 1.0f);
+  d.labels.assign(static_cast<size_t>(n), 0);
+  return d;
+}
+
+double sqnr_db(const Tensor& ref, const Tensor& got) {
+  double s = 0, e = 0;
+  for (int64_t i = 0; i < ref.numel(); ++i) {
+    s += double(ref.data<float>()[i]) * ref.data<float>()[i];
+    const double d = double(got.data<float>()[i]) - ref.data<float>()[i];
+    e += d * d;
+  }
+  return 10 * std::log10(s / e);
+}
+
+// The quantized plan's output, dequantized by its final DequantizeLinear (the
+// model output is the float value after it).
+Tensor run_plan(const Graph& qdq, const Tensor& x, int threads) {
+  FloatExecutor ex(prepare_quantized(qdq, {{"x", x.shape()}}), threads);
+  return ex.run({x}).at(0);
+}
+
+}  // namespace
+
+TEST(Int8Winograd, StaysCloseToFloatAndPerComponentBeatsPerTensor) {
+  const Graph model = two_convs();
+  const CalibrationStats st = collect_stats(model, images(64, 21));
+  ASSERT_NE(st.winograd_of("c2_node", 4), nullptr);
+  ASSERT_EQ(st.winograd_of("c2_node", 6)->components.size(), 64u);
+  const Tensor x = images(16, 22).images;
+  const Tensor ref = FloatExecutor(prepare(model, {{"x", x.shape()}})).run({x}).at(0);
+
+  QuantizeOptions direct;
+  const double direct_db = sqnr_db(ref, run_plan(quantize_model(model, st, direct).qdq, x, 1));
+  // Measured on this random layer pair (uniform signed input, the hardest case:
+  // no ReLU, no unsigned components): direct 41.2 dB; F2 35.5, F4 20.0, F6 14.1;
+  // F4 with one scale per tensor 3.8. The 8-bit Winograd-domain input is the
+  // main loss at F4 (16-bit components measured ≥ 24 dB); F6 also loses in U.
+  const std::pair<int, double> min_db[] = {{2, 30}, {4, 16}, {6, 10}};
+  for (auto [m, floor_db] : min_db) {
+    QuantizeOptions o;
+    o.winograd = m;
+    const QuantizeResult q = quantize_model(model, st, o);
+    int planned = 0;
+    for (const auto& l : q.layers) planned += l.winograd == m;
+    EXPECT_EQ(planned, 2) << "both 3×3 convs planned as F(" << m << ",3)";
+    const Graph lowered = prepare_quantized(q.qdq, {{"x", x.shape()}});
+    int qw = 0;
+    for (const Node& n : lowered.nodes) qw += n.op == "QWinogradConv";
+    EXPECT_EQ(qw, 1) << "c1; c2 has a float output (the model's) and runs direct";
+    const Tensor one = run_plan(q.qdq, x, 1), two = run_plan(q.qdq, x, 2);
+    ASSERT_EQ(one.numel(), two.numel());
+    for (int64_t i = 0; i < one.numel(); ++i) ASSERT_EQ(one.data<float>()[i], two.data<float>()[i]) << "threads";
+    const double db = sqnr_db(ref, one);
+    EXPECT_GE(db, floor_db) << "F(" << m << ",3) SQNR " << db << " dB; direct " << direct_db << " dB";
+    if (m == 4) {
+      o.winograd_per_component = false;
+      const double tensor_db = sqnr_db(ref, run_plan(quantize_model(model, st, o).qdq, x, 1));
+      EXPECT_GE(db - tensor_db, 6.0) << "per component " << db << " dB vs per tensor " << tensor_db << " dB";
+    }
+  }
+}
+
+TEST(Int8Winograd, StatisticsRoundTripAndAreRequired) {
+  const Graph model = two_convs();
+  CalibrateOptions co;
+  co.winograd = false;
+  const CalibrationStats without = collect_stats(model, images(4, 31), co);
+  EXPECT_TRUE(without.winograd.empty());
+  QuantizeOptions o;
+  o.winograd = 4;
+  EXPECT_THROW(quantize_model(model, without, o), Error);
+  const CalibrationStats st = collect_stats(model, images(4, 31));
+  const std::string path = ::testing::TempDir() + "/wino_stats.json";
+  save_stats(st, path);
+  const CalibrationStats back = load_stats(path);
+  ASSERT_NE(back.winograd_of("c1_node", 6), nullptr);
+  EXPECT_EQ(back.winograd_of("c1_node", 6)->components[9].hist, st.winograd_of("c1_node", 6)->components[9].hist);
+  EXPECT_DOUBLE_EQ(back.winograd_of("c1_node", 2)->components[5].max, st.winograd_of("c1_node", 2)->components[5].max);
+}
