@@ -60,6 +60,7 @@ void register_qconv_ops(OpTable& t);
 void register_qelementwise_ops(OpTable& t);
 void register_winograd_ops(OpTable& t);   // winq.WinogradConv (float)
 void register_qwinograd_ops(OpTable& t);  // winq.QWinogradConv (int8)
+void pack_winograd_weights(Graph& g);      // its U packed for the active int8 kernel
 
 // The value of a Shape node for an input of shape `x` (used to fold Shape as
 // soon as its input's shape is known, without any data).

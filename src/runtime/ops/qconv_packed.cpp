@@ -330,6 +330,7 @@ namespace winq {
 void pack_int8_weights(Graph& g) {
   // Without SIMD the reference kernels run unpacked: they are the definition.
   if (active_isa() == Isa::scalar) return;
+  ops::pack_winograd_weights(g);
   const KernelTable& kt = kernel_table();
   for (Node& n : g.nodes) {
     if (n.domain != ops::qattr::kDomain || (n.op != "QConv" && n.op != "QGemm")) continue;
