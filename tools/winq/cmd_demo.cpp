@@ -35,6 +35,9 @@ std::vector<Config> demo_configs() {
   std::vector<Config> c;
   QuantizeOptions w8;
   c.push_back({"W8A8 per-channel", "recommended: max calibration", w8});
+  QuantizeOptions wino = w8;
+  wino.winograd = 4;
+  c.push_back({"W8A8 Winograd F4", "int8 Winograd F(4,3), one scale per component (scalar transforms)", wino});
   QuantizeOptions naive;
   naive.wbits = naive.abits = 4;
   c.push_back({"W4A4 naive", "max calibration, per-channel", naive});
@@ -46,11 +49,15 @@ std::vector<Config> demo_configs() {
   return c;
 }
 
-// Bytes of the constants (weights, biases, scales) as stored in the model.
+// Bytes of the constants (weights, biases, scales) as stored in the model,
+// including tensors kept as attributes (the Winograd-domain weights).
 double size_kib(const Graph& g) {
   int64_t bytes = 0;
   for (const Value& v : g.values)
     if (v.is_constant()) bytes += static_cast<int64_t>(v.constant.nbytes());
+  for (const Node& n : g.nodes)
+    for (const auto& [name, attr] : n.attrs.all())
+      if (const Tensor* t = std::get_if<Tensor>(&attr)) bytes += static_cast<int64_t>(t->nbytes());
   return static_cast<double>(bytes) / 1024.0;
 }
 }  // namespace
