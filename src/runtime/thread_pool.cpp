@@ -58,6 +58,7 @@ class Pool {
     chunk(0);
     t_in_pool_job = false;
     while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    std::lock_guard<std::mutex> l(m_);
     job_ = nullptr;
     return true;
   }
