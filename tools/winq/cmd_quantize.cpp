@@ -94,6 +94,9 @@ void add_quantize(CLI::App& app) {
              l.quantized ? fmt::format("{:.4g}", l.input_scale) : "-",
              l.quantized ? fmt::format("{:.3g}", l.max_bias_shift) : "-"});
     std::cout << t.render() << fmt::format("wrote {}\n", a.out);
+    if (o.winograd)
+      std::cout << "note: the int8 Winograd plan runs on winq's integer engine (winq eval/run/bench); ONNX Runtime "
+                   "cannot load its winq_winograd_* attributes\n";
   });
 }
 
