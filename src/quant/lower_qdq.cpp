@@ -233,9 +233,9 @@ struct Lowering {
         io.y_zp = wout.zp;
         io.y_type = wout.type;
         q_range(wout, io.qmin, io.qmax);
-        Node wq = winograd::lower_int8(g, n, x.q, io);
-        wq.outputs = {wout.out};
-        replace(i, wout, std::move(wq));
+        Node wnode = winograd::lower_int8(g, n, x.q, io);
+        wnode.outputs = {wout.out};
+        replace(i, wout, std::move(wnode));
         return;
       }
     }

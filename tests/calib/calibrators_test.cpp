@@ -112,7 +112,9 @@ TEST(Calibrators, DegenerateInputGivesFiniteClipsOrErrors) {
     const double c = clip_value(constant, parse_calibrator(name), o);
     EXPECT_TRUE(std::isfinite(c));
     EXPECT_GT(c, 0);
-    if (name != "pow2") EXPECT_LE(c, 0.25 + 1e-12);  // pow2 rounds the scale up to a power of two
+    if (name != "pow2") {  // pow2 rounds the scale up to a power of two
+      EXPECT_LE(c, 0.25 + 1e-12);
+    }
   }
   TensorStats bad;
   bad.count = 1;

@@ -36,7 +36,6 @@ inline void tile8(int64_t r0, int64_t rows, int64_t n0, int64_t K4, const int16_
       hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(x_hi, w));
     }
   }
-#pragma GCC unroll 8
   for (int r = 0; r < R && r0 + r < rows; ++r) {
     // Each position holds two partial sums; add the pairs and restore the order.
     const __m256i s = _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo[r], hi[r]), _MM_SHUFFLE(3, 1, 2, 0));
