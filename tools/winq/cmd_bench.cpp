@@ -3,12 +3,17 @@
 // quantized (QDQ) plans on the integer engine.
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 
 #include "common.hpp"
+#include "winq/data.hpp"
 #include "winq/evaluate.hpp"
 #include "winq/onnx.hpp"
 #include "winq/quant.hpp"
@@ -19,7 +24,7 @@ namespace winq::cli {
 
 namespace {
 struct BenchArgs {
-  std::string model, data = "fashion-mnist", sim = "int";
+  std::string model, data = "fashion-mnist", sim = "int", compare;
   int64_t batch = 1;
   int runs = 50, threads = 1;
   bool json = false;
@@ -31,6 +36,37 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// The same model and input in ONNX Runtime (npm onnxruntime-node, installed by
+// scripts/setup.sh into .deps/ort), timed by bench/ort_latency.js: median ms.
+double onnxruntime_median_ms(const std::string& model, const Tensor& x, int runs, int threads) {
+  const std::string root = std::string(WINQ_MODELS_DIR) + "/..";
+  const std::string modules = root + "/.deps/ort/node_modules";
+  if (!std::filesystem::exists(modules + "/onnxruntime-node"))
+    throw Error("--compare onnxruntime: onnxruntime-node is not installed (run scripts/setup.sh)");
+  const std::string npy = (std::filesystem::temp_directory_path() /
+                           fmt::format("winq_bench_input_{}.npy", static_cast<long>(::getpid())))
+                              .string();
+  save_npy(npy, x);
+  const std::string cmd = fmt::format("NODE_PATH='{}' node '{}/bench/ort_latency.js' '{}' '{}' {} {} 2>&1", modules,
+                                      root, model, npy, runs, threads);
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    const int rc = ::pclose(p);
+    std::filesystem::remove(npy);
+    if (rc != 0) throw Error("--compare onnxruntime: " + out.substr(0, out.find('\n')));
+  } else {
+    std::filesystem::remove(npy);
+    throw Error("--compare onnxruntime: cannot start node");
+  }
+  try {
+    return nlohmann::json::parse(out).at("median_ms").get<double>();
+  } catch (const nlohmann::json::exception&) {
+    throw Error("--compare onnxruntime: unexpected output from bench/ort_latency.js: " + out.substr(0, 200));
+  }
 }
 }  // namespace
 
@@ -45,6 +81,9 @@ void add_bench(CLI::App& app) {
   cmd->add_option("--sim", a.sim, "quantized models: int (integer engine) or qdq (ONNX semantics)")
       ->check(CLI::IsMember({"int", "qdq"}))
       ->capture_default_str();
+  cmd->add_option("--compare", a.compare,
+                  "also time the same model and input in ONNX Runtime (same runs and threads)")
+      ->check(CLI::IsMember({"onnxruntime"}));
   cmd->add_flag("--json", a.json, "print JSON");
   cmd->callback([] {
     Graph g = load_onnx(a.model);
@@ -77,15 +116,18 @@ void add_bench(CLI::App& app) {
       if (record) totals.push_back(seconds_since(t0));
     }
     const double total = median(totals);
+    const double ort_ms = a.compare.empty() ? 0 : onnxruntime_median_ms(a.model, x, a.runs, a.threads);
     std::vector<std::pair<int, double>> layers;
     for (auto& [node, t] : per_node) layers.push_back({node, median(t)});
     if (a.json) {
       nlohmann::json js = nlohmann::json::array();
       for (auto& [node, t] : layers)
         js.push_back({{"node", pg.nodes[node].name}, {"op", pg.nodes[node].op}, {"median_ms", 1e3 * t}});
-      print_json({{"model", a.model}, {"engine", lower ? "int8" : "float"}, {"batch", a.batch},
-                  {"threads", a.threads}, {"runs", a.runs}, {"median_ms", 1e3 * total},
-                  {"images_per_second", a.batch / total}, {"layers", js}});
+      nlohmann::json res = {{"model", a.model}, {"engine", lower ? "int8" : "float"}, {"batch", a.batch},
+                            {"threads", a.threads}, {"runs", a.runs}, {"median_ms", 1e3 * total},
+                            {"images_per_second", a.batch / total}, {"layers", js}};
+      if (ort_ms > 0) res["onnxruntime"] = {{"median_ms", ort_ms}, {"winq_speedup", ort_ms / (1e3 * total)}};
+      print_json(res);
       return;
     }
     Table t({"layer", "op", "median ms", "%"});
@@ -95,6 +137,10 @@ void add_bench(CLI::App& app) {
               << fmt::format("\n{}: {} engine, batch {}, {} thread(s): median {:.3f} ms over {} runs ({:.0f} images/s)\n",
                              a.model, lower ? "int8" : "float", a.batch, a.threads, 1e3 * total, a.runs,
                              a.batch / total);
+    if (ort_ms > 0)
+      std::cout << fmt::format("ONNX Runtime, same model and input, {} thread(s): median {:.3f} ms — winq is {:.2f}× {}\n",
+                               a.threads, ort_ms, ort_ms >= 1e3 * total ? ort_ms / (1e3 * total) : 1e3 * total / ort_ms,
+                               ort_ms >= 1e3 * total ? "faster" : "slower");
   });
 }
 
