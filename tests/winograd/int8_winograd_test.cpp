@@ -117,3 +117,43 @@ TEST(Int8Winograd, StatisticsRoundTripAndAreRequired) {
   EXPECT_EQ(back.winograd_of("c1_node", 6)->components[9].hist, st.winograd_of("c1_node", 6)->components[9].hist);
   EXPECT_DOUBLE_EQ(back.winograd_of("c1_node", 2)->components[5].max, st.winograd_of("c1_node", 2)->components[5].max);
 }
+
+// The stage bounds: a layer whose int32 products could wrap is refused with a
+// message naming it; the same layer with fewer channels is lowered.
+TEST(Int8Winograd, OverflowAnalysisRefusesALayerThatCouldWrap) {
+  auto planned_conv = [](int64_t channels) {
+    Node n;
+    n.name = "wide";
+    n.op = "Conv";
+    const int64_t nn = 36;
+    Tensor u(DataType::s8, {nn, 1, channels});
+    for (int64_t i = 0; i < u.numel(); ++i) u.data<int8_t>()[i] = static_cast<int8_t>(i % 2 ? 127 : -127);
+    n.attrs.set(winograd::attr::kTile, int64_t{4});
+    n.attrs.set(winograd::attr::kU, u);
+    n.attrs.set(winograd::attr::kUScale, std::vector<float>(nn, 0.01f));
+    n.attrs.set(winograd::attr::kVScale, std::vector<float>(nn, 0.1f));
+    n.attrs.set(winograd::attr::kVUnsigned, std::vector<int64_t>(nn, 0));
+    n.attrs.set(winograd::attr::kBias, std::vector<float>{0.5f});
+    n.attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    return n;
+  };
+  winograd::QuantIO io;
+  io.x_scale = 0.02;
+  io.y_scale = 0.05;
+  Graph g;
+  Value xv;
+  xv.name = "x";
+  xv.dtype = DataType::u8;
+  const ValueId x = g.add_value(xv);
+  // 70,000 channels × 127 × 255 > 2^31: the per-component products could wrap.
+  try {
+    winograd::lower_int8(g, planned_conv(70000), x, io);
+    FAIL() << "expected a refusal";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("wide"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("overflow"), std::string::npos) << e.what();
+  }
+  const Node q = winograd::lower_int8(g, planned_conv(60000), x, io);
+  EXPECT_EQ(q.op, "QWinogradConv");
+  EXPECT_GE(q.attrs.get_int("out_shift", 0), 1);
+}
