@@ -3,8 +3,10 @@
 // medians. Effective GOP/s = 2·C·C·9·H·W / time. Also the machine's int8 VNNI
 // peak (a register-only vpdpbusd loop) so each figure has a ceiling.
 //
-// Usage: winq_conv_bench [--threads T] [--rounds R] [--json] [--no-peers]
-// (--no-peers: winq alone, for profiling)
+// Usage: winq_conv_bench [--threads T] [--rounds R] [--json] [--no-peers] [--winograd] [--shape C@HxW]
+// (--no-peers: winq alone, for profiling; --winograd: winq's int8 F(2,3),
+// F(4,3), F(6,3) against winq direct and oneDNN's direct and Winograd
+// convolutions, int8 and fp32; effective GOP/s still counts direct operations)
 // Threads: winq's pool and oneDNN (OpenMP) use T; XNNPACK runs on a
 // pthreadpool of T. Nothing here is a test: it never asserts a time.
 #include <dnnl.hpp>
@@ -29,6 +31,7 @@
 
 extern "C" void omp_set_num_threads(int);  // libgomp, which oneDNN uses
 #include "winq/runtime.hpp"
+#include "winq/winograd.hpp"
 
 using namespace winq;
 
@@ -62,8 +65,10 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// ---- winq int8: one lowered QConv through the executor ---------------------------
-std::function<void()> winq_int8(const ConvShape& s, int threads) {
+// ---- winq int8: one lowered QConv or QWinogradConv through the executor -----------
+// tile 0: direct (QConv); 2, 4, 6: int8 Winograd F(tile, 3) with random
+// Winograd-domain weights and scales (the arithmetic does not depend on them).
+std::function<void()> winq_int8(const ConvShape& s, int threads, int tile = 0) {
   Graph g;
   g.opset = 13;
   Value x;
@@ -74,18 +79,38 @@ std::function<void()> winq_int8(const ConvShape& s, int threads) {
   const ValueId xi = g.add_value(x);
   g.inputs.push_back(xi);
   std::mt19937 rng(1);
-  Tensor w(DataType::s8, {s.c, s.c, 3, 3});
-  for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = static_cast<int8_t>(rng() % 255 - 127);
-  Tensor b(DataType::s32, {s.c});
   Node n;
-  n.name = "conv";
-  n.op = "QConv";
-  n.domain = "winq";
-  n.inputs = {xi, g.add_constant("w", w), g.add_constant("b", b)};
-  n.attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  n.attrs.set("y_type", std::string("uint8"));
-  n.attrs.set("multiplier", std::vector<int64_t>(static_cast<size_t>(s.c), int64_t{1} << 30));
-  n.attrs.set("shift", std::vector<int64_t>(static_cast<size_t>(s.c), int64_t{44}));
+  if (tile == 0) {
+    Tensor w(DataType::s8, {s.c, s.c, 3, 3});
+    for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = static_cast<int8_t>(rng() % 255 - 127);
+    Tensor b(DataType::s32, {s.c});
+    n.name = "conv";
+    n.op = "QConv";
+    n.domain = "winq";
+    n.inputs = {xi, g.add_constant("w", w), g.add_constant("b", b)};
+    n.attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    n.attrs.set("y_type", std::string("uint8"));
+    n.attrs.set("multiplier", std::vector<int64_t>(static_cast<size_t>(s.c), int64_t{1} << 30));
+    n.attrs.set("shift", std::vector<int64_t>(static_cast<size_t>(s.c), int64_t{44}));
+  } else {
+    const int64_t nn = (tile + 2) * (tile + 2);
+    Tensor u(DataType::s8, {nn, s.c, s.c});
+    for (int64_t i = 0; i < u.numel(); ++i) u.data<int8_t>()[i] = static_cast<int8_t>(rng() % 255 - 127);
+    Node planned;
+    planned.name = "conv";
+    planned.op = "Conv";
+    planned.attrs.set(winograd::attr::kTile, int64_t{tile});
+    planned.attrs.set(winograd::attr::kU, u);
+    planned.attrs.set(winograd::attr::kUScale, std::vector<float>(static_cast<size_t>(nn * s.c), 0.01f));
+    planned.attrs.set(winograd::attr::kVScale, std::vector<float>(static_cast<size_t>(nn), 0.1f));
+    planned.attrs.set(winograd::attr::kVUnsigned, std::vector<int64_t>(static_cast<size_t>(nn), 0));
+    planned.attrs.set(winograd::attr::kBias, std::vector<float>(static_cast<size_t>(s.c), 0.0f));
+    planned.attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    winograd::QuantIO io;
+    io.x_scale = 0.02;
+    io.y_scale = 0.05;
+    n = winograd::lower_int8(g, planned, xi, io);
+  }
   Value y;
   y.name = "y";
   n.outputs = {g.add_value(y)};
@@ -105,7 +130,7 @@ struct Dnnl {
   dnnl::stream strm{eng};
 };
 
-std::function<void()> onednn(const ConvShape& s, bool int8, Dnnl& d) {
+std::function<void()> onednn(const ConvShape& s, bool int8, Dnnl& d, bool winograd = false) {
   using namespace dnnl;
   using dt = memory::data_type;
   using tag = memory::format_tag;
@@ -114,11 +139,17 @@ std::function<void()> onednn(const ConvShape& s, bool int8, Dnnl& d) {
   auto wei_md = memory::desc(wei, int8 ? dt::s8 : dt::f32, tag::any);
   auto bia_md = memory::desc(bia, int8 ? dt::s32 : dt::f32, tag::any);
   auto dst_md = memory::desc(dst, int8 ? dt::u8 : dt::f32, tag::any);
-  convolution_forward::desc cd(prop_kind::forward_inference, algorithm::convolution_direct, src_md, wei_md, bia_md,
-                               dst_md, {1, 1}, {1, 1}, {1, 1});
+  convolution_forward::desc cd(prop_kind::forward_inference,
+                               winograd ? algorithm::convolution_winograd : algorithm::convolution_direct, src_md, wei_md,
+                               bia_md, dst_md, {1, 1}, {1, 1}, {1, 1});
   primitive_attr attr;
   if (int8) attr.set_output_scales(0, {1.0f / 4096});
-  auto pd = std::make_shared<convolution_forward::primitive_desc>(cd, attr, d.eng);
+  std::shared_ptr<convolution_forward::primitive_desc> pd;
+  try {
+    pd = std::make_shared<convolution_forward::primitive_desc>(cd, attr, d.eng);
+  } catch (const dnnl::error&) {
+    return nullptr;  // e.g. no Winograd implementation for this shape or CPU
+  }
   auto prim = std::make_shared<convolution_forward>(*pd);
   auto ms = std::make_shared<memory>(pd->src_desc(), d.eng);
   auto mw = std::make_shared<memory>(pd->weights_desc(), d.eng);
@@ -180,15 +211,18 @@ double vnni_peak_gops() {
 
 int main(int argc, char** argv) {
   int threads = 1, rounds = 5;
-  bool json = false, peers = true;
+  bool json = false, peers = true, wino = false;
+  std::string only;  // --shape C@HWxHW: one shape (profiling)
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (a == "--rounds" && i + 1 < argc) rounds = std::atoi(argv[++i]);
     else if (a == "--json") json = true;
     else if (a == "--no-peers") peers = false;
+    else if (a == "--winograd") wino = true;
+    else if (a == "--shape" && i + 1 < argc) only = argv[++i];
     else {
-      std::cerr << "usage: winq_conv_bench [--threads T] [--rounds R] [--json] [--no-peers]\n";
+      std::cerr << "usage: winq_conv_bench [--threads T] [--rounds R] [--json] [--no-peers] [--winograd] [--shape C@HxW]\n";
       return 2;
     }
   }
@@ -200,23 +234,36 @@ int main(int argc, char** argv) {
   const double peak = vnni ? vnni_peak_gops() : 0;
   nlohmann::json out = {{"threads", threads}, {"rounds", rounds}, {"isa", isa_name(active_isa())},
                         {"vnni_peak_gops_per_core", peak}, {"shapes", nlohmann::json::array()}};
-  const char* names[] = {"winq int8", "oneDNN int8", "oneDNN fp32", "XNNPACK int8"};
-  if (!json)
+  // Engines: a name and a factory (nullptr: not available for this shape).
+  using Factory = std::function<std::function<void()>(const ConvShape&)>;
+  std::vector<std::pair<std::string, Factory>> engines = {
+      {"winq int8", [&](const ConvShape& s) { return winq_int8(s, threads); }}};
+  if (wino)
+    for (int tile : {2, 4, 6})
+      engines.push_back({fmt::format("winq int8 F{}", tile), [&, tile](const ConvShape& s) { return winq_int8(s, threads, tile); }});
+  if (peers) {
+    engines.push_back({"oneDNN int8", [&](const ConvShape& s) { return onednn(s, true, dnnl); }});
+    if (wino) engines.push_back({"oneDNN int8 Wino", [&](const ConvShape& s) { return onednn(s, true, dnnl, true); }});
+    engines.push_back({"oneDNN fp32", [&](const ConvShape& s) { return onednn(s, false, dnnl); }});
+    if (wino) engines.push_back({"oneDNN fp32 Wino", [&](const ConvShape& s) { return onednn(s, false, dnnl, true); }});
+    if (!wino) engines.push_back({"XNNPACK int8", [&](const ConvShape& s) { return xnnpack_int8(s, pool); }});
+  }
+  const size_t E = engines.size();
+  if (!json) {
     std::cout << fmt::format("3x3 stride-1 conv, batch 1, {} thread(s), median of {} interleaved rounds; GOP/s = "
                              "2·C²·9·H·W / time; VNNI peak {:.0f} GOP/s per core\n\n",
                              threads, rounds, peak)
-              << fmt::format("{:<18}{:>14}{:>14}{:>14}{:>14}{:>12}{:>12}\n", "shape", names[0], names[1], names[2],
-                             names[3], "winq/oneDNN", "% of peak");
+              << fmt::format("{:<12}", "shape");
+    for (const auto& e : engines) std::cout << fmt::format("{:>18}", e.first);
+    std::cout << fmt::format("{:>14}{:>11}\n", "best winq/1DNN", "% of peak");
+  }
   for (const ConvShape& s : kShapes) {
-    std::function<void()> fns[4] = {winq_int8(s, threads)};
-    if (peers) {
-      fns[1] = onednn(s, true, dnnl);
-      fns[2] = onednn(s, false, dnnl);
-      fns[3] = xnnpack_int8(s, pool);
-    }
-    std::vector<double> t[4];
+    if (!only.empty() && only != fmt::format("{}@{}x{}", s.c, s.hw, s.hw)) continue;
+    std::vector<std::function<void()>> fns;
+    for (const auto& e : engines) fns.push_back(e.second(s));
+    std::vector<std::vector<double>> t(E);
     for (int r = 0; r < rounds; ++r)
-      for (int k = 0; k < 4; ++k)
+      for (size_t k = 0; k < E; ++k)
         if (fns[k]) {
           // OpenMP (oneDNN) and pthreadpool (XNNPACK) workers spin for a while
           // after a call; let them fall asleep so no library runs beside another's spinners.
@@ -224,16 +271,24 @@ int main(int argc, char** argv) {
           t[k].push_back(time_round(fns[k]));
         }
     const double ops = 2.0 * s.c * s.c * 9 * s.hw * s.hw;
-    double gops[4];
-    for (int k = 0; k < 4; ++k) gops[k] = t[k].empty() ? 0 : ops / median(t[k]) / 1e9;
+    std::vector<double> gops(E);
+    double best_winq = 0, best_dnnl = 0;
+    for (size_t k = 0; k < E; ++k) {
+      gops[k] = t[k].empty() ? 0 : ops / median(t[k]) / 1e9;
+      if (engines[k].first.rfind("winq", 0) == 0) best_winq = std::max(best_winq, gops[k]);
+      if (engines[k].first.rfind("oneDNN int8", 0) == 0) best_dnnl = std::max(best_dnnl, gops[k]);
+    }
     const std::string shape = fmt::format("{}@{}x{}", s.c, s.hw, s.hw);
     nlohmann::json js = {{"shape", shape}, {"net", s.net}};
-    for (int k = 0; k < 4; ++k) js[names[k]] = {{"median_us", t[k].empty() ? 0 : 1e6 * median(t[k])}, {"gops", gops[k]}};
+    for (size_t k = 0; k < E; ++k)
+      js[engines[k].first] = {{"median_us", t[k].empty() ? 0 : 1e6 * median(t[k])}, {"gops", gops[k]}};
     out["shapes"].push_back(js);
-    if (!json)
-      std::cout << fmt::format("{:<18}{:>14.0f}{:>14.0f}{:>14.0f}{:>14.0f}{:>12.2f}{:>11.0f}%\n", shape, gops[0],
-                               gops[1], gops[2], gops[3], gops[1] > 0 ? gops[0] / gops[1] : 0.0,
-                               peak > 0 ? 100 * gops[0] / (peak * threads) : 0);
+    if (!json) {
+      std::cout << fmt::format("{:<12}", shape);
+      for (size_t k = 0; k < E; ++k) std::cout << (t[k].empty() ? fmt::format("{:>18}", "n/a") : fmt::format("{:>18.0f}", gops[k]));
+      std::cout << fmt::format("{:>14.2f}{:>10.0f}%\n", best_dnnl > 0 ? best_winq / best_dnnl : 0.0,
+                               peak > 0 ? 100 * best_winq / (peak * threads) : 0);
+    }
   }
   if (json) std::cout << out.dump(2) << "\n";
   if (pool) pthreadpool_destroy(pool);

@@ -17,6 +17,9 @@ const KernelTable& kernel_table() {
         t.requantize_row_name = "requantize_row__avx512";
         t.qadd = kernels::qadd__avx512;
         t.qadd_name = "qadd__avx512";
+        t.wino_input = kernels::wino_input_row__avx512;
+        t.wino_output = kernels::wino_output_row__avx512;
+        t.wino_name = "wino_{input,output}_row__avx512";
         break;
       case Isa::avx2:
         t.gemm_f32 = kernels::gemm_f32_6x16__avx2;
@@ -28,6 +31,9 @@ const KernelTable& kernel_table() {
         t.requantize_row_name = "requantize_row__ref";
         t.qadd = kernels::qadd__ref;
         t.qadd_name = "qadd__ref";
+        t.wino_input = kernels::wino_input_row__ref;
+        t.wino_output = kernels::wino_output_row__ref;
+        t.wino_name = "wino_{input,output}_row__ref";
         break;
       case Isa::scalar:
         t.gemm_f32 = kernels::gemm_f32_6x16__generic;
@@ -38,6 +44,9 @@ const KernelTable& kernel_table() {
         t.requantize_row_name = "requantize_row__ref";
         t.qadd = kernels::qadd__ref;
         t.qadd_name = "qadd__ref";
+        t.wino_input = kernels::wino_input_row__ref;
+        t.wino_output = kernels::wino_output_row__ref;
+        t.wino_name = "wino_{input,output}_row__ref";
         break;
     }
     return t;
@@ -48,7 +57,8 @@ const KernelTable& kernel_table() {
 std::vector<std::pair<std::string, std::string>> kernel_choices() {
   const auto& t = kernel_table();
   return {{"gemm_f32", t.gemm_f32_name}, {"qgemm_k4 (int8 conv/fc)", t.qgemm_k4_name},
-          {"requantize_row (epilogue)", t.requantize_row_name}, {"qadd (residual add)", t.qadd_name}};
+          {"requantize_row (epilogue)", t.requantize_row_name}, {"qadd (residual add)", t.qadd_name},
+          {"int8 Winograd transforms", t.wino_name}};
 }
 
 }  // namespace winq

@@ -5,6 +5,7 @@
 #include "../kernels/qadd.hpp"
 #include "../kernels/qgemm.hpp"
 #include "../kernels/requantize_row.hpp"
+#include "../kernels/winograd_int8.hpp"
 
 namespace winq {
 
@@ -18,6 +19,9 @@ struct KernelTable {
   const char* requantize_row_name;
   kernels::QAddFn qadd;  // winq.QAdd (residual additions)
   const char* qadd_name;
+  kernels::WinoInputFn wino_input;  // int8 Winograd tile transforms
+  kernels::WinoOutputFn wino_output;
+  const char* wino_name;
 };
 
 const KernelTable& kernel_table();

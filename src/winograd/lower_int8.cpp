@@ -1,14 +1,16 @@
-// The integer form of an int8 Winograd layer (winq.QWinogradConv, defined in
-// src/runtime/ops/qwinograd_conv.cpp). With d = x − x_zp on an n×n tile:
-//   V  = B'ᵀ d B'                 int32, exact (B' = Bᵀ rows scaled to integers by β_ξ)
-//   Vq = clamp(requantize(V, s_x / (β_ξ β_ν s_V)))          8 bits per component
-//   P  = Σ_c Uq · Vq              int32 per component and output channel
-//   Z  = round(P · s_U s_V 2^F / s_y)                       int64, F fractional bits
-//   Y  = A'ᵀ Z A' + bias·2^F α² / s_y                        int64 (A' = α Aᵀ, α a power of two)
-//   y  = clamp(round(Y / 2^(F + 2 log2 α)) + y_zp, qmin, qmax)
-// Overflow analysis: the worst case of every stage is bounded from the bit
-// widths, the transform entries and the channel count; a stage that could
-// leave its type is refused (V, P: int32) or F is lowered until Y fits int64.
+// The integer form of an int8 Winograd layer (winq.QWinogradConv, run by
+// src/runtime/ops/qwinograd_conv.cpp with the kernels of
+// src/kernels/winograd_int8.hpp). With d = x − x_zp on an n×n tile:
+//   V  = B'ᵀ d B'          an integer (B' = Bᵀ rows scaled to integers by β)
+//   Vq = clamp(round(V · s_x / (β_ξ β_ν s_V)))       8 bits per component
+//   P  = Σ_c Uq · Vq       int32 per component and output channel
+//   Y  = Aᵀ (P · s_U s_V / s_y) A + bias / s_y       float32, fixed order
+//   y  = clamp(round(Y) + y_zp, qmin, qmax)
+// Overflow analysis: |V| is bounded from the bit widths and B' and must stay
+// below 2^24, so that float32 computes the input transform exactly (and int32
+// holds it); |P| is bounded from C, max |Uq| and 255 and must fit int32. The
+// float32 output stage cannot overflow (|Y| ≪ 2^127) and rounds the same way
+// on every path.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -35,6 +37,9 @@ int64_t as_int(const Rational& v) {
   return v.get_num().get_si();
 }
 
+// Attributes hold float32: the engine computes with exactly these values.
+std::vector<float> as_float_attr(const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); }
+
 }  // namespace
 
 Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io) {
@@ -51,8 +56,8 @@ Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io) {
       static_cast<int>(vunsigned.size()) != nn || static_cast<int64_t>(bias.size()) != M)
     throw Error(conv.name + ": Winograd plan attributes do not fit the layer");
 
-  // Integer transforms.
-  std::vector<int64_t> beta(static_cast<size_t>(nt)), bt, at;
+  // Integer input transform (rows scaled by β), float output transform.
+  std::vector<int64_t> beta(static_cast<size_t>(nt)), bt;
   int64_t bt_row_sum = 0;
   for (int a = 0; a < nt; ++a) {
     beta[a] = lcm_of_denominators(t.BT[a]);
@@ -63,72 +68,33 @@ Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io) {
     }
     bt_row_sum = std::max(bt_row_sum, s);
   }
-  int64_t alpha = 1;
-  for (const auto& row : t.AT) alpha = std::lcm(alpha, lcm_of_denominators(row));
-  if (alpha & (alpha - 1)) throw Error(conv.name + ": the output transform's scaling is not a power of two");
-  const int at_shift = 2 * static_cast<int>(std::log2(static_cast<double>(alpha)) + 0.5);
-  int64_t at_row_sum = 0;
-  for (const auto& row : t.AT) {
-    int64_t s = 0;
-    for (const auto& v : row) {
-      at.push_back(as_int(v * alpha));
-      s += std::abs(at.back());
-    }
-    at_row_sum = std::max(at_row_sum, s);
-  }
+  std::vector<double> at;
+  for (const auto& row : t.AT)
+    for (const auto& v : row) at.push_back(v.get_d());
 
   // Stage bounds.
   const int64_t dmax = io.x_type == DataType::u8 ? std::max<int64_t>(io.x_zp, 255 - io.x_zp)
                                                  : std::max<int64_t>(128 + io.x_zp, 127 - io.x_zp);
   const int64_t vbound = dmax * bt_row_sum * bt_row_sum;
-  if (vbound > INT32_MAX)
-    throw Error(fmt::format("layer '{}': the Winograd input transform could reach {} (beyond int32)", conv.name, vbound));
+  if (vbound >= (int64_t{1} << 24))
+    throw Error(fmt::format("layer '{}': the Winograd input transform could reach {} (2^24 or more: not exact in float32)",
+                            conv.name, vbound));
   int64_t umax = 0;
   for (int64_t i = 0; i < uq->numel(); ++i) umax = std::max<int64_t>(umax, std::abs(uq->data<int8_t>()[i]));
   const int64_t pbound = C * umax * 255;
   if (pbound > INT32_MAX)
     throw Error(fmt::format("layer '{}': Winograd products over {} channels could overflow int32", conv.name, C));
 
-  std::vector<int64_t> vmult, vshift, vmin, vmax;
+  std::vector<double> vs, zs, bias_y;
+  std::vector<int64_t> vmin, vmax;
   for (int k = 0; k < nn; ++k) {
-    const Requant r = make_requant(io.x_scale / (static_cast<double>(beta[k / nt] * beta[k % nt]) * vscale[k]));
-    vmult.push_back(r.multiplier);
-    vshift.push_back(r.shift);
+    vs.push_back(io.x_scale / (static_cast<double>(beta[k / nt] * beta[k % nt]) * vscale[k]));
     vmin.push_back(vunsigned[k] ? 0 : -127);
     vmax.push_back(vunsigned[k] ? 255 : 127);
+    for (int64_t o = 0; o < M; ++o)
+      zs.push_back(static_cast<double>(uscale[static_cast<size_t>(k) * M + o]) * vscale[k] / io.y_scale);
   }
-  // F: as many fractional bits as keep every stage in range (at most 16).
-  int F = 16;
-  std::vector<int64_t> zmult, zshift, bias_acc;
-  for (;; --F) {
-    if (F < 1) throw Error(fmt::format("layer '{}': no fixed-point format keeps the Winograd output in int64", conv.name));
-    zmult.clear();
-    zshift.clear();
-    bias_acc.clear();
-    double zbound = 0, bbound = 0;
-    bool fits = true;
-    for (int k = 0; k < nn && fits; ++k)
-      for (int64_t o = 0; o < M; ++o) {
-        const double f = static_cast<double>(uscale[static_cast<size_t>(k) * M + o]) * vscale[k] * std::ldexp(1.0, F) /
-                         io.y_scale;
-        if (f >= 0x1p29) {
-          fits = false;
-          break;
-        }
-        const Requant r = make_requant(f);
-        zmult.push_back(r.multiplier);
-        zshift.push_back(r.shift);
-        zbound = std::max(zbound, static_cast<double>(pbound) * f + 1);
-      }
-    if (!fits) continue;
-    for (int64_t o = 0; o < M; ++o) {
-      const double b = std::nearbyint(bias[o] * std::ldexp(1.0, F + at_shift) / io.y_scale);
-      bbound = std::max(bbound, std::fabs(b));
-      bias_acc.push_back(static_cast<int64_t>(b));
-    }
-    const double ybound = zbound * static_cast<double>(at_row_sum * at_row_sum) + bbound;
-    if (ybound < 0x1p62) break;
-  }
+  for (int64_t o = 0; o < M; ++o) bias_y.push_back(bias[o] / io.y_scale);
 
   Node q;
   q.name = conv.name;
@@ -139,16 +105,13 @@ Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io) {
     if (conv.attrs.has(a)) q.attrs.set(a, conv.attrs.all().at(a));
   q.attrs.set("tile", static_cast<int64_t>(m));
   q.attrs.set("bt", bt);
-  q.attrs.set("at", at);
+  q.attrs.set("at_f", as_float_attr(at));
   q.attrs.set(ops::qattr::kXZeroPoint, io.x_zp);
-  q.attrs.set("v_multiplier", vmult);
-  q.attrs.set("v_shift", vshift);
+  q.attrs.set("v_scale", as_float_attr(vs));
   q.attrs.set("v_qmin", vmin);
   q.attrs.set("v_qmax", vmax);
-  q.attrs.set("z_multiplier", zmult);
-  q.attrs.set("z_shift", zshift);
-  q.attrs.set("bias_acc", bias_acc);
-  q.attrs.set("out_shift", static_cast<int64_t>(F + at_shift));
+  q.attrs.set("z_scale", as_float_attr(zs));
+  q.attrs.set("bias_y", as_float_attr(bias_y));
   q.attrs.set(ops::qattr::kYType, std::string(io.y_type == DataType::u8 ? "uint8" : "int8"));
   q.attrs.set(ops::qattr::kYZeroPoint, io.y_zp);
   q.attrs.set(ops::qattr::kQMin, io.qmin);

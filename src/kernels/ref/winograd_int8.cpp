@@ -1,0 +1,64 @@
+// The definition of the int8 Winograd tile transforms (see winograd_int8.hpp).
+#include "../winograd_int8.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace winq::kernels {
+
+void wino_input_row__ref(WINQ_WINO_INPUT_ARGS) {
+  const int n = p.m + 2;
+  int64_t d[64], t[64];
+  for (int64_t tile = 0; tile < tiles; ++tile)
+    for (int ch = 0; ch < 4; ++ch) {
+      for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j) {
+          const uint8_t b = xp[((i * ws) + tile * p.m + j) * 4 + ch];
+          d[i * n + j] = (p.x_signed ? int64_t{static_cast<int8_t>(b)} : int64_t{b}) - p.x_zp;
+        }
+      for (int i = 0; i < n; ++i)  // t = d B'
+        for (int s = 0; s < n; ++s) {
+          int64_t acc = 0;
+          for (int j = 0; j < n; ++j) acc += static_cast<int64_t>(p.bt[s * n + j]) * d[i * n + j];
+          t[i * n + s] = acc;
+        }
+      for (int r = 0; r < n; ++r)  // V = B'ᵀ t
+        for (int s = 0; s < n; ++s) {
+          int64_t v = 0;
+          for (int i = 0; i < n; ++i) v += static_cast<int64_t>(p.bt[r * n + i]) * t[i * n + s];
+          const int k = r * n + s;
+          const float q = std::nearbyint(static_cast<float>(v) * p.v_scale[k]);
+          const float c = std::min(std::max(q, p.v_lo[k]), p.v_hi[k]);
+          dst[k * comp_stride + tile * 4 + ch] = static_cast<uint8_t>(static_cast<int32_t>(c) + p.v_off[k]);
+        }
+    }
+}
+
+void wino_output_row__ref(WINQ_WINO_OUTPUT_ARGS) {
+  const int m = p.m, n = m + 2;
+  float z[64], t[48];
+  for (int64_t tile = 0; tile < tiles; ++tile) {
+    for (int k = 0; k < n * n; ++k) {
+      const auto diff = static_cast<uint32_t>(P[k * comp_stride + tile]) - static_cast<uint32_t>(corr[k * coef_stride]);
+      z[k] = static_cast<float>(static_cast<int32_t>(diff)) * z_scale[k * coef_stride];
+    }
+    for (int j = 0; j < n; ++j)
+      for (int r = 0; r < m; ++r) {
+        float acc = 0.0f;
+        for (int i = 0; i < n; ++i) acc = acc + p.at[r * n + i] * z[i * n + j];
+        t[r * n + j] = acc;
+      }
+    for (int r = 0; r < rows; ++r)
+      for (int s = 0; s < m; ++s) {
+        const int64_t x = tile * m + s;
+        if (x >= OW) break;
+        float acc = bias;
+        for (int j = 0; j < n; ++j) acc = acc + t[r * n + j] * p.at[s * n + j];
+        const auto v = static_cast<int32_t>(std::clamp(std::nearbyint(acc) + static_cast<float>(p.y_zp),
+                                                       static_cast<float>(p.qmin), static_cast<float>(p.qmax)));
+        y[r * OW + x] = static_cast<uint8_t>(p.y_unsigned ? v : static_cast<int32_t>(static_cast<int8_t>(v)));
+      }
+  }
+}
+
+}  // namespace winq::kernels

@@ -1,0 +1,70 @@
+// The two tile transforms of int8 Winograd F(m, 3) convolution (winq.QWinogradConv),
+// around the packed int8 GEMM that sums the products over input channels.
+//
+// Input transform, one word of 4 channels × one row of tiles. With d = x − x_zp
+// on each n×n tile (n = m + 2), V = B'ᵀ d B' (B' the integer-scaled Bᵀ) is an
+// integer of magnitude < 2^24 (checked when the layer is lowered), so float32
+// computes it exactly in any order. Each component k is requantized to 8 bits:
+//   q = clamp(nearbyint(fl(V · v_scale[k])), v_lo[k], v_hi[k]) + v_off[k]
+// and stored as one byte (v_off = 128 turns a signed component into the uint8
+// the u8×s8 GEMM reads; the GEMM caller takes 128·ΣU back).
+//
+// Output transform, one output channel × one row of tiles, in float32 with a
+// fixed order of operations (every variant performs the same IEEE operations,
+// so results are identical; these files are compiled with -ffp-contract=off):
+//   z[k]    = fl(float(P[k] − corr[k]) · z_scale[k])
+//   t[r][j] = Σ_i Aᵀ[r][i] · z[i·n + j]         (i ascending, from +0)
+//   Y[r][s] = bias + Σ_j t[r][j] · Aᵀ[s][j]      (j ascending)
+//   y       = clamp(nearbyint(Y) + y_zp, qmin, qmax)
+// Zero coefficients may be skipped: adding ±0 to a sum that starts at +0 never
+// changes it.
+#pragma once
+#include <cstdint>
+
+namespace winq::kernels {
+
+struct WinoInputArgs {
+  int m = 4;                 // output tile; tiles are (m + 2)² inputs
+  const float* bt = nullptr;       // n×n, integer-valued
+  const float* v_scale = nullptr;  // n² requantization factors
+  const float* v_lo = nullptr;     // n² clamp bounds (integers, before v_off)
+  const float* v_hi = nullptr;
+  const int32_t* v_off = nullptr;  // n²: 0 or 128
+  bool x_signed = false;           // input bytes are int8 (else uint8)
+  int32_t x_zp = 0;
+};
+
+// xp: the padded input plane of 4-channel words (byte j of a word = channel j),
+// at the tile row's top-left; ws words per row; rows [0, n) are read, and each
+// row must be readable for m·⌈tiles/4⌉·4 + 32 words (the SIMD loads).
+// dst: component 0's word of the first tile; component k at dst + k·comp_stride
+// bytes; tile t at + 4·t (the GEMM's activation layout, one row of K4).
+#define WINQ_WINO_INPUT_ARGS \
+  const WinoInputArgs &p, const uint8_t *xp, int64_t ws, int64_t tiles, uint8_t *dst, int64_t comp_stride
+using WinoInputFn = void (*)(WINQ_WINO_INPUT_ARGS);
+void wino_input_row__ref(WINQ_WINO_INPUT_ARGS);
+void wino_input_row__avx512(WINQ_WINO_INPUT_ARGS);
+
+struct WinoOutputArgs {
+  int m = 4;
+  const float* at = nullptr;  // m×n
+  int32_t y_zp = 0, qmin = 0, qmax = 255;
+  bool y_unsigned = true;
+};
+
+// P: component 0's products of this output channel for the first tile (int32,
+// tile t at + t), component k at + k·comp_stride; corr[k·coef_stride] and
+// z_scale[k·coef_stride] per component. y: output plane at the tile row's
+// top-left, OW bytes per row; rows (≤ m) rows and OW columns are written.
+#define WINQ_WINO_OUTPUT_ARGS                                                                              \
+  const WinoOutputArgs &p, const int32_t *P, int64_t comp_stride, const int32_t *corr, const float *z_scale, \
+      int64_t coef_stride, float bias, int64_t tiles, uint8_t *y, int64_t OW, int rows
+using WinoOutputFn = void (*)(WINQ_WINO_OUTPUT_ARGS);
+void wino_output_row__ref(WINQ_WINO_OUTPUT_ARGS);
+void wino_output_row__avx512(WINQ_WINO_OUTPUT_ARGS);
+
+// True when bt and at are the default transforms (src/winograd) that the
+// AVX-512 kernels compile with constant coefficients (the fast path).
+bool wino_default_transforms__avx512(int m, const float* bt, const float* at);
+
+}  // namespace winq::kernels

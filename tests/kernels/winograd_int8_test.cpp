@@ -1,0 +1,144 @@
+// The int8 Winograd tile transforms: wino_input_row__avx512 and
+// wino_output_row__avx512 against the definitions (__ref) at tolerance 0, for
+// F(2,3), F(4,3), F(6,3): random transforms with zero entries, signed and
+// unsigned inputs and outputs, zero points, rounding ties (scales of 1/2 and
+// 1/4), clamping, partial groups of tiles, partial last tiles and rows. Whole
+// buffers are compared, so a write outside the described region also fails.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "../../src/kernels/winograd_int8.hpp"
+#include "winq/cpu.hpp"
+#include "winq/winograd.hpp"
+
+using namespace winq;
+
+namespace {
+
+std::vector<float> random_bt(int n, std::mt19937& rng) {  // integer entries, |row| ≤ 5n: |V| < 2^24
+  std::vector<float> bt(static_cast<size_t>(n * n));
+  for (auto& v : bt) v = rng() % 3 == 0 ? 0.0f : static_cast<float>(static_cast<int>(rng() % 11) - 5);
+  return bt;
+}
+
+// The default transforms as the lowering passes them: Bᵀ rows scaled to
+// integers by the lcm of their denominators, Aᵀ as floats.
+void default_transforms(int m, std::vector<float>& bt, std::vector<float>& at) {
+  const winograd::Transforms t = winograd::generate(m, 3, winograd::default_points(m, 3));
+  bt.clear();
+  at.clear();
+  for (const auto& row : t.BT) {
+    mpz_class beta = 1;
+    for (const auto& v : row) beta = lcm(beta, mpz_class(v.get_den()));
+    for (const auto& v : row) bt.push_back(static_cast<float>(mpq_class(v * beta).get_d()));
+  }
+  for (const auto& row : t.AT)
+    for (const auto& v : row) at.push_back(static_cast<float>(v.get_d()));
+}
+
+}  // namespace
+
+// The AVX-512 kernels compile the default transforms with constant
+// coefficients; the trials below with default transforms test that path.
+TEST(WinogradInt8, DefaultTransformsTakeTheConstantPath) {
+  for (int m : {2, 4, 6}) {
+    std::vector<float> bt, at;
+    default_transforms(m, bt, at);
+    EXPECT_TRUE(kernels::wino_default_transforms__avx512(m, bt.data(), at.data())) << "F(" << m << ",3)";
+    bt[1] += 1;
+    EXPECT_FALSE(kernels::wino_default_transforms__avx512(m, bt.data(), at.data()));
+  }
+}
+
+TEST(WinogradInt8, InputTransformAvx512EqualsTheDefinition) {
+  if (best_isa() < Isa::avx512vnni) GTEST_SKIP() << "wino_input_row__avx512: this CPU lacks AVX-512";
+  std::mt19937 rng(777);
+  int64_t inside = 0, total = 0;  // results strictly between the clamp bounds
+  for (int trial = 0; trial < 300; ++trial) {
+    SCOPED_TRACE(testing::Message() << "trial " << trial << " (seed 777)");
+    const int m = 2 + 2 * (trial % 3), n = m + 2, nn = n * n;
+    std::vector<float> bt = random_bt(n, rng), unused;
+    if (trial % 2) default_transforms(m, bt, unused);
+    std::vector<float> vs(nn), lo(nn), hi(nn);
+    std::vector<int32_t> off(nn);
+    for (int k = 0; k < nn; ++k) {
+      const bool u = rng() % 2;
+      lo[k] = u ? 0.0f : -127.0f;
+      hi[k] = u ? 255.0f : 127.0f;
+      off[k] = u ? 0 : 128;
+      const float ties[] = {0.5f, 0.25f, 1.0f};
+      vs[k] = trial % 4 == 0 ? ties[rng() % 3] : std::ldexp(static_cast<float>(1 + rng() % 1000), -18 - static_cast<int>(rng() % 6));
+    }
+    kernels::WinoInputArgs p;
+    p.m = m;
+    p.bt = bt.data();
+    p.v_scale = vs.data();
+    p.v_lo = lo.data();
+    p.v_hi = hi.data();
+    p.v_off = off.data();
+    p.x_signed = rng() % 2;
+    p.x_zp = p.x_signed ? static_cast<int32_t>(rng() % 256) - 128 : static_cast<int32_t>(rng() % 256);
+    const int64_t tiles = 1 + rng() % 13, ws = m * ((tiles + 3) / 4) * 4 + 32 + rng() % 3;
+    std::vector<uint8_t> xp(static_cast<size_t>(n * ws * 4));
+    for (auto& b : xp) b = trial % 5 == 0 ? (rng() % 2 ? 0x80 : 0x7F) : static_cast<uint8_t>(rng());
+    const int64_t comp_stride = 4 * tiles + 8 + rng() % 8;
+    std::vector<uint8_t> ref(static_cast<size_t>(nn * comp_stride), 0xA5), got = ref;
+    kernels::wino_input_row__ref(p, xp.data(), ws, tiles, ref.data(), comp_stride);
+    kernels::wino_input_row__avx512(p, xp.data(), ws, tiles, got.data(), comp_stride);
+    ASSERT_EQ(got, ref) << "m=" << m << " tiles=" << tiles << " signed=" << p.x_signed;
+    for (int k = 0; k < nn; ++k)
+      for (int64_t b = 0; b < 4 * tiles; ++b, ++total) {
+        const int v = ref[k * comp_stride + b] - off[k];
+        inside += v > lo[k] && v < hi[k];
+      }
+  }
+  EXPECT_GT(inside, total / 2) << "most results must be rounded, not clamped";
+}
+
+TEST(WinogradInt8, OutputTransformAvx512EqualsTheDefinition) {
+  if (best_isa() < Isa::avx512vnni) GTEST_SKIP() << "wino_output_row__avx512: this CPU lacks AVX-512";
+  std::mt19937 rng(778);
+  int64_t inside = 0, total = 0;
+  const float coefs[] = {0.0f, 1.0f, -1.0f, 2.0f, -2.0f, 0.5f, -0.5f, 8.0f, 0.03125f, -32.0f};
+  for (int trial = 0; trial < 300; ++trial) {
+    SCOPED_TRACE(testing::Message() << "trial " << trial << " (seed 778)");
+    const int m = 2 + 2 * (trial % 3), n = m + 2, nn = n * n;
+    std::vector<float> at(static_cast<size_t>(m * n)), unused;
+    for (auto& v : at) v = coefs[rng() % 10];
+    if (trial % 2) default_transforms(m, unused, at);
+    const int64_t tiles = 1 + rng() % 40, coef_stride = 1 + rng() % 3, comp_stride = tiles + rng() % 5;
+    std::vector<int32_t> P(static_cast<size_t>(nn * comp_stride)), corr(static_cast<size_t>(nn * coef_stride));
+    std::vector<float> zs(static_cast<size_t>(nn * coef_stride));
+    const bool ties = trial % 4 == 0;  // small products at scale 1/2: exact .5 results
+    for (auto& v : P)
+      v = trial % 7 == 0 ? (rng() % 2 ? INT32_MAX : INT32_MIN)
+                         : ties ? static_cast<int32_t>(rng() % 9) - 4 : static_cast<int32_t>(rng() % 2000001) - 1000000;
+    for (auto& v : corr) v = ties ? 0 : static_cast<int32_t>(rng() % 200001) - 100000;
+    for (auto& v : zs) v = ties ? 0.5f : std::ldexp(static_cast<float>(1 + rng() % 1000), -32 - static_cast<int>(rng() % 4));
+    kernels::WinoOutputArgs p;
+    p.m = m;
+    p.at = at.data();
+    p.y_unsigned = rng() % 2;
+    p.y_zp = p.y_unsigned ? static_cast<int32_t>(rng() % 256) : static_cast<int32_t>(rng() % 256) - 128;
+    p.qmin = p.y_unsigned ? 0 : -128;
+    p.qmax = p.y_unsigned ? 255 : 127;
+    if (trial % 3 == 0) p.qmin += 7, p.qmax -= 11;
+    const float bias = trial % 4 == 0 ? 0.5f : static_cast<float>(static_cast<int>(rng() % 2001) - 1000) / 7.0f;
+    const int64_t OW = tiles * m - static_cast<int64_t>(rng() % m);
+    const int rows = 1 + static_cast<int>(rng() % m);
+    // Rows are OW bytes apart; the guard bytes after the last row written must survive.
+    std::vector<uint8_t> ref(static_cast<size_t>(m * OW + 64), 0x5A), got = ref;
+    kernels::wino_output_row__ref(p, P.data(), comp_stride, corr.data(), zs.data(), coef_stride, bias, tiles,
+                                  ref.data(), OW, rows);
+    kernels::wino_output_row__avx512(p, P.data(), comp_stride, corr.data(), zs.data(), coef_stride, bias, tiles,
+                                     got.data(), OW, rows);
+    ASSERT_EQ(got, ref) << "m=" << m << " tiles=" << tiles << " OW=" << OW << " rows=" << rows;
+    for (int64_t i = 0; i < rows * OW; ++i, ++total) {
+      const int v = p.y_unsigned ? ref[i] : static_cast<int8_t>(ref[i]);
+      inside += v > p.qmin && v < p.qmax;
+    }
+  }
+  EXPECT_GT(inside, total / 2) << "most results must be rounded, not clamped";
+}
