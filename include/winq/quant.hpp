@@ -10,6 +10,8 @@
 // bounds the values, so the ONNX graph itself says how many levels are used.
 // Bias: int32 with scale s_in · s_w[c]. Rounding: half to even everywhere.
 #pragma once
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,7 @@ struct QuantizeOptions {
   int winograd = 0;                     // 2, 4, 6: 3×3 stride-1 convs as int8 Winograd F(m, 3); 0 = direct
   bool winograd_per_component = true;   // one scale per Winograd component (false: per tensor)
   Calibrator winograd_calibrator = Calibrator::mse;  // clipping of the Winograd-domain input components
+  std::map<std::string, int> winograd_layers;  // per Conv node: its tile (0 = direct), overriding `winograd`
 };
 
 // What happened to one Conv/Gemm layer.
@@ -104,6 +107,30 @@ struct QuantEvalOptions {
 // with a float model also runs it and reports every quantized tensor.
 QuantEvalResult evaluate_quantized(const Graph& qdq, const Graph* float_model, const Dataset& data,
                                    const QuantEvalOptions& opt);
+
+// ---- --winograd auto: a tile per layer ---------------------------------------
+
+struct WinogradAutoOptions {
+  double min_sqnr_db = 25;  // a layer's output SQNR with its Winograd tile must stay at or above this
+  int threads = 1;          // latency is measured at batch 1 with this many threads
+  int runs = 20;            // timed runs per candidate plan
+  std::function<void(const std::string&)> progress;  // one line per step (optional)
+};
+
+// What auto measured for one eligible layer. Index 0..3: direct, F2, F4, F6.
+struct WinogradLayerChoice {
+  std::string node;
+  int tile = 0;                // the choice: the fastest candidate whose SQNR ≥ min_sqnr_db (direct always qualifies)
+  double sqnr_db[4] = {};      // the layer's output vs the float model, only this layer changed (the rest direct)
+  double ms[4] = {};           // the layer's median latency in a plan where every eligible layer uses the tile
+};
+
+// Quantizes `model` with `base` once per candidate, measures every eligible
+// layer on `images` (SQNR) and on the first image (latency), and returns the
+// choices; put them in QuantizeOptions::winograd_layers.
+std::vector<WinogradLayerChoice> choose_winograd_tiles(const Graph& model, const CalibrationStats& stats,
+                                                       const QuantizeOptions& base, const Dataset& images,
+                                                       const WinogradAutoOptions& ao);
 
 // Average code length (bits per symbol) of an optimal prefix (Huffman) code
 // for symbols with these counts; 0 for one symbol or none.

@@ -49,6 +49,14 @@ class FloatExecutor {
   std::vector<int> last_use_;  // per value: index of the last node reading it
 };
 
+// Median latency of `runs` runs on one input (after `warmup` runs), in total
+// and per node (index into ex.graph().nodes, graph order).
+struct RunProfile {
+  double total_s = 0;
+  std::vector<std::pair<int, double>> nodes;
+};
+RunProfile profile_runs(FloatExecutor& ex, const Tensor& x, int runs, int warmup = 3);
+
 // A model run on batches of varying size: prepares (and caches) one executor
 // per input shape. `prepare_fn` turns the model into the executable graph for a
 // shape (default: prepare()); the quantized path lowers the graph there.

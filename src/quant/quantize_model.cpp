@@ -255,14 +255,16 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
                                 n.name, bscale[c]));
       qb[c] = static_cast<int32_t>(v);
     }
-    if (opt.winograd && winograd::winograd_eligible(g, i)) {
-      const WinogradStats* ws = stats.winograd_of(n.name, opt.winograd);
+    const auto tile_of = opt.winograd_layers.find(n.name);
+    const int tile = tile_of != opt.winograd_layers.end() ? tile_of->second : opt.winograd;
+    if (tile && winograd::winograd_eligible(g, i)) {
+      const WinogradStats* ws = stats.winograd_of(n.name, tile);
       if (!ws)
         throw Error(fmt::format("no Winograd statistics for layer '{}': recollect them with winq calibrate "
                                 "(without --no-winograd)",
                                 n.name));
       winograd::Int8Options wo8;
-      wo8.m = opt.winograd;
+      wo8.m = tile;
       wo8.wbits = opt.wbits;
       wo8.abits = opt.abits;
       wo8.per_component = opt.winograd_per_component;
@@ -270,7 +272,7 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
       wo8.percentile = opt.percentile;
       // The Winograd weights come from the float weights, so the direct-conv bias correction does not apply.
       winograd::attach_int8_plan(n, w, float_bias, *ws, xq.is_unsigned, wo8);
-      info.winograd = opt.winograd;
+      info.winograd = tile;
     }
     info.input_scale = xq.scale;
     info.weight_bits = qw.mean_bits;
@@ -383,6 +385,10 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
                          {"skip_first", opt.skip_first},
                          {"keep_float", opt.keep_float}};
   if (opt.calibrator == Calibrator::percentile) meta["percentile"] = opt.percentile;
+  nlohmann::json tiles = nlohmann::json::object();  // the int8 Winograd tile of each layer planned as one
+  for (const auto& l : res.layers)
+    if (l.winograd) tiles[l.node] = l.winograd;
+  if (!tiles.empty()) meta["winograd_tiles"] = tiles;
   g.metadata["winq.quantization"] = meta.dump();
   validate(g);
   res.qdq = std::move(g);

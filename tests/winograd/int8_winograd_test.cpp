@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "../test_util.hpp"
 #include "winq/calib.hpp"
@@ -156,4 +157,33 @@ TEST(Int8Winograd, OverflowAnalysisRefusesALayerThatCouldWrap) {
   const Node q = winograd::lower_int8(g, planned_conv(60000), x, io);
   EXPECT_EQ(q.op, "QWinogradConv");
   EXPECT_EQ(q.attrs.get_floats("z_scale").size(), 36u);
+}
+
+// --winograd auto: a choice per eligible layer, consistent with what was
+// measured (the times themselves are not checked: a test never asserts a time).
+TEST(Int8Winograd, AutoChoosesPerLayerWithinTheSqnrFloor) {
+  const Graph model = two_convs();
+  const CalibrationStats st = collect_stats(model, images(16, 41));
+  const Dataset probe = images(8, 42);
+  WinogradAutoOptions ao;
+  ao.runs = 3;
+  ao.min_sqnr_db = std::numeric_limits<double>::infinity();  // nothing qualifies: all direct
+  auto none = choose_winograd_tiles(model, st, QuantizeOptions{}, probe, ao);
+  ASSERT_EQ(none.size(), 1u) << "c1; c2's output is the model's (float): it runs direct, not a candidate";
+  EXPECT_EQ(none[0].node, "c1_node");
+  for (const auto& c : none) {
+    EXPECT_EQ(c.tile, 0) << c.node;
+    EXPECT_GT(c.sqnr_db[0], c.sqnr_db[2]) << c.node << ": F4 should lose to direct on this random layer";
+  }
+  ao.min_sqnr_db = -std::numeric_limits<double>::infinity();  // everything qualifies: the fastest
+  for (const auto& c : choose_winograd_tiles(model, st, QuantizeOptions{}, probe, ao)) {
+    int fastest = 0;
+    for (int i = 1; i < 4; ++i)
+      if (c.ms[i] < c.ms[fastest]) fastest = i;
+    EXPECT_EQ(c.tile, 2 * fastest) << c.node;
+  }
+  QuantizeOptions o;
+  o.winograd_layers = {{"c1_node", 6}, {"c2_node", 0}};
+  const QuantizeResult q = quantize_model(model, st, o);
+  for (const auto& l : q.layers) EXPECT_EQ(l.winograd, l.node == "c1_node" ? 6 : 0) << l.node;
 }

@@ -30,14 +30,6 @@ struct BenchArgs {
   bool json = false;
 };
 
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
 // The same model and input in ONNX Runtime (npm onnxruntime-node, installed by
 // scripts/setup.sh into .deps/ort), timed by bench/ort_latency.js: median ms.
 double onnxruntime_median_ms(const std::string& model, const Tensor& x, int runs, int threads) {
@@ -95,30 +87,10 @@ void add_bench(CLI::App& app) {
     const InputShapes shapes = {{g.values[g.inputs[0]].name, x.shape()}};
     FloatExecutor ex(lower ? prepare_quantized(g, shapes) : prepare(g, shapes), a.threads);
     const Graph& pg = ex.graph();
-    // Time of each node = time between the observer calls of consecutive outputs.
-    std::map<int, std::vector<double>> per_node;
-    std::vector<int> producer(pg.values.size(), -1);
-    for (size_t i = 0; i < pg.nodes.size(); ++i)
-      for (ValueId o : pg.nodes[i].outputs) producer[o] = static_cast<int>(i);
-    auto last = std::chrono::steady_clock::now();
-    bool record = false;
-    ex.set_observer([&](ValueId v, const Tensor&) {
-      const int p = producer[v];
-      if (p >= 0 && record && pg.nodes[p].outputs[0] == v) per_node[p].push_back(seconds_since(last));
-      last = std::chrono::steady_clock::now();
-    });
-    std::vector<double> totals;
-    for (int r = 0; r < a.runs + 3; ++r) {
-      record = r >= 3;
-      const auto t0 = std::chrono::steady_clock::now();
-      last = t0;
-      ex.run({x});
-      if (record) totals.push_back(seconds_since(t0));
-    }
-    const double total = median(totals);
+    const RunProfile prof = profile_runs(ex, x, a.runs);
+    const double total = prof.total_s;
     const double ort_ms = a.compare.empty() ? 0 : onnxruntime_median_ms(a.model, x, a.runs, a.threads);
-    std::vector<std::pair<int, double>> layers;
-    for (auto& [node, t] : per_node) layers.push_back({node, median(t)});
+    const auto& layers = prof.nodes;
     if (a.json) {
       nlohmann::json js = nlohmann::json::array();
       for (auto& [node, t] : layers)

@@ -1,6 +1,7 @@
 // winq quantize MODEL --stats S [options] -o OUT: the QDQ plan.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <iostream>
 
 #include "common.hpp"
@@ -19,6 +20,11 @@ struct QuantizeArgs {
   bool per_tensor = false, bias_correction = false, bit_alloc = false, json = false;
   double percentile = 99.99;
   std::string winograd = "off", winograd_scales = "component", winograd_clip = "mse";
+  // --winograd auto
+  std::string data = "fashion-mnist:train";
+  int64_t auto_images = 64;
+  double auto_min_sqnr = 25;
+  int threads = 1;
 };
 }  // namespace
 
@@ -41,8 +47,19 @@ void add_quantize(CLI::App& app) {
   cmd->add_option("--skip-first", a.skip_first, "keep the first K Conv/Gemm layers in float")->check(CLI::NonNegativeNumber);
   cmd->add_option("--keep-float", a.keep_float, "comma-separated layer or tensor names kept in float");
   cmd->add_option("--winograd", a.winograd,
-                  "run 3×3 stride-1 convs as int8 Winograd off|F2|F4|F6 (integer engine only: ONNX Runtime "
-                  "cannot load such a plan)")
+                  "run 3×3 stride-1 convs as int8 Winograd off|F2|F4|F6|auto (integer engine only: ONNX Runtime "
+                  "cannot load such a plan); auto: per layer the fastest tile, measured here, whose output SQNR "
+                  "stays ≥ --auto-min-sqnr")
+      ->capture_default_str();
+  cmd->add_option("--auto-min-sqnr", a.auto_min_sqnr, "--winograd auto: least output SQNR (dB) of a Winograd layer")
+      ->capture_default_str();
+  cmd->add_option("--auto-images", a.auto_images, "--winograd auto: images the SQNR is measured on")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000}))
+      ->capture_default_str();
+  cmd->add_option("--data", a.data, "--winograd auto: where those images come from (see winq eval --help)")
+      ->capture_default_str();
+  cmd->add_option("--threads", a.threads, "--winograd auto: threads of the engine whose latency decides")
+      ->check(CLI::Range(1, 256))
       ->capture_default_str();
   cmd->add_option("--winograd-scales", a.winograd_scales,
                   "component (one scale per Winograd component) or tensor (one per layer, to show why not)")
@@ -64,7 +81,8 @@ void add_quantize(CLI::App& app) {
     o.bias_correction = a.bias_correction;
     o.bit_alloc = a.bit_alloc;
     o.skip_first = a.skip_first;
-    o.winograd = winograd::parse_tile(a.winograd);
+    const bool auto_tiles = a.winograd == "auto";
+    o.winograd = auto_tiles ? 0 : winograd::parse_tile(a.winograd);
     o.winograd_per_component = a.winograd_scales == "component";
     o.winograd_calibrator = parse_calibrator(a.winograd_clip);
     for (size_t p = 0; p < a.keep_float.size();) {
@@ -72,6 +90,17 @@ void add_quantize(CLI::App& app) {
       if (e == std::string::npos) e = a.keep_float.size();
       if (e > p) o.keep_float.push_back(a.keep_float.substr(p, e - p));
       p = e + 1;
+    }
+    std::vector<WinogradLayerChoice> choices;
+    if (auto_tiles) {
+      RawImages raw = read_images(a.data);
+      const Dataset d = sample_images(preprocess(raw, preprocess_for(g, raw, "")), a.auto_images, 0);
+      WinogradAutoOptions ao;
+      ao.min_sqnr_db = a.auto_min_sqnr;
+      ao.threads = a.threads;
+      ao.progress = [](const std::string& line) { std::cerr << "winograd auto: " << line << "\n"; };
+      choices = choose_winograd_tiles(g, s, o, d, ao);
+      for (const auto& c : choices) o.winograd_layers[c.node] = c.tile;
     }
     QuantizeResult r = quantize_model(g, s, o);
     OnnxWriteOptions wo;
@@ -83,9 +112,31 @@ void add_quantize(CLI::App& app) {
         layers.push_back({{"node", l.node}, {"op", l.op}, {"quantized", l.quantized}, {"input_scale", l.input_scale},
                           {"weight_bits", l.weight_bits}, {"weight_sqnr_db", l.weight_sqnr_db},
                           {"max_bias_shift", l.max_bias_shift}, {"winograd", l.winograd}});
-      print_json({{"model", a.out}, {"options", nlohmann::json::parse(r.qdq.metadata.at("winq.quantization"))},
-                  {"layers", layers}});
+      nlohmann::json js = {{"model", a.out}, {"options", nlohmann::json::parse(r.qdq.metadata.at("winq.quantization"))},
+                            {"layers", layers}};
+      if (auto_tiles) {
+        nlohmann::json ch = nlohmann::json::array();
+        for (const auto& c : choices) {
+          nlohmann::json cand = nlohmann::json::object();
+          for (int i = 0; i < 4; ++i)
+            cand[i ? fmt::format("F{}", 2 * i) : "direct"] = {{"sqnr_db", std::isfinite(c.sqnr_db[i]) ? nlohmann::json(c.sqnr_db[i]) : nlohmann::json(nullptr)}, {"median_ms", c.ms[i]}};
+          ch.push_back({{"node", c.node}, {"tile", c.tile}, {"candidates", cand}});
+        }
+        js["winograd_auto"] = {{"min_sqnr_db", a.auto_min_sqnr}, {"threads", a.threads}, {"layers", ch}};
+      }
+      print_json(js);
       return;
+    }
+    if (auto_tiles) {
+      Table at({"layer", "direct dB", "F2 dB", "F4 dB", "F6 dB", "direct ms", "F2 ms", "F4 ms", "F6 ms", "chosen"});
+      for (const auto& c : choices)
+        at.add({c.node, fmt::format("{:.1f}", c.sqnr_db[0]), fmt::format("{:.1f}", c.sqnr_db[1]),
+                fmt::format("{:.1f}", c.sqnr_db[2]), fmt::format("{:.1f}", c.sqnr_db[3]), fmt::format("{:.3f}", c.ms[0]),
+                fmt::format("{:.3f}", c.ms[1]), fmt::format("{:.3f}", c.ms[2]), fmt::format("{:.3f}", c.ms[3]),
+                c.tile ? fmt::format("F{}", c.tile) : "direct"});
+      std::cout << fmt::format("--winograd auto: the fastest tile whose layer output SQNR ≥ {} dB ({} images, {} thread(s))\n",
+                               a.auto_min_sqnr, a.auto_images, a.threads)
+                << at.render() << "\n";
     }
     Table t({"layer", "op", "weights", "bits", "weight SQNR dB", "input scale", "bias shift"});
     for (const auto& l : r.layers)
@@ -94,7 +145,7 @@ void add_quantize(CLI::App& app) {
              l.quantized ? fmt::format("{:.4g}", l.input_scale) : "-",
              l.quantized ? fmt::format("{:.3g}", l.max_bias_shift) : "-"});
     std::cout << t.render() << fmt::format("wrote {}\n", a.out);
-    if (o.winograd)
+    if (o.winograd || !o.winograd_layers.empty())
       std::cout << "note: the int8 Winograd plan runs on winq's integer engine (winq eval/run/bench); ONNX Runtime "
                    "cannot load its winq_winograd_* attributes\n";
   });
