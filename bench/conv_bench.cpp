@@ -255,7 +255,7 @@ int main(int argc, char** argv) {
                              threads, rounds, peak)
               << fmt::format("{:<12}", "shape");
     for (const auto& e : engines) std::cout << fmt::format("{:>18}", e.first);
-    std::cout << fmt::format("{:>14}{:>11}\n", "best winq/1DNN", "% of peak");
+    std::cout << fmt::format("{:>16}{:>11}\n", "best winq/1DNN", "% of peak");
   }
   for (const ConvShape& s : kShapes) {
     if (!only.empty() && only != fmt::format("{}@{}x{}", s.c, s.hw, s.hw)) continue;
@@ -286,7 +286,7 @@ int main(int argc, char** argv) {
     if (!json) {
       std::cout << fmt::format("{:<12}", shape);
       for (size_t k = 0; k < E; ++k) std::cout << (t[k].empty() ? fmt::format("{:>18}", "n/a") : fmt::format("{:>18.0f}", gops[k]));
-      std::cout << fmt::format("{:>14.2f}{:>10.0f}%\n", best_dnnl > 0 ? best_winq / best_dnnl : 0.0,
+      std::cout << fmt::format("{:>16.2f}{:>10.0f}%\n", best_dnnl > 0 ? best_winq / best_dnnl : 0.0,
                                peak > 0 ? 100 * best_winq / (peak * threads) : 0);
     }
   }
