@@ -9,6 +9,7 @@ PACKAGES=(
   libcli11-dev libfmt-dev nlohmann-json3-dev libgmp-dev libstb-dev
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
   libtorch-dev
+  clang libclang-rt-14-dev
   python3 python3-numpy python3-onnx python3-torch python3-torchvision
   dataset-fashion-mnist
 )

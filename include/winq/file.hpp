@@ -9,4 +9,7 @@ namespace winq {
 // previous content of `path`, if any, is then untouched.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
+// The whole file; Error naming `path` when it cannot be opened or read.
+std::string read_file(const std::string& path);
+
 }  // namespace winq

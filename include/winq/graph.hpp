@@ -97,6 +97,10 @@ std::vector<int> topological_order(const Graph& g);
 // node input defined, graph acyclic. Throws Error naming the offending node.
 void validate(const Graph& g);
 
+// Throws Error naming the first float constant (initializer) that holds NaN or
+// ±Inf: calibration and quantization cannot give such a model a scale.
+void require_finite_constants(const Graph& g);
+
 // Sort g.nodes into topological order.
 void sort_topologically(Graph& g);
 

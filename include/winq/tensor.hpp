@@ -35,6 +35,13 @@ std::string shape_str(const Shape& s);
 // declares more is refused with a clear error instead of exhausting memory.
 inline constexpr int64_t kMaxTensorElements = int64_t{1} << 32;
 
+// Largest single allocation a Tensor may make, in bytes: the default is the
+// environment's WINQ_MAX_TENSOR_MB when set, else 16 GiB. A tensor above it is
+// a clear Error, never an attempt (fuzz targets lower it so that a file which
+// declares a huge constant is refused instead of exhausting memory).
+size_t max_tensor_bytes();
+void set_max_tensor_bytes(size_t bytes);
+
 // Affine quantization parameters: real = scale * (q - zero_point).
 // Per tensor when axis < 0 (one scale), otherwise one scale per index of `axis`.
 struct QuantParams {

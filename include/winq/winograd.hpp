@@ -45,7 +45,7 @@ std::vector<std::vector<double>> to_double(const RationalMatrix& a);
 }  // namespace winq::winograd
 
 namespace winq {
-class Graph;
+struct Graph;
 }
 
 namespace winq::winograd {

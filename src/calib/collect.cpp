@@ -191,6 +191,7 @@ Dataset sample_images(const Dataset& data, int64_t count, uint64_t seed) {
 CalibrationStats collect_stats(const Graph& model, const Dataset& data, const CalibrateOptions& opt) {
   if (data.size() == 0) throw Error("calibration needs at least one image");
   if (opt.bins < 16) throw Error("calibration needs at least 16 histogram bins");
+  require_finite_constants(model);
   BatchedExecutor runner(model, opt.threads);
   const int64_t N = data.size(), batch = std::max<int64_t>(1, opt.batch);
   const Graph& g = runner.for_input(slice_batch(data.images, 0, std::min(batch, N)).shape()).graph();

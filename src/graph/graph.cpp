@@ -1,6 +1,7 @@
 #include "winq/graph.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 #include <unordered_map>
 
@@ -220,6 +221,19 @@ void validate(const Graph& g) {
       throw Error("graph output '" + g.values[v].name + "' is never computed");
   }
   topological_order(g);
+}
+
+void require_finite_constants(const Graph& g) {
+  for (const Value& v : g.values) {
+    if (!v.is_constant() || v.constant.dtype() != DataType::f32) continue;
+    const float* d = v.constant.data<float>();
+    int64_t bad = 0;
+    for (int64_t i = 0; i < v.constant.numel(); ++i) bad += !std::isfinite(d[i]);
+    if (bad)
+      throw Error(fmt::format("initializer '{}' {} holds {} NaN/Inf value(s); winq cannot calibrate or quantize it "
+                              "(fix the model first)",
+                              v.name, shape_str(v.constant.shape()), bad));
+  }
 }
 
 void sort_topologically(Graph& g) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "winq/data.hpp"
+#include "winq/file.hpp"
 
 namespace fs = std::filesystem;
 
@@ -21,11 +22,52 @@ bool is_image(const fs::path& p) {
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
 }
 
-}  // namespace
+// stb_image 2.27 (Debian 12's libstb) writes past its Huffman size table when
+// a JPEG DHT segment declares more than 256 codes (found by fuzz/, fixed
+// upstream in 2.28). Until Debian ships the fix, winq walks the segments the
+// way stb reads them and refuses such a file before stb sees it.
+bool jpeg_huffman_tables_fit(const std::string& b) {
+  auto at = [&](size_t i) -> unsigned { return i < b.size() ? static_cast<unsigned char>(b[i]) : 0u; };
+  size_t i = 2;  // after SOI
+  while (i + 1 < b.size()) {
+    if (at(i) != 0xFF) {  // entropy-coded data
+      ++i;
+      continue;
+    }
+    const unsigned m = at(i + 1);
+    if (m == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    if (m == 0x00 || m == 0x01 || m == 0xD8 || (m >= 0xD0 && m <= 0xD7)) {  // stuffing, TEM, SOI, RSTn
+      i += 2;
+      continue;
+    }
+    if (m == 0xD9) return true;  // EOI
+    const long len = static_cast<long>(at(i + 2) << 8 | at(i + 3));
+    if (m != 0xC4) {
+      i += 2 + static_cast<size_t>(len);
+      continue;
+    }
+    // DHT: tables of [class/id, 16 code counts, values] until the length is used.
+    size_t p = i + 4;
+    for (long left = len - 2; left > 0;) {
+      long n = 0;
+      for (size_t k = 1; k <= 16; ++k) n += at(p + k);
+      if (n > 256) return false;
+      p += 17 + static_cast<size_t>(n);
+      left -= 17 + n;
+    }
+    i = p;
+  }
+  return true;
+}
 
-RawImages read_image_folder(const std::string& root) {
-  std::error_code ec;
-  if (!fs::is_directory(root, ec)) throw Error(root + ": not a directory");
+// Largest image the reader decodes (pixels): a corrupt header cannot make it
+// allocate more than this per image.
+constexpr int64_t kMaxImagePixels = int64_t{1} << 24;
+
+RawImages read_image_folder_checked(const std::string& root) {
   RawImages r;
   r.source = root;
   std::vector<std::pair<fs::path, int>> files;
@@ -44,8 +86,20 @@ RawImages read_image_folder(const std::string& root) {
   if (files.empty()) throw Error(root + ": no images found (expected <root>/<class>/<image>.png|jpg)");
   int W = 0, H = 0, C = 0;
   for (size_t i = 0; i < files.size(); ++i) {
+    const std::string bytes = read_file(files[i].first.string());
+    if (bytes.size() > static_cast<size_t>(INT32_MAX))
+      throw Error(files[i].first.string() + ": image file is larger than 2 GiB");
+    const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
+    const int len = static_cast<int>(bytes.size());
+    if (bytes.size() >= 2 && data[0] == 0xFF && data[1] == 0xD8 && !jpeg_huffman_tables_fit(bytes))
+      throw Error(files[i].first.string() + ": cannot decode image (corrupt JPEG: a Huffman table has more than 256 codes)");
     int w, h, c;
-    unsigned char* px = stbi_load(files[i].first.c_str(), &w, &h, &c, 0);
+    if (!stbi_info_from_memory(data, len, &w, &h, &c))
+      throw Error(fmt::format("{}: cannot decode image ({})", files[i].first.string(), stbi_failure_reason()));
+    if (int64_t{w} * h > kMaxImagePixels)
+      throw Error(fmt::format("{}: image is {}x{}, larger than winq reads ({} pixels)", files[i].first.string(), w, h,
+                              kMaxImagePixels));
+    unsigned char* px = stbi_load_from_memory(data, len, &w, &h, &c, 0);
     if (!px) throw Error(fmt::format("{}: cannot decode image ({})", files[i].first.string(), stbi_failure_reason()));
     std::unique_ptr<unsigned char, void (*)(void*)> guard(px, stbi_image_free);
     // Grey+alpha and RGBA lose alpha; every image must match the first one's size.
@@ -63,6 +117,18 @@ RawImages read_image_folder(const std::string& root) {
     r.labels.push_back(files[i].second);
   }
   return r;
+}
+
+}  // namespace
+
+RawImages read_image_folder(const std::string& root) {
+  std::error_code ec;
+  if (!fs::is_directory(root, ec)) throw Error(root + ": not a directory");
+  try {
+    return read_image_folder_checked(root);
+  } catch (const fs::filesystem_error& e) {
+    throw Error(root + ": cannot read the image folder (" + e.code().message() + ": " + e.path1().string() + ")");
+  }
 }
 
 }  // namespace winq

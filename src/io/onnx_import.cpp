@@ -41,21 +41,38 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& what) {
   for (auto d : shape)
     if (d < 0) throw Error(what + " has a negative dimension");
   const int type = p.data_type();
-  Tensor t(map_onnx_type(type, what), shape);
-  const int64_t n = t.numel();
-  auto expect = [&](int64_t have) {
-    if (have != n)
-      throw Error(fmt::format("{} holds {} values but its shape {} needs {} (truncated or corrupt model)",
-                              what, have, shape_str(shape), n));
-  };
-  if (!p.raw_data().empty()) {
-    const std::string& raw = p.raw_data();
-    size_t esize = type == onnx::TensorProto::DOUBLE ? 8 : (type == onnx::TensorProto::BOOL ? 1 : dtype_size(t.dtype()));
+  const DataType dt = map_onnx_type(type, what);
+  // Check the data against the declared shape before allocating anything: a
+  // corrupt or hostile file may declare a huge tensor and carry no data.
+  int64_t n = 0;
+  try {
+    n = shape_numel(shape);
+  } catch (const Error& e) {
+    throw Error(what + ": " + e.what());
+  }
+  const size_t esize = type == onnx::TensorProto::DOUBLE ? 8 : (type == onnx::TensorProto::BOOL ? 1 : dtype_size(dt));
+  const std::string& raw = p.raw_data();
+  int64_t have = 0;
+  if (!raw.empty()) {
     if (raw.size() != static_cast<size_t>(n) * esize)
       throw Error(fmt::format("{} has {} bytes of raw data but its shape {} needs {} (truncated or corrupt model)",
                               what, raw.size(), shape_str(shape), static_cast<size_t>(n) * esize));
+    have = n;
+  } else {
+    switch (type) {
+      case onnx::TensorProto::FLOAT: have = p.float_data_size(); break;
+      case onnx::TensorProto::DOUBLE: have = p.double_data_size(); break;
+      case onnx::TensorProto::INT64: have = p.int64_data_size(); break;
+      default: have = p.int32_data_size(); break;  // INT32, INT8, UINT8, BOOL
+    }
+    if (have != n)
+      throw Error(fmt::format("{} holds {} values but its shape {} needs {} (truncated or corrupt model)", what, have,
+                              shape_str(shape), n));
+  }
+  Tensor t(dt, shape);
+  if (!raw.empty()) {
     if (type == onnx::TensorProto::DOUBLE) {
-      std::vector<double> d(n);
+      std::vector<double> d(static_cast<size_t>(n));
       std::memcpy(d.data(), raw.data(), raw.size());
       copy_converted(d.data(), t.data<float>(), n);
     } else if (n > 0) {
@@ -65,28 +82,22 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& what) {
   }
   switch (type) {
     case onnx::TensorProto::FLOAT:
-      expect(p.float_data_size());
       copy_converted(p.float_data().data(), t.data<float>(), n);
       break;
     case onnx::TensorProto::DOUBLE:
-      expect(p.double_data_size());
       copy_converted(p.double_data().data(), t.data<float>(), n);
       break;
     case onnx::TensorProto::INT64:
-      expect(p.int64_data_size());
       copy_converted(p.int64_data().data(), t.data<int64_t>(), n);
       break;
     case onnx::TensorProto::INT32:
-      expect(p.int32_data_size());
       copy_converted(p.int32_data().data(), t.data<int32_t>(), n);
       break;
     case onnx::TensorProto::INT8:
-      expect(p.int32_data_size());
       copy_converted(p.int32_data().data(), t.data<int8_t>(), n);
       break;
     case onnx::TensorProto::UINT8:
     case onnx::TensorProto::BOOL:
-      expect(p.int32_data_size());
       copy_converted(p.int32_data().data(), t.data<uint8_t>(), n);
       break;
     default: break;

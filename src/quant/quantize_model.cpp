@@ -124,6 +124,7 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
   quant_max(opt.abits, false);
   if (is_quantized_model(model)) throw Error("the model is already quantized");
   if (model.inputs.size() != 1) throw Error("quantization needs a model with exactly one input");
+  require_finite_constants(model);
   // The graph the statistics were collected on: batch 1, default passes.
   Shape in_shape = declared_input_shape(model);
   if (!in_shape.empty() && in_shape[0] < 0) in_shape[0] = 1;

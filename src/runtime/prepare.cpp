@@ -92,6 +92,13 @@ Graph prepare(Graph g, const InputShapes& shapes, const PrepareOptions& opt) {
       throw Unsupported(with_node(n, e.what()));
     } catch (const Error& e) {
       throw Error(with_node(n, e.what()));
+    } catch (const std::logic_error& e) {
+      // Bounds-checked accesses (.at()) and argument checks of the standard
+      // library on a node with too few inputs/outputs or odd attribute values
+      // (found by fuzz/onnx_import): a malformed model, said as such.
+      throw Error(with_node(n, fmt::format("malformed node (missing inputs or outputs, or attribute values out of "
+                                           "range: {})",
+                                           e.what())));
     }
   }
   std::vector<Node> kept;

@@ -1,5 +1,6 @@
 #include "winq/tensor.hpp"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
@@ -49,8 +50,26 @@ std::string shape_str(const Shape& s) {
   return r + "]";
 }
 
+namespace {
+size_t default_max_tensor_bytes() {
+  if (const char* env = std::getenv("WINQ_MAX_TENSOR_MB")) {
+    char* end = nullptr;
+    const unsigned long long mb = std::strtoull(env, &end, 10);
+    if (end != env && *end == '\0' && mb > 0 && mb < (1ull << 40)) return static_cast<size_t>(mb) << 20;
+  }
+  return static_cast<size_t>(kMaxTensorElements) * 4;
+}
+std::atomic<size_t> g_max_tensor_bytes{default_max_tensor_bytes()};
+}  // namespace
+
+size_t max_tensor_bytes() { return g_max_tensor_bytes.load(std::memory_order_relaxed); }
+void set_max_tensor_bytes(size_t bytes) { g_max_tensor_bytes.store(bytes, std::memory_order_relaxed); }
+
 Tensor::Tensor(DataType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   numel_ = shape_numel(shape_);
+  if (nbytes() > max_tensor_bytes())
+    throw Error(fmt::format("a tensor of shape {} needs {} MiB, more than the limit of {} MiB (WINQ_MAX_TENSOR_MB)",
+                            shape_str(shape_), nbytes() >> 20, max_tensor_bytes() >> 20));
   // Round up to a whole number of cache lines so that SIMD tails may read (never
   // write) a little past the end without leaving the allocation.
   size_t bytes = (nbytes() + 64 + 63) / 64 * 64;

@@ -58,9 +58,12 @@ void save_checkpoint(const std::string& path, ResNet& net, torch::optim::Optimiz
 TrainState load_checkpoint(const std::string& path, ResNet& net, torch::optim::Optimizer* opt) {
   if (!std::filesystem::exists(path)) throw Error(path + ": checkpoint not found");
   torch::serialize::InputArchive ar;
+  // LibTorch reports a malformed archive with c10::Error but also with standard
+  // exceptions (std::out_of_range from its unpickler, found by fuzz/): every one
+  // of them is a corrupt file to the user.
   try {
     ar.load_from(path);
-  } catch (const c10::Error& e) {
+  } catch (const std::exception& e) {
     throw Error(path + ": not a readable winq checkpoint (corrupt or truncated)");
   }
   try {
@@ -89,6 +92,10 @@ TrainState load_checkpoint(const std::string& path, ResNet& net, torch::optim::O
     return st;
   } catch (const c10::Error& e) {
     throw Error(path + ": checkpoint does not match this network or optimizer: " + e.what_without_backtrace());
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(path + ": checkpoint is corrupt (" + std::string(e.what()).substr(0, 200) + ")");
   }
 }
 

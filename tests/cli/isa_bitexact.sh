@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Whole models on the integer engine: the logits are byte-identical on every
 # ISA path (scalar = the unpacked reference kernels) and thread count, for
-# direct W8A8/W4A4 plans and int8 Winograd F(4,3)/F(6,3) plans.
+# direct W8A8/W4A4 plans and int8 Winograd F(4,3)/F(6,3) plans. Besides real
+# test images, adversarial ones drive every integer kernel at its limits: the
+# whole input at the quantizer's top or bottom (every activation at qmax/qmin),
+# a ±max checkerboard and stripes (alternating signs, the worst case of the
+# Winograd input transforms), and constants.
 # Usage: isa_bitexact.sh WINQ_BINARY FLOAT_MODEL WORK_DIR
 set -euo pipefail
 winq="$1"
@@ -15,7 +19,23 @@ mkdir -p "$work"
 # int8 Winograd plans (the small model's 3×3 stride-1 layers with ≥ 8 input channels).
 "$winq" quantize "$model" --stats "$work/stats.json" -o "$work/wino_f4.onnx" --winograd F4 > /dev/null
 "$winq" quantize "$model" --stats "$work/stats.json" -o "$work/wino_f6.onnx" --winograd F6 --winograd-clip kl > /dev/null
-"$winq" data --model "$model" --images 300 -o "$work/images.npy" 2> /dev/null
+"$winq" data --model "$model" --images 300 -o "$work/real.npy" 2> /dev/null
+/usr/bin/python3 - "$work/real.npy" "$work/images.npy" <<'PY'
+import sys
+import numpy as np
+real = np.load(sys.argv[1])
+shape = real.shape[1:]
+h, w = shape[-2], shape[-1]
+yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+checker = np.where((yy + xx) % 2 == 0, 1.0, -1.0)
+stripes = np.where(xx % 2 == 0, 1.0, -1.0)
+big = 1e3
+adv = [np.full(shape, big), np.full(shape, -big), np.zeros(shape), np.full(shape, real.max()),
+       np.broadcast_to(checker * big, shape), np.broadcast_to(-checker * big, shape),
+       np.broadcast_to(stripes * big, shape), np.broadcast_to(stripes.T[:h, :w] * big if h == w else stripes, shape),
+       np.broadcast_to(np.where(checker > 0, real.max(), real.min()), shape)]
+np.save(sys.argv[2], np.concatenate([real, np.stack(adv).astype(np.float32)]).astype(np.float32))
+PY
 best=$("$winq" info --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["isa"]["best"])')
 fail=0
 for q in w8a8 w4a4 wino_f4 wino_f6; do
