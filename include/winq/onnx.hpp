@@ -13,6 +13,10 @@ namespace winq {
 // constant values; graph inputs keep their dynamic dimensions (-1, with the
 // dim_param name) until the graph is prepared for an input size. Throws Error
 // for a missing, truncated or non-ONNX file and for data winq cannot represent.
+// A graph with more than kMaxGraphNodes nodes is refused (Error), and so is an
+// initializer whose data does not match its declared shape, before anything is
+// allocated for it (tensors also obey max_tensor_bytes()).
+inline constexpr int kMaxGraphNodes = 100000;
 Graph load_onnx(const std::string& path);
 Graph parse_onnx(const void* data, size_t size, const std::string& origin = "<memory>");
 

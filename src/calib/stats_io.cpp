@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "winq/calib.hpp"
@@ -20,18 +21,38 @@ nlohmann::json to_json(const TensorStats& t) {
           {"abs_mean_nonzero", t.abs_mean_nonzero}, {"rms_nonzero", t.rms_nonzero}, {"hist", hist}};
 }
 
+// Integers must be JSON integers in range: nlohmann converts a float such as
+// 1e300 to int64 with undefined behaviour (found by fuzz/stats).
+struct BadField : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+int64_t int_at(const nlohmann::json& j, const char* key, int64_t lo, int64_t hi) {
+  const nlohmann::json& v = j.at(key);
+  if (!v.is_number_integer()) throw BadField(fmt::format("'{}' must be an integer", key));
+  if (v.is_number_unsigned() ? v.get<uint64_t>() > static_cast<uint64_t>(hi) : v.get<int64_t>() < lo || v.get<int64_t>() > hi)
+    throw BadField(fmt::format("'{}' is out of range", key));
+  return v.get<int64_t>();
+}
+double num_at(const nlohmann::json& j, const char* key) {
+  const nlohmann::json& v = j.at(key);
+  if (!v.is_number()) throw BadField(fmt::format("'{}' must be a number", key));
+  return v.get<double>();
+}
+
 TensorStats from_json(const nlohmann::json& t) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   TensorStats ts;
-  ts.count = t.at("count");
-  ts.nonfinite = t.at("nonfinite");
-  ts.zeros = t.at("zeros");
-  ts.min = t.at("min");
-  ts.max = t.at("max");
-  ts.mean = t.at("mean");
-  ts.std = t.at("std");
-  ts.mad = t.at("mad");
-  ts.abs_mean_nonzero = t.at("abs_mean_nonzero");
-  ts.rms_nonzero = t.at("rms_nonzero");
+  ts.count = int_at(t, "count", 0, kMax);
+  ts.nonfinite = int_at(t, "nonfinite", 0, kMax);
+  ts.zeros = int_at(t, "zeros", 0, kMax);
+  ts.min = num_at(t, "min");
+  ts.max = num_at(t, "max");
+  ts.mean = num_at(t, "mean");
+  ts.std = num_at(t, "std");
+  ts.mad = num_at(t, "mad");
+  ts.abs_mean_nonzero = num_at(t, "abs_mean_nonzero");
+  ts.rms_nonzero = num_at(t, "rms_nonzero");
   ts.hist = t.at("hist").get<std::vector<double>>();
   return ts;
 }
@@ -71,9 +92,9 @@ CalibrationStats load_stats(const std::string& path) {
       throw Error(fmt::format("{}: calibration format version {} is not supported", path, j.value("version", 0)));
     s.model = j.at("model").get<std::string>();
     s.data_source = j.at("data").get<std::vector<std::string>>();
-    s.images = j.at("images");
-    s.seed = j.at("seed");
-    s.bins = j.at("bins");
+    s.images = int_at(j, "images", 0, std::numeric_limits<int64_t>::max());
+    s.seed = static_cast<uint64_t>(int_at(j, "seed", 0, std::numeric_limits<int64_t>::max()));
+    s.bins = static_cast<int>(int_at(j, "bins", 16, 65536));
     for (const auto& [name, t] : j.at("tensors").items()) {
       TensorStats ts = from_json(t);
       if (!ts.hist.empty() && static_cast<int>(ts.hist.size()) != s.bins)
@@ -95,6 +116,8 @@ CalibrationStats load_stats(const std::string& path) {
           s.winograd[node].push_back(std::move(w));
         }
   } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: malformed calibration statistics ({})", path, e.what()));
+  } catch (const BadField& e) {
     throw Error(fmt::format("{}: malformed calibration statistics ({})", path, e.what()));
   }
   return s;

@@ -59,7 +59,9 @@ Tensor load_npy(const std::string& path) {
   size_t q = d == std::string::npos ? std::string::npos : header.find('\'', d + 1);
   if (d == std::string::npos || header[d] != '\'' || q == std::string::npos) throw Error(path + ": malformed 'descr'");
   const std::string descr = header.substr(d + 1, q - d - 1);
-  if (header.compare(value_after("fortran_order"), 4, "True") == 0)
+  const size_t fortran = value_after("fortran_order");
+  if (fortran == std::string::npos) throw Error(path + ": malformed 'fortran_order'");
+  if (header.compare(fortran, 4, "True") == 0)
     throw Unsupported(path + ": Fortran-ordered .npy arrays are not supported");
   size_t open = value_after("shape");
   size_t close = open == std::string::npos ? std::string::npos : header.find(')', open);

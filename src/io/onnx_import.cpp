@@ -153,6 +153,11 @@ Graph parse_onnx(const void* data, size_t size, const std::string& origin) {
   if (!model.has_graph() || model.graph().node_size() == 0)
     throw Error(origin + ": not a valid ONNX model (no graph or no nodes)");
 
+  // Resource limits: far above any CNN (ResNet-152 has ~500 nodes), far below
+  // what would exhaust memory in the structures built from the graph.
+  if (model.graph().node_size() > kMaxGraphNodes)
+    throw Error(fmt::format("{}: the graph has {} nodes, more than winq accepts ({})", origin,
+                            model.graph().node_size(), kMaxGraphNodes));
   Graph g;
   g.name = model.graph().name();
   g.opset = -1;

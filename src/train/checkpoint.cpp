@@ -1,10 +1,15 @@
 #include "checkpoint.hpp"
 
+#include <zlib.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
+#include <sstream>
 
 #include "winq/error.hpp"
+#include "winq/file.hpp"
 
 namespace winq::train {
 
@@ -29,6 +34,59 @@ void read_into(torch::serialize::InputArchive& ar, const std::string& key, torch
   dst.detach().copy_(t);
 }
 
+// The file is a 24-byte header — "WINQCKPT", format version (u32), CRC-32 of
+// the archive (u32), archive length (u64), little endian — then LibTorch's
+// archive. Truncated or corrupted files are refused before LibTorch parses
+// them: its unpickler trusts the lengths inside the archive (fuzz/checkpoint
+// made it allocate 10 GB from a flipped byte). A checkpoint is a file winq
+// wrote; a hand-crafted one with a valid CRC is as trusted as torch.load's.
+constexpr char kMagic[8] = {'W', 'I', 'N', 'Q', 'C', 'K', 'P', 'T'};
+constexpr uint32_t kFormat = 1;
+constexpr size_t kHeader = 24;
+
+uint32_t crc_of(const std::string& b) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (size_t off = 0; off < b.size(); off += 1u << 30) {
+    const size_t n = std::min<size_t>(b.size() - off, 1u << 30);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(b.data() + off), static_cast<uInt>(n));
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+template <class T>
+void put_le(std::string& out, T v) {
+  for (size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+template <class T>
+T get_le(const std::string& in, size_t at) {
+  T v = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<unsigned char>(in[at + i])) << (8 * i);
+  return v;
+}
+
+std::string checkpoint_header(const std::string& body) {
+  std::string h(kMagic, sizeof kMagic);
+  put_le<uint32_t>(h, kFormat);
+  put_le<uint32_t>(h, crc_of(body));
+  put_le<uint64_t>(h, body.size());
+  return h;
+}
+
+std::string checked_body(const std::string& file, const std::string& path) {
+  if (file.size() < kHeader || file.compare(0, sizeof kMagic, kMagic, sizeof kMagic) != 0)
+    throw Error(path + ": not a winq checkpoint (no WINQCKPT header; written by another program or an older winq?)");
+  if (get_le<uint32_t>(file, 8) != kFormat)
+    throw Error(fmt::format("{}: checkpoint format {} is not supported (this winq reads {})", path,
+                            get_le<uint32_t>(file, 8), kFormat));
+  const uint64_t len = get_le<uint64_t>(file, 16);
+  if (len != file.size() - kHeader)
+    throw Error(fmt::format("{}: checkpoint is truncated or padded ({} bytes of archive, header says {})", path,
+                            file.size() - kHeader, len));
+  std::string body = file.substr(kHeader);
+  if (crc_of(body) != get_le<uint32_t>(file, 12)) throw Error(path + ": checkpoint is corrupt (CRC mismatch)");
+  return body;
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, ResNet& net, torch::optim::Optimizer& opt, const TrainState& st) {
@@ -45,24 +103,26 @@ void save_checkpoint(const std::string& path, ResNet& net, torch::optim::Optimiz
   ar.write("state.seconds", torch::tensor(st.seconds, torch::kDouble));
   ar.write("state.history", string_tensor(st.history));
   ar.write("state.config", string_tensor(st.config_json));
-  const std::string tmp = path + ".tmp";
+  std::ostringstream archive;
   try {
-    ar.save_to(tmp);
+    ar.save_to(archive);
   } catch (const c10::Error& e) {
-    std::remove(tmp.c_str());
     throw Error(path + ": cannot write checkpoint: " + e.what_without_backtrace());
   }
-  std::filesystem::rename(tmp, path);
+  const std::string body = archive.str();
+  write_file_atomic(path, checkpoint_header(body) + body);
 }
 
 TrainState load_checkpoint(const std::string& path, ResNet& net, torch::optim::Optimizer* opt) {
   if (!std::filesystem::exists(path)) throw Error(path + ": checkpoint not found");
+  const std::string file = read_file(path);
+  std::istringstream body(checked_body(file, path));
   torch::serialize::InputArchive ar;
   // LibTorch reports a malformed archive with c10::Error but also with standard
   // exceptions (std::out_of_range from its unpickler, found by fuzz/): every one
   // of them is a corrupt file to the user.
   try {
-    ar.load_from(path);
+    ar.load_from(body);
   } catch (const std::exception& e) {
     throw Error(path + ": not a readable winq checkpoint (corrupt or truncated)");
   }

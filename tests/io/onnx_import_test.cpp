@@ -93,6 +93,48 @@ TEST(OnnxImport, InitializerWithTooFewValuesIsAnError) {
   EXPECT_THROW(parse_onnx(b.data(), b.size()), Error);
 }
 
+// Resource limits: a declared 10^12-element initializer without its data is
+// refused before any allocation (the process would die otherwise), and so is a
+// graph with a million nodes.
+TEST(OnnxImport, HugeDeclaredTensorsAndGraphsAreRefusedWithoutAllocating) {
+  auto m = tiny_model();
+  auto* w = m.mutable_graph()->mutable_initializer(0);
+  w->clear_dims();
+  w->add_dims(1000000);
+  w->add_dims(1000000);
+  std::string b = bytes_of(m);
+  try {
+    parse_onnx(b.data(), b.size());
+    FAIL() << "expected a refusal";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("initializer 'W'"), std::string::npos) << e.what();
+  }
+  w->clear_float_data();
+  w->set_raw_data(std::string(16, '\0'));  // raw bytes that do not match either
+  b = bytes_of(m);
+  EXPECT_THROW(parse_onnx(b.data(), b.size()), Error);
+
+  auto deep = tiny_model();
+  auto* g = deep.mutable_graph();
+  g->clear_output();
+  std::string last = "y";
+  for (int i = 0; i < kMaxGraphNodes; ++i) {  // one more node than the limit
+    auto* n = g->add_node();
+    n->set_op_type("Relu");
+    n->add_input(last);
+    last = "r" + std::to_string(i);
+    n->add_output(last);
+  }
+  g->add_output()->set_name(last);
+  b = bytes_of(deep);
+  try {
+    parse_onnx(b.data(), b.size());
+    FAIL() << "expected a refusal";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("nodes, more than winq accepts"), std::string::npos) << e.what();
+  }
+}
+
 TEST(OnnxImport, UnsupportedOpsAndOpsetsAreNamed) {
   auto m = tiny_model();
   m.mutable_graph()->mutable_node(1)->set_op_type("Mish");
