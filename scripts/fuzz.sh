@@ -38,8 +38,9 @@ fi
 
 # Seeds: small valid files of each format, real models, the ONNX conformance
 # suite's node models, a checkpoint written by the checkpoint target itself.
-seeds="$out/seeds"
+seeds="$out/seeds.$$"  # per invocation: several fuzz.sh may run at once
 rm -rf "$seeds"
+trap 'rm -rf "$seeds"' EXIT
 /usr/bin/python3 "$root/fuzz/make_seeds.py" "$seeds"
 mkdir -p "$seeds/onnx_import" "$seeds/checkpoint"
 cp "$root/models/fashion_cnn_small.onnx" "$seeds/onnx_import/"

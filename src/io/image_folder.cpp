@@ -28,7 +28,12 @@ bool is_image(const fs::path& p) {
 // way stb reads them and refuses such a file before stb sees it.
 bool jpeg_huffman_tables_fit(const std::string& b) {
   auto at = [&](size_t i) -> unsigned { return i < b.size() ? static_cast<unsigned char>(b[i]) : 0u; };
-  size_t i = 2;  // after SOI
+  // stb takes FF, any number of FF fill bytes, then D8 as the start of a JPEG.
+  if (at(0) != 0xFF) return true;  // not a JPEG to stb
+  size_t i = 1;
+  while (i < b.size() && at(i) == 0xFF) ++i;
+  if (at(i) != 0xD8) return true;
+  ++i;  // after SOI
   while (i + 1 < b.size()) {
     if (at(i) != 0xFF) {  // entropy-coded data
       ++i;
@@ -91,7 +96,7 @@ RawImages read_image_folder_checked(const std::string& root) {
       throw Error(files[i].first.string() + ": image file is larger than 2 GiB");
     const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
     const int len = static_cast<int>(bytes.size());
-    if (bytes.size() >= 2 && data[0] == 0xFF && data[1] == 0xD8 && !jpeg_huffman_tables_fit(bytes))
+    if (!jpeg_huffman_tables_fit(bytes))
       throw Error(files[i].first.string() + ": cannot decode image (corrupt JPEG: a Huffman table has more than 256 codes)");
     int w, h, c;
     if (!stbi_info_from_memory(data, len, &w, &h, &c))
