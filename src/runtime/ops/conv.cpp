@@ -145,6 +145,19 @@ TransposeGeom convtranspose_geometry(const Attributes& a, const Shape& x, const 
   auto out_shape = a.get_ints("output_shape", {});
   if (out_shape.size() == static_cast<size_t>(sp + 2)) out_shape.erase(out_shape.begin(), out_shape.begin() + 2);
   const std::string auto_pad = a.get_string("auto_pad", "NOTSET");
+  // Every attribute must fit the rank (fuzz/onnx_import read past short ones).
+  auto need = [&](const std::vector<int64_t>& v, size_t n, const char* name) {
+    if (v.size() != n) throw Error(fmt::format("{}: '{}' has {} values, {} expected", where, name, v.size(), n));
+  };
+  need(k, static_cast<size_t>(sp), "kernel (weight rank)");
+  need(strides, sp, "strides");
+  need(dil, sp, "dilations");
+  need(pads, 2 * sp, "pads");
+  need(out_pad, sp, "output_padding");
+  if (!out_shape.empty()) need(out_shape, sp, "output_shape");
+  for (int i = 0; i < sp; ++i)
+    if (strides[i] < 1 || dil[i] < 1 || k[i] < 1 || out_pad[i] < 0 || pads[i] < 0 || pads[i + sp] < 0)
+      throw Error(where + ": strides, dilations and kernel sizes must be positive, pads non-negative");
   TransposeGeom g;
   g.w.spatial = sp;
   const int off = 2 - sp;
