@@ -53,16 +53,17 @@ std::vector<double> direct_f64(const Tensor& x, const Tensor& w, const Tensor* b
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: winq_winograd_error MODEL [--images N] [--json]\n";
+    std::cerr << "usage: winq_winograd_error MODEL [--images N] [--1d] [--json]\n";
     return 2;
   }
   const std::string model_path = argv[1];
   int64_t images = 16;
-  bool json = false;
+  bool json = false, one_d = false;  // --1d: the 1-D variants F(m×1, 3×3)
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--images" && i + 1 < argc) images = std::atoll(argv[++i]);
     else if (a == "--json") json = true;
+    else if (a == "--1d") one_d = true;
     else {
       std::cerr << "winq_winograd_error: unknown option " << a << "\n";
       return 2;
@@ -130,7 +131,7 @@ int main(int argc, char** argv) {
       std::string line = fmt::format("{:<18}{:>8}  ", n.name, fmt::format("{}→{}", w.dim(1), w.dim(0)));
       for (int m : {2, 4, 6}) {
         Graph wg = ref_graph;
-        winograd::plan_float_winograd(wg, m);
+        winograd::plan_float_winograd(wg, m, one_d);
         const Tensor y = FloatExecutor(wg).run({x})[0];
         double mx = 0, s = 0;
         for (int64_t k = 0; k < y.numel(); ++k) {
@@ -141,14 +142,14 @@ int main(int argc, char** argv) {
         worst[m] = std::max(worst[m], mx / ref_max);
         sum_err[m] += s;
         sum_ref[m] += ref_sum;
-        lj[fmt::format("F{}", m)] = {{"max_rel", mx / ref_max}, {"mean_rel", s / ref_sum}};
+        lj[fmt::format("F{}{}", m, one_d ? "x1" : "")] = {{"max_rel", mx / ref_max}, {"mean_rel", s / ref_sum}};
         line += fmt::format("{:>22}", fmt::format("{:.2e} / {:.2e}", mx / ref_max, s / ref_sum));
       }
       out["layers"].push_back(lj);
       if (!json) std::cout << line << "\n";
     }
     for (int m : {2, 4, 6})
-      out[fmt::format("F{}", m)] = {{"max_rel", worst[m]}, {"mean_rel", sum_err[m] / sum_ref[m]}};
+      out[fmt::format("F{}{}", m, one_d ? "x1" : "")] = {{"max_rel", worst[m]}, {"mean_rel", sum_err[m] / sum_ref[m]}};
     if (json) {
       std::cout << out.dump(2) << "\n";
     } else {

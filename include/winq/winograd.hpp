@@ -65,7 +65,10 @@ bool winograd_eligible(const Graph& g, size_t node);
 // Turns every eligible Conv of a prepared float graph into winq.WinogradConv
 // with tile F(m, 3) (m ∈ {2, 4, 6}): U = G g Gᵀ is computed once in float64
 // and stored as float, component-major [n·n, M, C]. Returns the layers changed.
-int plan_float_winograd(Graph& g, int m);
+// one_d: the 1-D variant F(m×1, 3×3) instead — Winograd along the rows only
+// (tiles of 3 × (m+2) inputs give 1 × m outputs; n GEMMs over 3·C; 3(m+2)/m
+// multiplications per output instead of 9), U stored [n, M, 3·C].
+int plan_float_winograd(Graph& g, int m, bool one_d = false);
 
 // "F2" / "F4" / "F6" (or "2", "4", "6") → m; "off" → 0. Throws on anything else.
 int parse_tile(const std::string& s);

@@ -46,7 +46,29 @@ bool winograd_eligible(const Graph& g, size_t node) {
   return true;
 }
 
-int plan_float_winograd(Graph& g, int m) {
+namespace {
+
+// F(m×1, 3×3) along x only: U[j][o][ky·C + c] = Σ_kx G[j][kx] · g[o][c][ky][kx],
+// so that one GEMM per column component j sums over channels and kernel rows.
+Tensor transform_weights_1d(const Tensor& w, const TileMatrices& t) {
+  const int64_t M = w.dim(0), C = w.dim(1);
+  const int n = t.n;
+  Tensor U(DataType::f32, {n, M, 3 * C});
+  const float* wd = w.data<float>();
+  for (int64_t o = 0; o < M; ++o)
+    for (int64_t c = 0; c < C; ++c)
+      for (int ky = 0; ky < 3; ++ky)
+        for (int j = 0; j < n; ++j) {
+          double s = 0;
+          for (int kx = 0; kx < 3; ++kx) s += t.G[j * 3 + kx] * wd[((o * C + c) * 3 + ky) * 3 + kx];
+          U.data<float>()[(j * M + o) * 3 * C + ky * C + c] = static_cast<float>(s);
+        }
+  return U;
+}
+
+}  // namespace
+
+int plan_float_winograd(Graph& g, int m, bool one_d) {
   if (m != 2 && m != 4 && m != 6) throw Error("Winograd tile must be F2, F4 or F6");
   const TileMatrices t = tile_matrices(m);
   const int n = t.n;
@@ -56,6 +78,15 @@ int plan_float_winograd(Graph& g, int m) {
     Node& node = g.nodes[i];
     const Tensor& w = g.values[node.inputs[1]].constant;
     const int64_t M = w.dim(0), C = w.dim(1);
+    if (one_d) {
+      node.attrs.set("winq_u", transform_weights_1d(w, t));
+      node.attrs.set("one_d", int64_t{1});
+      node.op = "WinogradConv";
+      node.domain = "winq";
+      node.attrs.set("tile", static_cast<int64_t>(m));
+      ++changed;
+      continue;
+    }
     Tensor U(DataType::f32, {n * n, M, C});
     const float* wd = w.data<float>();
     for (int64_t o = 0; o < M; ++o)

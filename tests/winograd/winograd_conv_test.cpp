@@ -49,7 +49,7 @@ std::vector<double> direct_f64(const Tensor& x, const Tensor& w, const Tensor& b
 }  // namespace
 
 TEST(WinogradConvFloat, MatchesFloat64DirectWithinTheStatedTolerance) {
-  // Relative to max |y|: F2 2e-6, F4 2e-5, F6 5e-5 (worst measured on these
+  // Relative to max |y|, for F(m×m, 3×3) and F(m×1, 3×3): F2 2e-6, F4 2e-5, F6 5e-5 (worst measured on these
   // layers: 3.4e-7, 5.3e-6, 6.7e-6; recorded per layer in the test's XML properties).
   const std::pair<int, double> tiles[] = {{2, 2e-6}, {4, 2e-5}, {6, 5e-5}};
   const Layer layers[] = {{9, 5, 9, 9, {1, 1, 1, 1}, false},
@@ -76,14 +76,17 @@ TEST(WinogradConvFloat, MatchesFloat64DirectWithinTheStatedTolerance) {
       ValueId y = gb.node("Conv", {xi, gb.constant("w", w), gb.constant("b", b)}, "conv", a);
       if (L.relu) y = gb.node("Relu", {y}, "relu");
       gb.output(y);
-      Graph g = prepare(gb.g);
-      ASSERT_EQ(winograd::plan_float_winograd(g, m), 1);
-      const Tensor got = FloatExecutor(g).run({x})[0];
-      ASSERT_EQ(got.numel(), static_cast<int64_t>(want.size()));
-      double worst = 0;
-      for (int64_t i = 0; i < got.numel(); ++i) worst = std::max(worst, std::fabs(got.data<float>()[i] - want[i]));
-      EXPECT_LE(worst / ymax, tol) << "relative error " << worst / ymax;
-      RecordProperty("F" + std::to_string(m) + "_c" + std::to_string(L.c) + "_rel_err", fmt::format("{:.3g}", worst / ymax));
+      for (bool one_d : {false, true}) {  // F(m×m, 3×3) and the 1-D variant F(m×1, 3×3)
+        Graph g = prepare(gb.g);
+        ASSERT_EQ(winograd::plan_float_winograd(g, m, one_d), 1);
+        const Tensor got = FloatExecutor(g, 2).run({x})[0];
+        ASSERT_EQ(got.numel(), static_cast<int64_t>(want.size()));
+        double worst = 0;
+        for (int64_t i = 0; i < got.numel(); ++i) worst = std::max(worst, std::fabs(got.data<float>()[i] - want[i]));
+        EXPECT_LE(worst / ymax, tol) << (one_d ? "1-D " : "") << "relative error " << worst / ymax;
+        RecordProperty("F" + std::to_string(m) + (one_d ? "x1" : "") + "_c" + std::to_string(L.c) + "_rel_err",
+                       fmt::format("{:.3g}", worst / ymax));
+      }
     }
   }
 }

@@ -25,6 +25,7 @@ struct EvalArgs {
   bool json = false;
   std::string reference, sim = "int";
   std::string winograd = "off";
+  bool winograd_1d = false;
 };
 
 std::string db(double v) { return std::isfinite(v) ? fmt::format("{:.1f}", v) : "exact"; }
@@ -97,6 +98,8 @@ void add_eval(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--winograd", a.winograd, "float models: run 3×3 stride-1 convs as Winograd off|F2|F4|F6")
       ->capture_default_str();
+  cmd->add_flag("--winograd-1d", a.winograd_1d,
+                "float models: with --winograd F2|F4|F6, the 1-D variant F(m×1,3×3) (Winograd along rows only)");
   cmd->callback([] {
     Graph g = load_onnx(a.model);
     RawImages raw = read_images(a.data, a.images);
@@ -108,16 +111,19 @@ void add_eval(CLI::App& app) {
     Progress prog("eval", d.size());
     opt.progress = [&](int64_t done, int64_t) { prog.update(done); };
     if (is_quantized_model(g)) {
+      if (a.winograd_1d)
+        throw Error("--winograd-1d runs float models; quantized plans take their tiles from winq quantize --winograd");
       eval_quantized(a, g, d, opt, pp);
       return;
     }
     if (!a.reference.empty()) throw Error("--reference is for quantized models; this one is float");
     const int tile = winograd::parse_tile(a.winograd);
+    if (a.winograd_1d && !tile) throw Error("--winograd-1d needs --winograd F2, F4 or F6");
     int winograd_layers = 0;
     if (tile)
       opt.prepare_fn = [&](const Graph& model, const std::map<std::string, Shape>& shapes) {
         Graph p = prepare(model, shapes);
-        winograd_layers = winograd::plan_float_winograd(p, tile);
+        winograd_layers = winograd::plan_float_winograd(p, tile, a.winograd_1d);
         return p;
       };
     EvalResult r = evaluate_float(g, d, opt);
@@ -126,12 +132,15 @@ void add_eval(CLI::App& app) {
       print_json({{"model", a.model}, {"data", d.source}, {"images", r.images}, {"engine", "float"},
                   {"top1", r.top1()}, {"top5", r.top5()}, {"images_per_second", r.images_per_second()},
                   {"threads", opt.threads}, {"preprocess", to_string(pp)},
-                  {"winograd", a.winograd}, {"winograd_layers", winograd_layers}});
+                  {"winograd", a.winograd}, {"winograd_1d", a.winograd_1d},
+                  {"winograd_layers", winograd_layers}});
       return;
     }
     std::cout << fmt::format("model       {}\ndata        {} ({} images)\nengine      float reference ({} threads)\n",
                              a.model, d.source, r.images, opt.threads);
-    if (tile) std::cout << fmt::format("winograd    F({},3) on {} layers (3×3, stride 1)\n", tile, winograd_layers);
+    if (tile)
+      std::cout << fmt::format("winograd    F({}{},3{}) on {} layers (3×3, stride 1)\n", tile, a.winograd_1d ? "×1" : "",
+                               a.winograd_1d ? "×3" : "", winograd_layers);
     std::cout << fmt::format("top-1       {:.2f}%\ntop-5       {:.2f}%\nthroughput  {:.0f} images/s\n", r.top1(),
                              r.top5(), r.images_per_second());
   });

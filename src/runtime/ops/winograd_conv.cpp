@@ -4,6 +4,8 @@
 // each of the n·n components is one GEMM over the channels (U[ξν] · V[ξν]),
 // and every tile's n×n products go back through Y = Aᵀ M A, cropped at the
 // border. Tolerance against float64 direct convolution: tests/winograd.
+// With attribute one_d = 1 it is the 1-D variant F(m×1, 3×3) instead
+// (Winograd along the rows, direct across them; winograd_1d_run).
 #include <algorithm>
 #include <vector>
 
@@ -49,6 +51,61 @@ const FloatTile& float_tile(int m) {
   return tiles[m / 2 - 1];
 }
 
+// F(m×1, 3×3): tiles of one output row × m columns. For column component j,
+// V[j][ky·C + c][tile] = Σ_i Bᵀ[j][i] · x[c][oy + ky][ox + i] (zero outside),
+// P[j] (M×T) = U[j] (M×3C) · V[j] (3C×T), and y[oy][ox + s] = bias + Σ_j Aᵀ[s][j] P[j].
+void winograd_1d_run(RunContext& c, const Tensor& U, const FloatTile& t) {
+  const Tensor& x = c.input(0);
+  const Tensor& w = c.input(1);
+  const int m = t.m, n = t.n;
+  Window win = make_window(c.node.attrs, x.shape(), {3, 3}, false, c.where());
+  const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), H = win.in[0], W = win.in[1];
+  const int64_t OH = win.out[0], OW = win.out[1], TW = (OW + m - 1) / m, T = OH * TW, K = 3 * C;
+  if (U.dim(0) != n || U.dim(1) != M || U.dim(2) != K) throw Error(c.where() + ": transformed weights do not fit");
+  Tensor y(DataType::f32, window_output_shape(win, N, M));
+  const float* bias = c.has_input(2) ? c.input(2).data<float>() : nullptr;
+  const auto gemm = kernel_table().gemm_f32;
+  parallel_for(N, c.threads, [&](int64_t b0, int64_t e0) {
+    std::vector<float> V(static_cast<size_t>(n * K * T)), P(static_cast<size_t>(n * M * T)), d(static_cast<size_t>(n));
+    for (int64_t img = b0; img < e0; ++img) {
+      const float* xi = x.data<float>() + img * C * H * W;
+      for (int64_t ch = 0; ch < C; ++ch)
+        for (int ky = 0; ky < 3; ++ky)
+          for (int64_t oy = 0; oy < OH; ++oy) {
+            const int64_t iy = oy + ky - win.pad_begin[0];
+            for (int64_t tx = 0; tx < TW; ++tx) {
+              const int64_t x0 = tx * m - win.pad_begin[1];
+              for (int i = 0; i < n; ++i) {
+                const int64_t ix = x0 + i;
+                d[i] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? xi[(ch * H + iy) * W + ix] : 0.0f;
+              }
+              const int64_t tile = oy * TW + tx;
+              for (int j = 0; j < n; ++j) {
+                float s = 0;
+                for (int i = 0; i < n; ++i) s += t.BT[j * n + i] * d[i];
+                V[(static_cast<int64_t>(j) * K + ky * C + ch) * T + tile] = s;
+              }
+            }
+          }
+      for (int j = 0; j < n; ++j)
+        gemm(M, T, K, U.data<float>() + static_cast<int64_t>(j) * M * K, K, V.data() + j * K * T, T,
+             P.data() + j * M * T, T, false);
+      float* yi = y.data<float>() + img * M * OH * OW;
+      for (int64_t o = 0; o < M; ++o)
+        for (int64_t tile = 0; tile < T; ++tile) {
+          const int64_t oy = tile / TW, ox0 = (tile % TW) * m;
+          for (int s = 0; s < m && ox0 + s < OW; ++s) {
+            float v = bias ? bias[o] : 0.0f;
+            for (int j = 0; j < n; ++j) v += t.AT[s * n + j] * P[(j * M + o) * T + tile];
+            yi[(o * OH + oy) * OW + ox0 + s] = v;
+          }
+        }
+      apply_fused_activation(c.node.attrs, yi, M * OH * OW);
+    }
+  });
+  c.out[0] = std::move(y);
+}
+
 void winograd_conv_run(RunContext& c) {
   const Tensor& x = c.input(0);
   const Tensor& w = c.input(1);
@@ -57,6 +114,10 @@ void winograd_conv_run(RunContext& c) {
   const Tensor* U = c.node.attrs.get_tensor("winq_u");
   if (!U) throw Error(c.where() + ": missing the transformed weights (run plan_float_winograd)");
   const FloatTile& t = float_tile(m);
+  if (c.node.attrs.get_int("one_d", 0)) {
+    winograd_1d_run(c, *U, t);
+    return;
+  }
   const int n = t.n, nn = n * n;
   Window win = make_window(c.node.attrs, x.shape(), {3, 3}, false, c.where());
   const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), H = win.in[0], W = win.in[1];
