@@ -74,7 +74,9 @@ const OpDef* find_op(const std::string& domain, const std::string& op) {
 }
 
 int normalize_axis(int64_t axis, int rank, const std::string& where) {
-  if (axis < -rank || axis >= std::max(rank, 1))
+  // Strict [-rank, rank): a scalar has no axis (callers index shapes with the
+  // result; fuzz/onnx_import found Gather/Concat/Reduce on scalars reading past them).
+  if (axis < -rank || axis >= rank)
     throw Error(fmt::format("{}: axis {} is out of range for rank {}", where, axis, rank));
   return static_cast<int>(axis < 0 ? axis + rank : axis);
 }
