@@ -54,6 +54,9 @@ Shape reshape_shape(const Shape& x, const std::vector<int64_t>& target, bool all
     } else if (out[i] < 0) {
       throw Error(where + ": negative dimension in the target shape");
     } else {
+      if (out[i] > 0 && known > kMaxTensorElements / out[i])  // no int64 overflow (fuzz/onnx_import)
+        throw Error(fmt::format("{}: target shape {} has more than {} elements", where, shape_str(Shape(target)),
+                                kMaxTensorElements));
       known *= out[i];
     }
   }
