@@ -37,6 +37,7 @@ struct TensorStats {
 inline constexpr int kWinogradBins = 256;
 struct WinogradStats {
   int m = 0;
+  bool one_d = false;  // the 1-D variant F(m×1, 3×3): n components (rows transformed), else n·n
   std::vector<TensorStats> components;
 };
 
@@ -49,11 +50,11 @@ struct CalibrationStats {
   std::map<std::string, TensorStats> tensors;               // by value name
   std::map<std::string, std::vector<double>> tap_mean;      // by node name
   std::map<std::string, std::vector<WinogradStats>> winograd;  // by node name (eligible convs)
-  const WinogradStats* winograd_of(const std::string& node, int m) const {
+  const WinogradStats* winograd_of(const std::string& node, int m, bool one_d = false) const {
     auto it = winograd.find(node);
     if (it == winograd.end()) return nullptr;
     for (const auto& w : it->second)
-      if (w.m == m) return &w;
+      if (w.m == m && w.one_d == one_d) return &w;
     return nullptr;
   }
 };

@@ -35,6 +35,7 @@ struct QuantizeOptions {
   bool winograd_per_component = true;   // one scale per Winograd component (false: per tensor)
   Calibrator winograd_calibrator = Calibrator::mse;  // clipping of the Winograd-domain input components
   std::map<std::string, int> winograd_layers;  // per Conv node: its tile (0 = direct), overriding `winograd`
+  bool winograd_1d = false;  // the Winograd layers use the 1-D variant F(m×1, 3×3)
 };
 
 // What happened to one Conv/Gemm layer.
@@ -47,6 +48,7 @@ struct LayerQuantInfo {
   double weight_sqnr_db = 0;   // of the quantized weights vs float
   double max_bias_shift = 0;   // largest |bias correction| applied
   int winograd = 0;            // m of the int8 Winograd F(m, 3) it runs as (0: direct)
+  bool winograd_1d = false;    // as the 1-D variant F(m×1, 3×3)
 };
 
 struct QuantizeResult {

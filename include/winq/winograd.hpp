@@ -89,10 +89,14 @@ inline constexpr const char* kUScale = "winq_winograd_u_scale";     // floats [n
 inline constexpr const char* kVScale = "winq_winograd_v_scale";     // floats [n·n]: real V = Bᵀ d B per level
 inline constexpr const char* kVUnsigned = "winq_winograd_v_unsigned";  // ints [n·n]
 inline constexpr const char* kBias = "winq_winograd_bias";          // floats [M], real
+// 1 for the 1-D variant F(m×1, 3×3): then U is int8 [n, M, 3·C] (index ky·C + c),
+// its scales [n · M], and V has n components (one per column of the row transform).
+inline constexpr const char* kOneD = "winq_winograd_1d";
 }  // namespace attr
 
 struct Int8Options {
   int m = 4;
+  bool one_d = false;  // the 1-D variant F(m×1, 3×3)
   int wbits = 8, abits = 8;
   bool per_component = true;  // false: one scale for all components (V) and per channel only (U)
   Calibrator calibrator = Calibrator::max;  // for the components of V

@@ -79,7 +79,8 @@ TensorStats finish(const Accum& a) {
 struct WinogradReader {
   int node;
   int m;
-  std::vector<Accum> comp;  // n·n
+  bool one_d;
+  std::vector<Accum> comp;  // n·n (2-D) or n (1-D)
 };
 
 // Calls fn(component, value) for every tile of every channel of x (zero outside the image).
@@ -118,6 +119,49 @@ void for_each_component(const Node& n, const Tensor& x, int m, Fn&& fn) {
             }
         }
     }
+}
+
+// The 1-D variant F(m×1, 3×3): every input row the engine transforms — row
+// oy + ky of the padded input for each output row oy and kernel row ky — as
+// V[j] = Σ_i Bᵀ[j][i] · d[i] along tiles of n columns (zero outside).
+template <class Fn>
+void for_each_component_1d(const Node& n, const Tensor& x, int m, Fn&& fn) {
+  static thread_local std::map<int, winograd::TileMatrices> cache;
+  if (!cache.count(m)) cache[m] = winograd::tile_matrices(m);
+  const winograd::TileMatrices& t = cache[m];
+  const int nt = t.n;
+  ops::Window win = ops::make_window(n.attrs, x.shape(), {3, 3}, false, n.name);
+  const int64_t N = x.dim(0), C = x.dim(1), H = win.in[0], W = win.in[1];
+  const int64_t OH = win.out[0], TW = (win.out[1] + m - 1) / m;
+  double d[8];
+  for (int64_t img = 0; img < N; ++img)
+    for (int64_t c = 0; c < C; ++c) {
+      const float* plane = x.data<float>() + (img * C + c) * H * W;
+      for (int64_t oy = 0; oy < OH; ++oy)
+        for (int ky = 0; ky < 3; ++ky) {
+          const int64_t iy = oy + ky - win.pad_begin[0];
+          for (int64_t tx = 0; tx < TW; ++tx) {
+            const int64_t x0 = tx * m - win.pad_begin[1];
+            for (int i = 0; i < nt; ++i) {
+              const int64_t ix = x0 + i;
+              d[i] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? plane[iy * W + ix] : 0.0;
+            }
+            for (int j = 0; j < nt; ++j) {
+              double s = 0;
+              for (int i = 0; i < nt; ++i) s += t.BT[j * nt + i] * d[i];
+              fn(j, s);
+            }
+          }
+        }
+    }
+}
+
+template <class Fn>
+void for_each_reader_component(const Node& n, const Tensor& x, const WinogradReader& r, Fn&& fn) {
+  if (r.one_d)
+    for_each_component_1d(n, x, r.m, fn);
+  else
+    for_each_component(n, x, r.m, fn);
 }
 
 // Reads of a value by Conv/Gemm nodes whose tap means are wanted.
@@ -212,8 +256,10 @@ CalibrationStats collect_stats(const Graph& model, const Dataset& data, const Ca
   if (opt.winograd)
     for (size_t i = 0; i < g.nodes.size(); ++i)
       if (winograd::winograd_eligible(g, i))
-        for (int m : {2, 4, 6})
-          wino[g.nodes[i].inputs[0]].push_back({static_cast<int>(i), m, std::vector<Accum>(static_cast<size_t>((m + 2) * (m + 2)))});
+        for (bool one_d : {false, true})
+          for (int m : {2, 4, 6})
+            wino[g.nodes[i].inputs[0]].push_back(
+                {static_cast<int>(i), m, one_d, std::vector<Accum>(static_cast<size_t>(one_d ? m + 2 : (m + 2) * (m + 2)))});
 
   int64_t done = 0;
   for (int pass = 0; pass < 2; ++pass) {
@@ -230,7 +276,7 @@ CalibrationStats collect_stats(const Graph& model, const Dataset& data, const Ca
         if (pass == 0) {
           for (int64_t i = 0; i < t.numel(); ++i) add_moments(a, d[i]);
           for (WinogradReader& r : wino[v])
-            for_each_component(eg.nodes[r.node], t, r.m, [&](int k, double f) { add_moments(r.comp[k], f); });
+            for_each_reader_component(eg.nodes[r.node], t, r, [&](int k, double f) { add_moments(r.comp[k], f); });
           return;
         }
         const HistPass hp(a, opt.bins);
@@ -238,7 +284,7 @@ CalibrationStats collect_stats(const Graph& model, const Dataset& data, const Ca
         for (WinogradReader& r : wino[v]) {
           std::vector<HistPass> hps;
           for (Accum& ca : r.comp) hps.emplace_back(ca, kWinogradBins);
-          for_each_component(eg.nodes[r.node], t, r.m, [&](int k, double f) { hps[k].add(r.comp[k], f); });
+          for_each_reader_component(eg.nodes[r.node], t, r, [&](int k, double f) { hps[k].add(r.comp[k], f); });
         }
         for (TapReader& r : taps[v]) {
           const Node& node = eg.nodes[r.node];
@@ -270,6 +316,7 @@ CalibrationStats collect_stats(const Graph& model, const Dataset& data, const Ca
     for (const WinogradReader& r : wino[v]) {
       WinogradStats ws;
       ws.m = r.m;
+      ws.one_d = r.one_d;
       for (const Accum& ca : r.comp) ws.components.push_back(finish(ca));
       st.winograd[g.nodes[r.node].name].push_back(std::move(ws));
     }

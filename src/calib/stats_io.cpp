@@ -73,7 +73,7 @@ void save_stats(const CalibrationStats& s, const std::string& path) {
   auto& wino = j["winograd"] = nlohmann::json::object();
   for (const auto& [node, list] : s.winograd)
     for (const auto& w : list) {
-      auto& comps = wino[node]["F" + std::to_string(w.m)] = nlohmann::json::array();
+      auto& comps = wino[node]["F" + std::to_string(w.m) + (w.one_d ? "x1" : "")] = nlohmann::json::array();
       for (const auto& t : w.components) comps.push_back(to_json(t));
     }
   write_file_atomic(path, j.dump() + "\n");
@@ -106,13 +106,15 @@ CalibrationStats load_stats(const std::string& path) {
       for (const auto& [node, tiles] : j.at("winograd").items())
         for (const auto& [tile, comps] : tiles.items()) {
           WinogradStats w;
-          if (tile != "F2" && tile != "F4" && tile != "F6")
+          if (tile != "F2" && tile != "F4" && tile != "F6" && tile != "F2x1" && tile != "F4x1" && tile != "F6x1")
             throw Error(fmt::format("{}: Winograd statistics of '{}' for unknown tile {}", path, node, tile));
           w.m = tile[1] - '0';
+          w.one_d = tile.size() == 4;
           for (const auto& c : comps) w.components.push_back(from_json(c));
-          if (static_cast<int>(w.components.size()) != (w.m + 2) * (w.m + 2))
+          const int want = w.one_d ? w.m + 2 : (w.m + 2) * (w.m + 2);
+          if (static_cast<int>(w.components.size()) != want)
             throw Error(fmt::format("{}: Winograd statistics of '{}' {} have {} components, not {}", path, node, tile,
-                                    w.components.size(), (w.m + 2) * (w.m + 2)));
+                                    w.components.size(), want));
           s.winograd[node].push_back(std::move(w));
         }
   } catch (const nlohmann::json::exception& e) {

@@ -259,13 +259,14 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
     const auto tile_of = opt.winograd_layers.find(n.name);
     const int tile = tile_of != opt.winograd_layers.end() ? tile_of->second : opt.winograd;
     if (tile && winograd::winograd_eligible(g, i)) {
-      const WinogradStats* ws = stats.winograd_of(n.name, tile);
+      const WinogradStats* ws = stats.winograd_of(n.name, tile, opt.winograd_1d);
       if (!ws)
         throw Error(fmt::format("no Winograd statistics for layer '{}': recollect them with winq calibrate "
                                 "(without --no-winograd)",
                                 n.name));
       winograd::Int8Options wo8;
       wo8.m = tile;
+      wo8.one_d = opt.winograd_1d;
       wo8.wbits = opt.wbits;
       wo8.abits = opt.abits;
       wo8.per_component = opt.winograd_per_component;
@@ -274,6 +275,7 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
       // The Winograd weights come from the float weights, so the direct-conv bias correction does not apply.
       winograd::attach_int8_plan(n, w, float_bias, *ws, xq.is_unsigned, wo8);
       info.winograd = tile;
+      info.winograd_1d = opt.winograd_1d;
     }
     info.input_scale = xq.scale;
     info.weight_bits = qw.mean_bits;

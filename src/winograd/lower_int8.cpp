@@ -6,6 +6,8 @@
 //   P  = Σ_c Uq · Vq       int32 per component and output channel
 //   Y  = Aᵀ (P · s_U s_V / s_y) A + bias / s_y       float32, fixed order
 //   y  = clamp(round(Y) + y_zp, qmin, qmax)
+// The 1-D variant F(m×1, 3×3) transforms rows only: V = B'ᵀ d on 1×n tiles,
+// n components, and the GEMM sums over 3·C (kernel rows × channels).
 // Overflow analysis: |V| is bounded from the bit widths and B' and must stay
 // below 2^24, so that float32 computes the input transform exactly (and int32
 // holds it); |P| is bounded from C, max |Uq| and 255 and must fit int32. The
@@ -47,8 +49,9 @@ Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io) {
   const Tensor* uq = conv.attrs.get_tensor(attr::kU);
   if ((m != 2 && m != 4 && m != 6) || !uq) throw Error(conv.name + ": incomplete Winograd plan");
   const Transforms t = generate(m, 3, default_points(m, 3));
-  const int nt = t.n(), nn = nt * nt;
-  const int64_t M = uq->dim(1), C = uq->dim(2);
+  const bool one_d = conv.attrs.get_int(attr::kOneD, 0) != 0;
+  const int nt = t.n(), nn = one_d ? nt : nt * nt;
+  const int64_t M = uq->dim(1), C = uq->dim(2);  // C: the reduction (3·channels for 1-D)
   const auto uscale = conv.attrs.get_floats(attr::kUScale), vscale = conv.attrs.get_floats(attr::kVScale);
   const auto vunsigned = conv.attrs.get_ints(attr::kVUnsigned);
   const auto bias = conv.attrs.get_floats(attr::kBias);
@@ -75,7 +78,7 @@ Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io) {
   // Stage bounds.
   const int64_t dmax = io.x_type == DataType::u8 ? std::max<int64_t>(io.x_zp, 255 - io.x_zp)
                                                  : std::max<int64_t>(128 + io.x_zp, 127 - io.x_zp);
-  const int64_t vbound = dmax * bt_row_sum * bt_row_sum;
+  const int64_t vbound = one_d ? dmax * bt_row_sum : dmax * bt_row_sum * bt_row_sum;
   if (vbound >= (int64_t{1} << 24))
     throw Error(fmt::format("layer '{}': the Winograd input transform could reach {} (2^24 or more: not exact in float32)",
                             conv.name, vbound));
@@ -88,7 +91,8 @@ Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io) {
   std::vector<double> vs, zs, bias_y;
   std::vector<int64_t> vmin, vmax;
   for (int k = 0; k < nn; ++k) {
-    vs.push_back(io.x_scale / (static_cast<double>(beta[k / nt] * beta[k % nt]) * vscale[k]));
+    const int64_t b = one_d ? beta[k] : beta[k / nt] * beta[k % nt];
+    vs.push_back(io.x_scale / (static_cast<double>(b) * vscale[k]));
     vmin.push_back(vunsigned[k] ? 0 : -127);
     vmax.push_back(vunsigned[k] ? 255 : 127);
     for (int64_t o = 0; o < M; ++o)
@@ -104,6 +108,7 @@ Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io) {
   for (const char* a : {"strides", "pads", "dilations", "group", "auto_pad", "kernel_shape"})
     if (conv.attrs.has(a)) q.attrs.set(a, conv.attrs.all().at(a));
   q.attrs.set("tile", static_cast<int64_t>(m));
+  if (one_d) q.attrs.set("one_d", int64_t{1});
   q.attrs.set("bt", bt);
   q.attrs.set("at_f", as_float_attr(at));
   q.attrs.set(ops::qattr::kXZeroPoint, io.x_zp);

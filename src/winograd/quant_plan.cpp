@@ -15,13 +15,23 @@ void attach_int8_plan(Node& n, const Tensor& w, const std::vector<double>& bias,
                       bool input_unsigned, const Int8Options& opt) {
   const int m = opt.m;
   const TileMatrices t = tile_matrices(m);
-  const int nt = t.n, nn = nt * nt;
-  if (st.m != m || static_cast<int>(st.components.size()) != nn)
-    throw Error(fmt::format("{}: Winograd statistics are for F({},3), not F({},3)", n.name, st.m, m));
-  const int64_t M = w.dim(0), C = w.dim(1);
-  // U in float64, component-major.
+  const int nt = t.n, nn = opt.one_d ? nt : nt * nt;  // components
+  if (st.m != m || st.one_d != opt.one_d || static_cast<int>(st.components.size()) != nn)
+    throw Error(fmt::format("{}: Winograd statistics are for F({}{},3), not F({}{},3)", n.name, st.m,
+                            st.one_d ? "×1" : "", m, opt.one_d ? "×1" : ""));
+  const int64_t M = w.dim(0), Cw = w.dim(1), C = opt.one_d ? 3 * Cw : Cw;  // C: the GEMM's reduction
+  // U in float64, component-major: G g Gᵀ (2-D), or per kernel row g Gᵀ (1-D, index ky·C + c).
   std::vector<double> U(static_cast<size_t>(nn * M * C));
-  for (int64_t o = 0; o < M; ++o)
+  if (opt.one_d)
+    for (int64_t o = 0; o < M; ++o)
+      for (int64_t c = 0; c < Cw; ++c)
+        for (int ky = 0; ky < 3; ++ky)
+          for (int j = 0; j < nt; ++j) {
+            double s = 0;
+            for (int kx = 0; kx < 3; ++kx) s += t.G[j * 3 + kx] * w.data<float>()[((o * Cw + c) * 3 + ky) * 3 + kx];
+            U[(static_cast<size_t>(j) * M + o) * C + ky * Cw + c] = s;
+          }
+  for (int64_t o = 0; o < M && !opt.one_d; ++o)
     for (int64_t c = 0; c < C; ++c) {
       const float* k = w.data<float>() + (o * C + c) * 9;
       double gk[8][3];
@@ -68,8 +78,11 @@ void attach_int8_plan(Node& n, const Tensor& w, const std::vector<double>& bias,
       if (t.BT[a * nt + j] < 0) return false;
     return true;
   };
-  for (int a = 0; a < nt; ++a)
-    for (int b = 0; b < nt; ++b) vunsigned[a * nt + b] = input_unsigned && row_nonneg(a) && row_nonneg(b);
+  if (opt.one_d)
+    for (int j = 0; j < nt; ++j) vunsigned[j] = input_unsigned && row_nonneg(j);
+  else
+    for (int a = 0; a < nt; ++a)
+      for (int b = 0; b < nt; ++b) vunsigned[a * nt + b] = input_unsigned && row_nonneg(a) && row_nonneg(b);
   std::vector<float> vscale(static_cast<size_t>(nn));
   double all_clip = 0;
   std::vector<double> clip(static_cast<size_t>(nn));
@@ -87,6 +100,10 @@ void attach_int8_plan(Node& n, const Tensor& w, const std::vector<double>& bias,
     vscale[k] = static_cast<float>(c / quant_max(opt.abits, vunsigned[k]));
   }
   n.attrs.set(attr::kTile, static_cast<int64_t>(m));
+  if (opt.one_d)
+    n.attrs.set(attr::kOneD, int64_t{1});
+  else
+    n.attrs.erase(attr::kOneD);
   n.attrs.set(attr::kU, uq);
   n.attrs.set(attr::kUScale, uscale);
   n.attrs.set(attr::kVScale, vscale);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Whole models on the integer engine: the logits are byte-identical on every
 # ISA path (scalar = the unpacked reference kernels) and thread count, for
-# direct W8A8/W4A4 plans and int8 Winograd F(4,3)/F(6,3) plans. Besides real
+# direct W8A8/W4A4 plans and int8 Winograd F(4,3)/F(6,3)/F(4×1,3×3) plans. Besides real
 # test images, adversarial ones drive every integer kernel at its limits: the
 # whole input at the quantizer's top or bottom (every activation at qmax/qmin),
 # a ±max checkerboard and stripes (alternating signs, the worst case of the
@@ -19,6 +19,7 @@ mkdir -p "$work"
 # int8 Winograd plans (the small model's 3×3 stride-1 layers with ≥ 8 input channels).
 "$winq" quantize "$model" --stats "$work/stats.json" -o "$work/wino_f4.onnx" --winograd F4 > /dev/null
 "$winq" quantize "$model" --stats "$work/stats.json" -o "$work/wino_f6.onnx" --winograd F6 --winograd-clip kl > /dev/null
+"$winq" quantize "$model" --stats "$work/stats.json" -o "$work/wino_f4x1.onnx" --winograd F4 --winograd-1d > /dev/null
 "$winq" data --model "$model" --images 300 -o "$work/real.npy" 2> /dev/null
 /usr/bin/python3 - "$work/real.npy" "$work/images.npy" <<'PY'
 import sys
@@ -38,7 +39,7 @@ np.save(sys.argv[2], np.concatenate([real, np.stack(adv).astype(np.float32)]).as
 PY
 best=$("$winq" info --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["isa"]["best"])')
 fail=0
-for q in w8a8 w4a4 wino_f4 wino_f6; do
+for q in w8a8 w4a4 wino_f4 wino_f6 wino_f4x1; do
   WINQ_ISA=scalar "$winq" run "$work/$q.onnx" -i "$work/images.npy" -o "$work/$q.scalar.npy" --threads 1 2> /dev/null
   for isa in scalar avx2 avx512vnni; do
     for t in 1 2; do

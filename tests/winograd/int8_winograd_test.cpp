@@ -101,6 +101,40 @@ TEST(Int8Winograd, StaysCloseToFloatAndPerComponentBeatsPerTensor) {
   }
 }
 
+// The 1-D variant F(m×1, 3×3): Winograd along rows only, so less of the
+// Winograd-domain rounding than the 2-D tile of the same m; statistics with n
+// components; the same bytes for 1 and 2 threads.
+TEST(Int8Winograd, OneDimensionalVariantStaysCloseToFloat) {
+  const Graph model = two_convs();
+  const CalibrationStats st = collect_stats(model, images(64, 31));
+  for (int m : {2, 4, 6}) {
+    const WinogradStats* ws = st.winograd_of("c1_node", m, true);
+    ASSERT_NE(ws, nullptr) << "F(" << m << "x1) statistics";
+    EXPECT_EQ(ws->components.size(), static_cast<size_t>(m + 2));
+  }
+  const Tensor x = images(16, 32).images;
+  const Tensor ref = FloatExecutor(prepare(model, {{"x", x.shape()}})).run({x}).at(0);
+  // Measured on this layer pair and these images: F2×1 38.2, F4×1 31.1, F6×1 28.3 dB.
+  const std::pair<int, double> min_db[] = {{2, 33}, {4, 26}, {6, 23}};
+  for (auto [m, floor_db] : min_db) {
+    QuantizeOptions o;
+    o.winograd = m;
+    o.winograd_1d = true;
+    const QuantizeResult q = quantize_model(model, st, o);
+    int planned = 0;
+    for (const auto& l : q.layers) planned += l.winograd == m && l.winograd_1d;
+    EXPECT_EQ(planned, 2);
+    const Graph lowered = prepare_quantized(q.qdq, {{"x", x.shape()}});
+    int qw = 0;
+    for (const Node& n : lowered.nodes) qw += n.op == "QWinogradConv" && n.attrs.get_int("one_d", 0) == 1;
+    EXPECT_EQ(qw, 1) << "c1 runs as the 1-D int8 Winograd layer";
+    const Tensor one = run_plan(q.qdq, x, 1), two = run_plan(q.qdq, x, 2);
+    for (int64_t i = 0; i < one.numel(); ++i) ASSERT_EQ(one.data<float>()[i], two.data<float>()[i]) << "threads";
+    const double db = sqnr_db(ref, one);
+    EXPECT_GE(db, floor_db) << "F(" << m << "x1,3x3) SQNR " << db << " dB";
+  }
+}
+
 TEST(Int8Winograd, StatisticsRoundTripAndAreRequired) {
   const Graph model = two_convs();
   CalibrateOptions co;

@@ -17,7 +17,7 @@ struct QuantizeArgs {
   std::string model, stats, out;
   std::string calibrator = "max", weight_calibrator = "max", keep_float;
   int wbits = 8, abits = 8, skip_first = 0;
-  bool per_tensor = false, bias_correction = false, bit_alloc = false, json = false;
+  bool per_tensor = false, bias_correction = false, bit_alloc = false, json = false, winograd_1d = false;
   double percentile = 99.99;
   std::string winograd = "off", winograd_scales = "component", winograd_clip = "mse";
   // --winograd auto
@@ -67,6 +67,9 @@ void add_quantize(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--winograd-clip", a.winograd_clip, "calibrator of the Winograd components (same choices as --clip)")
       ->capture_default_str();
+  cmd->add_flag("--winograd-1d", a.winograd_1d,
+                "with --winograd F2|F4|F6: the 1-D variant F(m×1,3×3) (Winograd along rows, 3(m+2)/m products per "
+                "output instead of 9)");
   cmd->add_flag("--json", a.json, "print the per-layer result as JSON");
   cmd->callback([] {
     Graph g = load_onnx(a.model);
@@ -85,6 +88,9 @@ void add_quantize(CLI::App& app) {
     o.winograd = auto_tiles ? 0 : winograd::parse_tile(a.winograd);
     o.winograd_per_component = a.winograd_scales == "component";
     o.winograd_calibrator = parse_calibrator(a.winograd_clip);
+    o.winograd_1d = a.winograd_1d;
+    if (a.winograd_1d && (auto_tiles || !o.winograd))
+      throw Error("--winograd-1d needs --winograd F2, F4 or F6 (auto chooses among the 2-D tiles)");
     for (size_t p = 0; p < a.keep_float.size();) {
       size_t e = a.keep_float.find(',', p);
       if (e == std::string::npos) e = a.keep_float.size();
@@ -111,7 +117,8 @@ void add_quantize(CLI::App& app) {
       for (const auto& l : r.layers)
         layers.push_back({{"node", l.node}, {"op", l.op}, {"quantized", l.quantized}, {"input_scale", l.input_scale},
                           {"weight_bits", l.weight_bits}, {"weight_sqnr_db", l.weight_sqnr_db},
-                          {"max_bias_shift", l.max_bias_shift}, {"winograd", l.winograd}});
+                          {"max_bias_shift", l.max_bias_shift}, {"winograd", l.winograd},
+                          {"winograd_1d", l.winograd_1d}});
       nlohmann::json js = {{"model", a.out}, {"options", nlohmann::json::parse(r.qdq.metadata.at("winq.quantization"))},
                             {"layers", layers}};
       if (auto_tiles) {
@@ -140,7 +147,7 @@ void add_quantize(CLI::App& app) {
     }
     Table t({"layer", "op", "weights", "bits", "weight SQNR dB", "input scale", "bias shift"});
     for (const auto& l : r.layers)
-      t.add({l.node, l.winograd ? fmt::format("{} F({},3)", l.op, l.winograd) : l.op, l.quantized ? "int" : "float", l.quantized ? fmt::format("{:.2f}", l.weight_bits) : "-",
+      t.add({l.node, l.winograd ? fmt::format("{} F({}{},3{})", l.op, l.winograd, l.winograd_1d ? "×1" : "", l.winograd_1d ? "×3" : "") : l.op, l.quantized ? "int" : "float", l.quantized ? fmt::format("{:.2f}", l.weight_bits) : "-",
              l.quantized ? fmt::format("{:.1f}", l.weight_sqnr_db) : "-",
              l.quantized ? fmt::format("{:.4g}", l.input_scale) : "-",
              l.quantized ? fmt::format("{:.3g}", l.max_bias_shift) : "-"});

@@ -50,12 +50,28 @@ PackedU pack_u(const Tensor& u) {
   return r;
 }
 
+// The 1-D variant's U [n, M, 3·C] (index ky·C + c) widened to 3 blocks of
+// 4·⌈C/4⌉ (zeros for the padding channels), so that each kernel row starts on
+// a word of the activation layout, then packed like the 2-D components.
+PackedU pack_u_1d(const Tensor& u) {
+  const int64_t n = u.dim(0), M = u.dim(1), C = u.dim(2) / 3, C4 = 4 * kernels::k4_of(C);
+  Tensor wide(DataType::s8, {n, M, 3 * C4});
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t o = 0; o < M; ++o)
+      for (int64_t ky = 0; ky < 3; ++ky)
+        std::copy_n(u.data<int8_t>() + (j * M + o) * 3 * C + ky * C, C,
+                    wide.data<int8_t>() + (j * M + o) * 3 * C4 + ky * C4);
+  return pack_u(wide);
+}
+
+bool is_1d(const Attributes& a) { return a.get_int("one_d", 0) != 0; }
+
 void qwinograd_infer(InferContext& c) {
   const DataType xt = c.in(0).dtype;
   if (xt != DataType::u8 && xt != DataType::s8) throw Error(c.where() + ": x must be uint8 or int8");
   const Shape& x = c.in_shape(0);
   const Shape& u = c.in_shape(1);
-  if (x.size() != 4 || u.size() != 3 || u[2] != x[1])
+  if (x.size() != 4 || u.size() != 3 || u[2] != (is_1d(c.node.attrs) ? 3 : 1) * x[1])
     throw Error(fmt::format("{}: input {} does not fit the Winograd weights {}", c.where(), shape_str(x), shape_str(u)));
   Window win = make_window(c.node.attrs, x, {3, 3}, false, c.where());
   const std::string t = c.node.attrs.get_string(qattr::kYType, "");
@@ -68,7 +84,132 @@ std::vector<float> as_floats(const std::vector<T>& v) {
   return std::vector<float>(v.begin(), v.end());
 }
 
+// F(m×1, 3×3) (attribute one_d): tiles of 1 output row × m columns. For each
+// block of output rows and each column component j: the row transform of every
+// (kernel row ky, channel c, tile) — V = Σ_i B'ᵀ[j][i]·(x − x_zp), exact in
+// int32 and float32 — requantized to a byte as in the 2-D kernels
+// (q = clamp(nearbyint(fl(V·v_scale[j])), lo, hi) + v_off[j]); one int8 GEMM
+// per j over 3·C; then per output channel and tile, in float32 in this order
+// (this file is compiled with -ffp-contract=off):
+//   z[j] = fl(float(P[j] − corr[j]) · z_scale[j·M + o])
+//   Y[s] = bias + Σ_j Aᵀ[s][j] · z[j]          (j ascending)
+//   y    = clamp(nearbyint(Y) + y_zp, qmin, qmax)
+// The row transform is scalar (it is also the definition); the GEMM is the
+// dispatched, exact int8 kernel, so every ISA path gives the same bytes.
+void qwinograd_1d_run(RunContext& c) {
+  const Tensor& x = c.input(0);
+  const Tensor& uq = c.input(1);
+  const Attributes& at = c.node.attrs;
+  const int m = static_cast<int>(at.get_int("tile", 0)), n = m + 2;
+  const std::vector<int64_t> bt = at.get_ints("bt");
+  const std::vector<float> a_t = at.get_floats("at_f"), vscale = at.get_floats("v_scale"),
+                           zscale = at.get_floats("z_scale"), bias = at.get_floats("bias_y");
+  const std::vector<float> vlo = as_floats(at.get_ints("v_qmin")), vhi = as_floats(at.get_ints("v_qmax"));
+  const int64_t M = uq.dim(1), C = x.dim(1), K4 = kernels::k4_of(C), K4p = 3 * K4;
+  const int32_t xzp = static_cast<int32_t>(at.get_int(qattr::kXZeroPoint, 0));
+  if ((m != 2 && m != 4 && m != 6) || uq.dim(0) != n || uq.dim(2) != 3 * C ||
+      static_cast<int>(bt.size()) != n * n || static_cast<int>(a_t.size()) != m * n ||
+      static_cast<int>(vscale.size()) != n || static_cast<int>(vlo.size()) != n || static_cast<int>(vhi.size()) != n ||
+      static_cast<int64_t>(zscale.size()) != n * M || static_cast<int64_t>(bias.size()) != M)
+    throw Error(c.where() + ": malformed Winograd attributes");
+  Window win = make_window(at, x.shape(), {3, 3}, false, c.where());
+  const int64_t N = x.dim(0), H = win.in[0], W = win.in[1], OH = win.out[0], OW = win.out[1];
+  const int64_t TW = (OW + m - 1) / m;
+  const bool yu = at.get_string(qattr::kYType, "") == "uint8";
+  const bool xs = x.dtype() == DataType::s8;
+  const int32_t yzp = static_cast<int32_t>(at.get_int(qattr::kYZeroPoint, 0));
+  const int32_t qmin = static_cast<int32_t>(at.get_int(qattr::kQMin, yu ? 0 : -128));
+  const int32_t qmax = static_cast<int32_t>(at.get_int(qattr::kQMax, yu ? 255 : 127));
+  Tensor y(yu ? DataType::u8 : DataType::s8, window_output_shape(win, N, M));
+  const KernelTable& kt = kernel_table();
+
+  PackedU local;
+  const Tensor* packed = at.get_tensor(kPackedUAttr);
+  const Tensor* usum = at.get_tensor(kPackedUSumAttr);
+  if (!packed || !usum || at.get_string(kPackedKernelAttr, "") != kt.qgemm_k4_name) {
+    local = pack_u_1d(uq);
+    packed = &local.weights;
+    usum = &local.sums;
+  }
+  const int64_t comp_bytes = kernels::panels_of(M) * K4p * kernels::kQPanel * 4 * (kt.qgemm_k4_s16 ? 2 : 1);
+  std::vector<int32_t> voff(static_cast<size_t>(n)), corr(static_cast<size_t>(n * M));
+  for (int j = 0; j < n; ++j) {
+    voff[j] = vlo[j] < 0 ? 128 : 0;
+    for (int64_t o = 0; o < M; ++o)
+      corr[j * M + o] = static_cast<int32_t>(static_cast<uint32_t>(voff[j]) *
+                                             static_cast<uint32_t>(usum->data<int32_t>()[j * M + o]));
+  }
+
+  // Padded input as values d = x − x_zp (padding is a real 0), [C][OH + 2][TW·m + 2].
+  const int64_t Hp = OH + 2, Wp = TW * m + 2, pt = win.pad_begin[0], pl = win.pad_begin[1];
+  std::vector<int16_t> d(static_cast<size_t>(4 * K4 * Hp * Wp), 0);
+  const int64_t rows_per_block = std::max<int64_t>(1, (kBlockTiles + TW - 1) / TW);
+  const int64_t blocks = (OH + rows_per_block - 1) / rows_per_block, Tb_max = rows_per_block * TW;
+  for (int64_t img = 0; img < N; ++img) {
+    const uint8_t* src = reinterpret_cast<const uint8_t*>(x.raw()) + img * C * H * W;
+    parallel_for(C, c.threads, [&](int64_t b, int64_t e) {
+      for (int64_t ch = b; ch < e; ++ch)
+        for (int64_t iy = 0; iy < H; ++iy)
+          for (int64_t ix = 0; ix < W; ++ix) {
+            if (iy + pt >= Hp || ix + pl >= Wp) continue;  // rows/columns no output reads
+            const uint8_t v = src[(ch * H + iy) * W + ix];
+            d[(ch * Hp + iy + pt) * Wp + ix + pl] =
+                static_cast<int16_t>((xs ? static_cast<int32_t>(static_cast<int8_t>(v)) : v) - xzp);
+          }
+    });
+    parallel_for(blocks, c.threads, [&](int64_t b0, int64_t e0) {
+      std::vector<uint8_t> vb(static_cast<size_t>(n * K4p * Tb_max * 4));
+      std::vector<int32_t> P(static_cast<size_t>(n * M * Tb_max));
+      for (int64_t blk = b0; blk < e0; ++blk) {
+        const int64_t r0 = blk * rows_per_block, r1 = std::min(OH, r0 + rows_per_block), Tb = (r1 - r0) * TW;
+        const int64_t comp_stride = K4p * Tb * 4;
+        std::fill(vb.begin(), vb.end(), uint8_t{0});
+        for (int ky = 0; ky < 3; ++ky)
+          for (int64_t ch = 0; ch < 4 * K4; ++ch)
+            for (int64_t oy = r0; oy < r1; ++oy)
+              for (int64_t tx = 0; tx < TW; ++tx) {
+                const int16_t* row = d.data() + (ch * Hp + oy + ky) * Wp + tx * m;
+                const int64_t word = (ky * K4 + ch / 4) * Tb + (oy - r0) * TW + tx;
+                for (int j = 0; j < n; ++j) {
+                  int32_t v = 0;
+                  for (int i = 0; i < n; ++i) v += static_cast<int32_t>(bt[j * n + i]) * row[i];
+                  const float q = std::clamp(std::nearbyint(static_cast<float>(v) * vscale[j]), vlo[j], vhi[j]);
+                  vb[j * comp_stride + word * 4 + ch % 4] = static_cast<uint8_t>(static_cast<int32_t>(q) + voff[j]);
+                }
+              }
+        const std::vector<int64_t> row_off = kernels::dense_row_offsets(K4p, Tb);
+        for (int j = 0; j < n; ++j)
+          kt.qgemm_k4(M, Tb, K4p, packed->raw() + j * comp_bytes, vb.data() + j * comp_stride, row_off.data(),
+                      P.data() + j * M * Tb, Tb);
+        for (int64_t o = 0; o < M; ++o)
+          for (int64_t t = 0; t < Tb; ++t) {
+            const int64_t oy = r0 + t / TW, ox0 = (t % TW) * m;
+            float z[8];
+            for (int j = 0; j < n; ++j)
+              z[j] = static_cast<float>(static_cast<int32_t>(static_cast<uint32_t>(P[(j * M + o) * Tb + t]) -
+                                                             static_cast<uint32_t>(corr[j * M + o]))) *
+                     zscale[j * M + o];
+            for (int s = 0; s < m && ox0 + s < OW; ++s) {
+              float Y = bias[o];
+              for (int j = 0; j < n; ++j) Y += a_t[s * n + j] * z[j];
+              // Clamped as floats: nearbyint(Y) + y_zp is exact below 2^24, and beyond it clamps the same.
+              const float q = std::clamp(std::nearbyint(Y) + static_cast<float>(yzp), static_cast<float>(qmin),
+                                         static_cast<float>(qmax));
+              reinterpret_cast<uint8_t*>(y.raw())[((img * M + o) * OH + oy) * OW + ox0 + s] =
+                  static_cast<uint8_t>(static_cast<int32_t>(q));
+            }
+          }
+      }
+    });
+  }
+  c.out[0] = std::move(y);
+}
+
 void qwinograd_run(RunContext& c) {
+  if (is_1d(c.node.attrs)) {
+    qwinograd_1d_run(c);
+    return;
+  }
   const Tensor& x = c.input(0);
   const Tensor& uq = c.input(1);
   const Attributes& at = c.node.attrs;
@@ -210,7 +351,7 @@ void pack_winograd_weights(Graph& g) {
     if (n.domain != qattr::kDomain || n.op != "QWinogradConv") continue;
     const Value& uv = g.values[n.inputs.at(1)];
     if (!uv.is_constant()) continue;
-    PackedU p = pack_u(uv.constant);
+    PackedU p = is_1d(n.attrs) ? pack_u_1d(uv.constant) : pack_u(uv.constant);
     n.attrs.set(kPackedUAttr, p.weights);
     n.attrs.set(kPackedUSumAttr, p.sums);
     n.attrs.set(kPackedKernelAttr, std::string(kernel_table().qgemm_k4_name));
