@@ -3,7 +3,8 @@
 // medians. Effective GOP/s = 2·C·C·9·H·W / time. Also the machine's int8 VNNI
 // peak (a register-only vpdpbusd loop) so each figure has a ceiling.
 //
-// Usage: winq_conv_bench [--threads T] [--rounds R] [--json] [--no-peers] [--winograd] [--shape C@HxW]
+// Usage: winq_conv_bench [--threads T] [--rounds R] [--json] [--no-peers] [--winograd] [--float] [--shape C@HxW]
+// (--float: winq's float direct and Winograd F2/F4/F6 against oneDNN fp32 direct and Winograd)
 // (--no-peers: winq alone, for profiling; --winograd: winq's int8 F(2,3),
 // F(4,3), F(6,3) against winq direct and oneDNN's direct and Winograd
 // convolutions, int8 and fp32; effective GOP/s still counts direct operations)
@@ -124,6 +125,38 @@ std::function<void()> winq_int8(const ConvShape& s, int threads, int tile = 0) {
   return [ex, in] { ex->run({*in}); };
 }
 
+// ---- winq float: a Conv through the float executor, direct or Winograd F(tile, 3) ----
+std::function<void()> winq_f32(const ConvShape& s, int threads, int tile) {
+  Graph g;
+  g.opset = 13;
+  Value x;
+  x.name = "x";
+  x.shape = {1, s.c, s.hw, s.hw};
+  x.has_shape = true;
+  const ValueId xi = g.add_value(x);
+  g.inputs.push_back(xi);
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  Tensor w(DataType::f32, {s.c, s.c, 3, 3});
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = u(rng);
+  Node n;
+  n.name = "conv";
+  n.op = "Conv";
+  n.inputs = {xi, g.add_constant("w", w)};
+  n.attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  Value y;
+  y.name = "y";
+  n.outputs = {g.add_value(y)};
+  g.outputs = n.outputs;
+  g.nodes.push_back(n);
+  Graph p = prepare(g);
+  if (tile) winograd::plan_float_winograd(p, tile);
+  auto ex = std::make_shared<FloatExecutor>(p, threads);
+  auto in = std::make_shared<Tensor>(DataType::f32, x.shape);
+  for (int64_t i = 0; i < in->numel(); ++i) in->data<float>()[i] = u(rng);
+  return [ex, in] { ex->run({*in}); };
+}
+
 // ---- oneDNN: direct convolution, layouts of its choice (reorders not timed) -------
 struct Dnnl {
   dnnl::engine eng{dnnl::engine::kind::cpu, 0};
@@ -211,7 +244,7 @@ double vnni_peak_gops() {
 
 int main(int argc, char** argv) {
   int threads = 1, rounds = 5;
-  bool json = false, peers = true, wino = false;
+  bool json = false, peers = true, wino = false, fp32 = false;
   std::string only;  // --shape C@HWxHW: one shape (profiling)
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -220,9 +253,11 @@ int main(int argc, char** argv) {
     else if (a == "--json") json = true;
     else if (a == "--no-peers") peers = false;
     else if (a == "--winograd") wino = true;
+    else if (a == "--float") fp32 = true;
     else if (a == "--shape" && i + 1 < argc) only = argv[++i];
     else {
-      std::cerr << "usage: winq_conv_bench [--threads T] [--rounds R] [--json] [--no-peers] [--winograd] [--shape C@HxW]\n";
+      std::cerr << "usage: winq_conv_bench [--threads T] [--rounds R] [--json] [--no-peers] [--winograd] [--float] "
+                   "[--shape C@HxW]\n";
       return 2;
     }
   }
@@ -236,8 +271,20 @@ int main(int argc, char** argv) {
                         {"vnni_peak_gops_per_core", peak}, {"shapes", nlohmann::json::array()}};
   // Engines: a name and a factory (nullptr: not available for this shape).
   using Factory = std::function<std::function<void()>(const ConvShape&)>;
-  std::vector<std::pair<std::string, Factory>> engines = {
-      {"winq int8", [&](const ConvShape& s) { return winq_int8(s, threads); }}};
+  std::vector<std::pair<std::string, Factory>> engines;
+  if (fp32) {  // --float: winq's float direct and Winograd against oneDNN's fp32 direct and Winograd
+    engines.push_back({"winq fp32", [&](const ConvShape& s) { return winq_f32(s, threads, 0); }});
+    for (int tile : {2, 4, 6})
+      engines.push_back({fmt::format("winq fp32 F{}", tile), [&, tile](const ConvShape& s) { return winq_f32(s, threads, tile); }});
+    if (peers) {
+      engines.push_back({"oneDNN fp32", [&](const ConvShape& s) { return onednn(s, false, dnnl); }});
+      engines.push_back({"oneDNN fp32 Wino", [&](const ConvShape& s) { return onednn(s, false, dnnl, true); }});
+    }
+    peers = false;
+    wino = false;
+  } else {
+    engines.push_back({"winq int8", [&](const ConvShape& s) { return winq_int8(s, threads); }});
+  }
   if (wino)
     for (int tile : {2, 4, 6})
       engines.push_back({fmt::format("winq int8 F{}", tile), [&, tile](const ConvShape& s) { return winq_int8(s, threads, tile); }});
@@ -276,7 +323,7 @@ int main(int argc, char** argv) {
     for (size_t k = 0; k < E; ++k) {
       gops[k] = t[k].empty() ? 0 : ops / median(t[k]) / 1e9;
       if (engines[k].first.rfind("winq", 0) == 0) best_winq = std::max(best_winq, gops[k]);
-      if (engines[k].first.rfind("oneDNN int8", 0) == 0) best_dnnl = std::max(best_dnnl, gops[k]);
+      if (engines[k].first.rfind(fp32 ? "oneDNN fp32" : "oneDNN int8", 0) == 0) best_dnnl = std::max(best_dnnl, gops[k]);
     }
     const std::string shape = fmt::format("{}@{}x{}", s.c, s.hw, s.hw);
     nlohmann::json js = {{"shape", shape}, {"net", s.net}};

@@ -20,6 +20,9 @@ const KernelTable& kernel_table() {
         t.wino_input = kernels::wino_input_row__avx512;
         t.wino_output = kernels::wino_output_row__avx512;
         t.wino_name = "wino_{input,output}_row__avx512";
+        t.wino_f32_input = kernels::wino_f32_input_row__avx512;
+        t.wino_f32_output = kernels::wino_f32_output_row__avx512;
+        t.wino_f32_name = "wino_f32_{input,output}_row__avx512";
         break;
       case Isa::avx2:
         t.gemm_f32 = kernels::gemm_f32_6x16__avx2;
@@ -34,6 +37,9 @@ const KernelTable& kernel_table() {
         t.wino_input = kernels::wino_input_row__ref;
         t.wino_output = kernels::wino_output_row__ref;
         t.wino_name = "wino_{input,output}_row__ref";
+        t.wino_f32_input = kernels::wino_f32_input_row__avx2;
+        t.wino_f32_output = kernels::wino_f32_output_row__avx2;
+        t.wino_f32_name = "wino_f32_{input,output}_row__avx2";
         break;
       case Isa::scalar:
         t.gemm_f32 = kernels::gemm_f32_6x16__generic;
@@ -47,6 +53,9 @@ const KernelTable& kernel_table() {
         t.wino_input = kernels::wino_input_row__ref;
         t.wino_output = kernels::wino_output_row__ref;
         t.wino_name = "wino_{input,output}_row__ref";
+        t.wino_f32_input = kernels::wino_f32_input_row__ref;
+        t.wino_f32_output = kernels::wino_f32_output_row__ref;
+        t.wino_f32_name = "wino_f32_{input,output}_row__ref";
         break;
     }
     return t;
@@ -58,7 +67,7 @@ std::vector<std::pair<std::string, std::string>> kernel_choices() {
   const auto& t = kernel_table();
   return {{"gemm_f32", t.gemm_f32_name}, {"qgemm_k4 (int8 conv/fc)", t.qgemm_k4_name},
           {"requantize_row (epilogue)", t.requantize_row_name}, {"qadd (residual add)", t.qadd_name},
-          {"int8 Winograd transforms", t.wino_name}};
+          {"int8 Winograd transforms", t.wino_name}, {"float Winograd transforms", t.wino_f32_name}};
 }
 
 }  // namespace winq

@@ -5,6 +5,7 @@
 #include "../kernels/qadd.hpp"
 #include "../kernels/qgemm.hpp"
 #include "../kernels/requantize_row.hpp"
+#include "../kernels/winograd_f32.hpp"
 #include "../kernels/winograd_int8.hpp"
 
 namespace winq {
@@ -22,6 +23,9 @@ struct KernelTable {
   kernels::WinoInputFn wino_input;  // int8 Winograd tile transforms
   kernels::WinoOutputFn wino_output;
   const char* wino_name;
+  kernels::WinoF32InputFn wino_f32_input;  // float Winograd tile transforms
+  kernels::WinoF32OutputFn wino_f32_output;
+  const char* wino_f32_name;
 };
 
 const KernelTable& kernel_table();

@@ -125,62 +125,52 @@ void winograd_conv_run(RunContext& c) {
   if (U->dim(0) != nn || U->dim(1) != M || U->dim(2) != C) throw Error(c.where() + ": transformed weights do not fit");
   Tensor y(DataType::f32, window_output_shape(win, N, M));
   const float* bias = c.has_input(2) ? c.input(2).data<float>() : nullptr;
-  const auto gemm = kernel_table().gemm_f32;
-  parallel_for(N, c.threads, [&](int64_t b0, int64_t e0) {
-    std::vector<float> V(static_cast<size_t>(nn * C * T)), P(static_cast<size_t>(nn * M * T));
-    std::vector<float> d(static_cast<size_t>(nn)), tmp(static_cast<size_t>(nn));
-    for (int64_t img = b0; img < e0; ++img) {
-      const float* xi = x.data<float>() + img * C * H * W;
-      // Input transform: V[ξν][c][tile] = (Bᵀ d B)[ξ][ν].
-      for (int64_t ch = 0; ch < C; ++ch)
-        for (int64_t ty = 0; ty < TH; ++ty)
-          for (int64_t tx = 0; tx < TW; ++tx) {
-            const int64_t y0 = ty * m - win.pad_begin[0], x0 = tx * m - win.pad_begin[1];
-            for (int i = 0; i < n; ++i)
-              for (int j = 0; j < n; ++j) {
-                const int64_t iy = y0 + i, ix = x0 + j;
-                d[i * n + j] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? xi[(ch * H + iy) * W + ix] : 0.0f;
-              }
-            for (int a = 0; a < n; ++a)
-              for (int j = 0; j < n; ++j) {
-                float s = 0;
-                for (int i = 0; i < n; ++i) s += t.BT[a * n + i] * d[i * n + j];
-                tmp[a * n + j] = s;
-              }
-            const int64_t tile = ty * TW + tx;
-            for (int a = 0; a < n; ++a)
-              for (int b = 0; b < n; ++b) {
-                float s = 0;
-                for (int j = 0; j < n; ++j) s += tmp[a * n + j] * t.BT[b * n + j];
-                V[(static_cast<int64_t>(a * n + b) * C + ch) * T + tile] = s;
-              }
-          }
-      // One GEMM per component: P[ξν] (M×T) = U[ξν] (M×C) · V[ξν] (C×T).
-      for (int k = 0; k < nn; ++k)
-        gemm(M, T, C, U->data<float>() + static_cast<int64_t>(k) * M * C, C, V.data() + k * C * T, T,
-             P.data() + k * M * T, T, false);
-      // Output transform, crop, bias.
-      float* yi = y.data<float>() + img * M * OH * OW;
-      for (int64_t o = 0; o < M; ++o)
-        for (int64_t tile = 0; tile < T; ++tile) {
-          for (int k = 0; k < nn; ++k) d[k] = P[(k * M + o) * T + tile];
-          for (int a = 0; a < m; ++a)  // tmp = Aᵀ · P_tile (m × n)
-            for (int j = 0; j < n; ++j) {
-              float s = 0;
-              for (int i = 0; i < n; ++i) s += t.AT[a * n + i] * d[i * n + j];
-              tmp[a * n + j] = s;
-            }
-          const int64_t oy0 = (tile / TW) * m, ox0 = (tile % TW) * m;
-          for (int a = 0; a < m && oy0 + a < OH; ++a)
-            for (int b = 0; b < m && ox0 + b < OW; ++b) {
-              float s = bias ? bias[o] : 0.0f;
-              for (int j = 0; j < n; ++j) s += tmp[a * n + j] * t.AT[b * n + j];
-              yi[(o * OH + oy0 + a) * OW + ox0 + b] = s;
-            }
+  const KernelTable& kt = kernel_table();
+  // Per image: a zero-padded copy of the input (every tile inside it), the
+  // input transform per channel and tile row, one GEMM per component, the
+  // output transform per output channel and tile row. Batches split over
+  // images; a single image splits each phase over the threads instead.
+  const int64_t Hp = TH * m + 2, Wp = TW * m + 2;
+  auto run_image = [&](int64_t img, int threads, std::vector<float>& xp, std::vector<float>& V, std::vector<float>& P) {
+    const float* xi = x.data<float>() + img * C * H * W;
+    parallel_for(C, threads, [&](int64_t c0, int64_t c1) {
+      for (int64_t ch = c0; ch < c1; ++ch) {
+        float* plane = xp.data() + ch * Hp * Wp;
+        std::fill(plane, plane + Hp * Wp, 0.0f);
+        for (int64_t iy = 0; iy < H; ++iy) {
+          const int64_t py = iy + win.pad_begin[0];
+          if (py >= Hp) break;
+          const int64_t x0 = win.pad_begin[1], len = std::min<int64_t>(W, Wp - x0);
+          std::copy_n(xi + (ch * H + iy) * W, len, plane + py * Wp + x0);
         }
-      apply_fused_activation(c.node.attrs, yi, M * OH * OW);
-    }
-  });
+        for (int64_t ty = 0; ty < TH; ++ty)
+          kt.wino_f32_input(m, t.BT.data(), plane + ty * m * Wp, Wp, TW, V.data() + ch * T + ty * TW, C * T);
+      }
+    });
+    parallel_for(nn, threads, [&](int64_t k0, int64_t k1) {  // P[ξν] (M×T) = U[ξν] (M×C) · V[ξν] (C×T)
+      for (int64_t k = k0; k < k1; ++k)
+        kt.gemm_f32(M, T, C, U->data<float>() + k * M * C, C, V.data() + k * C * T, T, P.data() + k * M * T, T, false);
+    });
+    float* yi = y.data<float>() + img * M * OH * OW;
+    parallel_for(M, threads, [&](int64_t o0, int64_t o1) {
+      for (int64_t o = o0; o < o1; ++o)
+        for (int64_t ty = 0; ty < TH; ++ty)
+          kt.wino_f32_output(m, t.AT.data(), P.data() + o * T + ty * TW, M * T, TW, bias ? bias[o] : 0.0f,
+                             yi + (o * OH + ty * m) * OW, OW, static_cast<int>(std::min<int64_t>(m, OH - ty * m)));
+    });
+    apply_fused_activation(c.node.attrs, yi, M * OH * OW);
+  };
+  const auto xp_size = static_cast<size_t>(C * Hp * Wp), v_size = static_cast<size_t>(nn * C * T),
+             p_size = static_cast<size_t>(nn * M * T);
+  if (N >= c.threads) {
+    parallel_for(N, c.threads, [&](int64_t b0, int64_t e0) {
+      std::vector<float> xp(xp_size), V(v_size), P(p_size);
+      for (int64_t img = b0; img < e0; ++img) run_image(img, 1, xp, V, P);
+    });
+  } else {
+    std::vector<float> xp(xp_size), V(v_size), P(p_size);
+    for (int64_t img = 0; img < N; ++img) run_image(img, c.threads, xp, V, P);
+  }
   c.out[0] = std::move(y);
 }
 
