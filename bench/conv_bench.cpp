@@ -69,7 +69,7 @@ double median(std::vector<double> v) {
 // ---- winq int8: one lowered QConv or QWinogradConv through the executor -----------
 // tile 0: direct (QConv); 2, 4, 6: int8 Winograd F(tile, 3) with random
 // Winograd-domain weights and scales (the arithmetic does not depend on them).
-std::function<void()> winq_int8(const ConvShape& s, int threads, int tile = 0) {
+std::function<void()> winq_int8(const ConvShape& s, int threads, int tile = 0, bool one_d = false) {
   Graph g;
   g.opset = 13;
   Value x;
@@ -94,13 +94,14 @@ std::function<void()> winq_int8(const ConvShape& s, int threads, int tile = 0) {
     n.attrs.set("multiplier", std::vector<int64_t>(static_cast<size_t>(s.c), int64_t{1} << 30));
     n.attrs.set("shift", std::vector<int64_t>(static_cast<size_t>(s.c), int64_t{44}));
   } else {
-    const int64_t nn = (tile + 2) * (tile + 2);
-    Tensor u(DataType::s8, {nn, s.c, s.c});
+    const int64_t nn = one_d ? tile + 2 : (tile + 2) * (tile + 2);  // 1-D: F(tile×1, 3×3)
+    Tensor u(DataType::s8, {nn, s.c, (one_d ? 3 : 1) * s.c});
     for (int64_t i = 0; i < u.numel(); ++i) u.data<int8_t>()[i] = static_cast<int8_t>(rng() % 255 - 127);
     Node planned;
     planned.name = "conv";
     planned.op = "Conv";
     planned.attrs.set(winograd::attr::kTile, int64_t{tile});
+    if (one_d) planned.attrs.set(winograd::attr::kOneD, int64_t{1});
     planned.attrs.set(winograd::attr::kU, u);
     planned.attrs.set(winograd::attr::kUScale, std::vector<float>(static_cast<size_t>(nn * s.c), 0.01f));
     planned.attrs.set(winograd::attr::kVScale, std::vector<float>(static_cast<size_t>(nn), 0.1f));
@@ -288,6 +289,8 @@ int main(int argc, char** argv) {
   if (wino)
     for (int tile : {2, 4, 6})
       engines.push_back({fmt::format("winq int8 F{}", tile), [&, tile](const ConvShape& s) { return winq_int8(s, threads, tile); }});
+  if (wino)  // the 1-D variant F(4×1, 3×3)
+    engines.push_back({"winq int8 F4x1", [&](const ConvShape& s) { return winq_int8(s, threads, 4, true); }});
   if (peers) {
     engines.push_back({"oneDNN int8", [&](const ConvShape& s) { return onednn(s, true, dnnl); }});
     if (wino) engines.push_back({"oneDNN int8 Wino", [&](const ConvShape& s) { return onednn(s, true, dnnl, true); }});

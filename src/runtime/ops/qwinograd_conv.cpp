@@ -66,6 +66,17 @@ PackedU pack_u_1d(const Tensor& u) {
 
 bool is_1d(const Attributes& a) { return a.get_int("one_d", 0) != 0; }
 
+// clamp(nearbyint(v), lo, hi) for integer-valued lo ≤ hi with |lo|, |hi| < 2^21,
+// without a libm call (baseline x86-64 has no rounding instruction): clamping
+// to [lo − 1, hi + 1] first changes no result (nearbyint is monotonic), and
+// then adding and subtracting 1.5·2^23 rounds to the nearest integer, ties to
+// even, exactly as nearbyint in the default rounding mode.
+inline float round_clamped(float v, float lo, float hi) {
+  const float c = std::min(std::max(v, lo - 1.0f), hi + 1.0f);
+  const float r = (c + 12582912.0f) - 12582912.0f;
+  return std::min(std::max(r, lo), hi);
+}
+
 void qwinograd_infer(InferContext& c) {
   const DataType xt = c.in(0).dtype;
   if (xt != DataType::u8 && xt != DataType::s8) throw Error(c.where() + ": x must be uint8 or int8");
@@ -140,65 +151,94 @@ void qwinograd_1d_run(RunContext& c) {
                                              static_cast<uint32_t>(usum->data<int32_t>()[j * M + o]));
   }
 
-  // Padded input as values d = x − x_zp (padding is a real 0), [C][OH + 2][TW·m + 2].
-  const int64_t Hp = OH + 2, Wp = TW * m + 2, pt = win.pad_begin[0], pl = win.pad_begin[1];
-  std::vector<int16_t> d(static_cast<size_t>(4 * K4 * Hp * Wp), 0);
+  // Padded input as values d = x − x_zp (padding is a real 0), stored by
+  // column phase: dph[c][r][row][u] = d[c][row][u·m + r] (r < m, u ≤ TW), so
+  // that element i of tile t is dph[c][i mod m][row][t + i div m]. For a block
+  // of output rows every step below then runs over one contiguous range (rows
+  // × (TW + 1) columns; the extra column is computed and dropped), which the
+  // compiler vectorizes. The sums are integers below 2^24: exact in float32.
+  const int64_t Hp = OH + 2, TWp = TW + 1, pt = win.pad_begin[0], pl = win.pad_begin[1];
+  std::vector<float> dph(static_cast<size_t>(4 * K4 * m * Hp * TWp + TWp), 0.0f);
   const int64_t rows_per_block = std::max<int64_t>(1, (kBlockTiles + TW - 1) / TW);
   const int64_t blocks = (OH + rows_per_block - 1) / rows_per_block, Tb_max = rows_per_block * TW;
+  std::vector<float> btf(bt.begin(), bt.end());
   for (int64_t img = 0; img < N; ++img) {
     const uint8_t* src = reinterpret_cast<const uint8_t*>(x.raw()) + img * C * H * W;
     parallel_for(C, c.threads, [&](int64_t b, int64_t e) {
       for (int64_t ch = b; ch < e; ++ch)
-        for (int64_t iy = 0; iy < H; ++iy)
+        for (int64_t iy = 0; iy < H; ++iy) {
+          if (iy + pt >= Hp) break;  // rows no output reads
           for (int64_t ix = 0; ix < W; ++ix) {
-            if (iy + pt >= Hp || ix + pl >= Wp) continue;  // rows/columns no output reads
+            const int64_t col = ix + pl;
+            if (col >= m * TWp) break;
             const uint8_t v = src[(ch * H + iy) * W + ix];
-            d[(ch * Hp + iy + pt) * Wp + ix + pl] =
-                static_cast<int16_t>((xs ? static_cast<int32_t>(static_cast<int8_t>(v)) : v) - xzp);
+            dph[((ch * m + col % m) * Hp + iy + pt) * TWp + col / m] =
+                static_cast<float>((xs ? static_cast<int32_t>(static_cast<int8_t>(v)) : v) - xzp);
           }
+        }
     });
     parallel_for(blocks, c.threads, [&](int64_t b0, int64_t e0) {
       std::vector<uint8_t> vb(static_cast<size_t>(n * K4p * Tb_max * 4));
       std::vector<int32_t> P(static_cast<size_t>(n * M * Tb_max));
+      std::vector<float> acc(static_cast<size_t>(rows_per_block * TWp + Tb_max)), z(static_cast<size_t>(n * Tb_max));
       for (int64_t blk = b0; blk < e0; ++blk) {
         const int64_t r0 = blk * rows_per_block, r1 = std::min(OH, r0 + rows_per_block), Tb = (r1 - r0) * TW;
-        const int64_t comp_stride = K4p * Tb * 4;
-        std::fill(vb.begin(), vb.end(), uint8_t{0});
+        const int64_t comp_stride = K4p * Tb * 4, len = (r1 - r0) * TWp;
         for (int ky = 0; ky < 3; ++ky)
-          for (int64_t ch = 0; ch < 4 * K4; ++ch)
-            for (int64_t oy = r0; oy < r1; ++oy)
-              for (int64_t tx = 0; tx < TW; ++tx) {
-                const int16_t* row = d.data() + (ch * Hp + oy + ky) * Wp + tx * m;
-                const int64_t word = (ky * K4 + ch / 4) * Tb + (oy - r0) * TW + tx;
-                for (int j = 0; j < n; ++j) {
-                  int32_t v = 0;
-                  for (int i = 0; i < n; ++i) v += static_cast<int32_t>(bt[j * n + i]) * row[i];
-                  const float q = std::clamp(std::nearbyint(static_cast<float>(v) * vscale[j]), vlo[j], vhi[j]);
-                  vb[j * comp_stride + word * 4 + ch % 4] = static_cast<uint8_t>(static_cast<int32_t>(q) + voff[j]);
-                }
+          for (int64_t ch = 0; ch < 4 * K4; ++ch) {
+            uint8_t* dst = vb.data() + (ky * K4 + ch / 4) * Tb * 4 + ch % 4;
+            for (int j = 0; j < n; ++j) {
+              std::fill_n(acc.data(), len, 0.0f);
+              for (int i = 0; i < n; ++i) {
+                const float coef = btf[j * n + i];
+                if (coef == 0.0f) continue;
+                const float* src_i = dph.data() + ((ch * m + i % m) * Hp + r0 + ky) * TWp + i / m;
+                for (int64_t q = 0; q < len; ++q) acc[q] += coef * src_i[q];
               }
+              const float vs = vscale[j], lo = vlo[j], hi = vhi[j], off = static_cast<float>(voff[j]);
+              for (int64_t q = 0; q < len; ++q) acc[q] = round_clamped(acc[q] * vs, lo, hi) + off;
+              // Byte stores alias everything: locals keep the loop bounds in registers.
+              uint8_t* __restrict dj = dst + j * comp_stride;
+              const float* __restrict a = acc.data();
+              const int64_t rows = r1 - r0, tw = TW, twp = TWp;
+              for (int64_t oy = 0; oy < rows; ++oy)
+                for (int64_t t = 0; t < tw; ++t)
+                  dj[(oy * tw + t) * 4] = static_cast<uint8_t>(static_cast<int32_t>(a[oy * twp + t]));
+            }
+          }
         const std::vector<int64_t> row_off = kernels::dense_row_offsets(K4p, Tb);
         for (int j = 0; j < n; ++j)
           kt.qgemm_k4(M, Tb, K4p, packed->raw() + j * comp_bytes, vb.data() + j * comp_stride, row_off.data(),
                       P.data() + j * M * Tb, Tb);
-        for (int64_t o = 0; o < M; ++o)
-          for (int64_t t = 0; t < Tb; ++t) {
-            const int64_t oy = r0 + t / TW, ox0 = (t % TW) * m;
-            float z[8];
-            for (int j = 0; j < n; ++j)
-              z[j] = static_cast<float>(static_cast<int32_t>(static_cast<uint32_t>(P[(j * M + o) * Tb + t]) -
-                                                             static_cast<uint32_t>(corr[j * M + o]))) *
-                     zscale[j * M + o];
-            for (int s = 0; s < m && ox0 + s < OW; ++s) {
-              float Y = bias[o];
-              for (int j = 0; j < n; ++j) Y += a_t[s * n + j] * z[j];
-              // Clamped as floats: nearbyint(Y) + y_zp is exact below 2^24, and beyond it clamps the same.
-              const float q = std::clamp(std::nearbyint(Y) + static_cast<float>(yzp), static_cast<float>(qmin),
-                                         static_cast<float>(qmax));
-              reinterpret_cast<uint8_t*>(y.raw())[((img * M + o) * OH + oy) * OW + ox0 + s] =
-                  static_cast<uint8_t>(static_cast<int32_t>(q));
-            }
+        const float ylo = static_cast<float>(qmin - yzp), yhi = static_cast<float>(qmax - yzp);
+        for (int64_t o = 0; o < M; ++o) {
+          for (int j = 0; j < n; ++j) {
+            const int32_t* pj = P.data() + (j * M + o) * Tb;
+            const uint32_t cj = static_cast<uint32_t>(corr[j * M + o]);
+            const float zs = zscale[j * M + o];
+            float* zj = z.data() + j * Tb;
+            for (int64_t t = 0; t < Tb; ++t)
+              zj[t] = static_cast<float>(static_cast<int32_t>(static_cast<uint32_t>(pj[t]) - cj)) * zs;
           }
+          uint8_t* yo = reinterpret_cast<uint8_t*>(y.raw()) + (img * M + o) * OH * OW;
+          for (int sc = 0; sc < m; ++sc) {
+            for (int64_t t = 0; t < Tb; ++t) acc[t] = bias[o];
+            for (int j = 0; j < n; ++j) {
+              const float a = a_t[sc * n + j];
+              const float* zj = z.data() + j * Tb;
+              for (int64_t t = 0; t < Tb; ++t) acc[t] += a * zj[t];
+            }
+            // y = clamp(nearbyint(Y) + y_zp, qmin, qmax), in floats (exact: small integers).
+            const float fz = static_cast<float>(yzp);
+            for (int64_t t = 0; t < Tb; ++t) acc[t] = round_clamped(acc[t], ylo, yhi) + fz;
+            uint8_t* __restrict yb = yo;
+            const float* __restrict a = acc.data();
+            const int64_t tw = TW, ow = OW, rows = r1 - r0, row0 = r0, mm = m;
+            for (int64_t oy = 0; oy < rows; ++oy)
+              for (int64_t t = 0; t < tw && t * mm + sc < ow; ++t)
+                yb[(row0 + oy) * ow + t * mm + sc] = static_cast<uint8_t>(static_cast<int32_t>(a[oy * tw + t]));
+          }
+        }
       }
     });
   }
