@@ -63,6 +63,17 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
 // True when the graph holds QuantizeLinear/DequantizeLinear nodes.
 bool is_quantized_model(const Graph& g);
 
+// A plan (or float model) as standard ONNX for other runtimes (ONNX Runtime):
+// winq's private attributes are removed, and an int8 Winograd layer with the
+// standard transforms becomes the ordinary quantized Conv it computes (named
+// in `winograd_layers`). Throws Unsupported for nodes outside the standard
+// domain (a lowered graph).
+struct StandardExport {
+  Graph graph;
+  std::vector<std::string> winograd_layers;
+};
+StandardExport export_standard_onnx(const Graph& plan);
+
 // A prepared QDQ graph with every Conv/Gemm/Add/GlobalAveragePool/MaxPool/
 // Flatten/Reshape whose inputs and output are quantized replaced by its
 // integer form (winq.QConv, winq.QGemm, winq.QAdd, ...); the rest stays

@@ -29,6 +29,7 @@ void add_bench(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_run(CLI::App& app);
 void add_transforms(CLI::App& app);
+void add_export(CLI::App& app);
 void add_train(CLI::App& app);       // only with LibTorch
 void add_export_run(CLI::App& app);  // only with LibTorch
 

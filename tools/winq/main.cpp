@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   winq::cli::add_data(app);
   winq::cli::add_bench(app);
   winq::cli::add_transforms(app);
+  winq::cli::add_export(app);
 #ifdef WINQ_WITH_TORCH
   winq::cli::add_train(app);
   winq::cli::add_export_run(app);

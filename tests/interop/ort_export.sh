@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# winq export --target onnxruntime: int8 Winograd plans (F4 and the 1-D F4×1)
+# exported as standard ONNX, run by ONNX Runtime (npm onnxruntime-node) on the
+# 10,000 test images and compared with winq's own engine: ONNX Runtime on the
+# export = winq on the export (direct QDQ convs) within 0.1 points of top-1,
+# and within 1.0 point of the Winograd plan it came from on winq's engine.
+# Usage: ort_export.sh WINQ_BINARY FLOAT_MODEL WORK_DIR
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+winq="$1"
+model="$2"
+work="$3"
+export NODE_PATH="$root/.deps/ort/node_modules"
+if [[ ! -d "$NODE_PATH/onnxruntime-node" ]]; then
+  echo "onnxruntime-node is not installed: run scripts/setup.sh" >&2
+  exit 1
+fi
+mkdir -p "$work"
+"$winq" calibrate "$model" --images 300 --stats "$work/stats.json" 2> /dev/null
+"$winq" data --model "$model" -o "$work/images.npy" --labels "$work/labels.npy" 2> /dev/null
+fail=0
+for plan in "F4" "F4 --winograd-1d"; do
+  name=$(echo "$plan" | tr -d ' -')
+  # shellcheck disable=SC2086
+  "$winq" quantize "$model" --stats "$work/stats.json" -o "$work/$name.onnx" --winograd $plan > /dev/null
+  "$winq" export "$work/$name.onnx" --target onnxruntime -o "$work/$name.ort.onnx" | tail -n +2
+  node "$here/ort_run.js" "$work/$name.ort.onnx" "$work/$name.ort.npy" "$work/images.npy"
+  "$winq" run "$work/$name.ort.onnx" -i "$work/images.npy" -o "$work/$name.export.npy" 2> /dev/null
+  "$winq" run "$work/$name.onnx" -i "$work/images.npy" -o "$work/$name.wino.npy" 2> /dev/null
+  /usr/bin/python3 - "$work" "$name" <<'PY' || fail=1
+import sys
+import numpy as np
+w, name = sys.argv[1], sys.argv[2]
+labels = np.load(f"{w}/labels.npy")
+acc = {k: 100.0 * (np.load(f"{w}/{name}.{k}.npy").argmax(1) == labels).mean() for k in ("ort", "export", "wino")}
+print(f"{name}: onnxruntime on the export {acc['ort']:.2f}%  winq on the export {acc['export']:.2f}%  "
+      f"winq Winograd plan {acc['wino']:.2f}%")
+sys.exit(0 if abs(acc["ort"] - acc["export"]) <= 0.1 and abs(acc["ort"] - acc["wino"]) <= 1.0 else 1)
+PY
+done
+exit $fail
