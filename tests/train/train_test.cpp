@@ -8,6 +8,7 @@
 #include "../../src/train/export.hpp"
 #include "../../src/train/resnet.hpp"
 #include "../../src/train/tensor_bridge.hpp"
+#include "../../src/train/winograd_layer.hpp"
 #include "winq/runtime.hpp"
 
 using namespace winq;
@@ -100,4 +101,45 @@ TEST(Export, ImportedGraphGivesTheSameLogitsAsLibTorch) {
   auto got = train::to_torch(out);
   const double rel = ((got - ref).norm() / ref.norm()).item<double>();
   EXPECT_LT(rel, 1e-4);
+}
+
+// The Winograd-aware layer computes conv2d (3×3, stride 1, pad 1) in float
+// with the initial transforms, for F2/F4/F6 and sizes that are not multiples
+// of the tile; relative to the largest output: F2 2e-6, F4 2e-5, F6 5e-5
+// (measured 2.6e-7, 2.4e-6, 5.5e-6).
+TEST(WinogradAware, MatchesConv2dInFloat) {
+  torch::manual_seed(3);
+  const std::pair<int, double> tiles[] = {{2, 2e-6}, {4, 2e-5}, {6, 5e-5}};
+  for (auto [m, tol] : tiles)
+    for (bool flex : {false, true}) {
+      train::WinogradConv2d layer(8, 5, m, flex);
+      const auto x = torch::randn({2, 8, 11, 9});
+      const auto want = torch::conv2d(x, layer->weight, {}, 1, 1);
+      const auto got = layer->forward(x);
+      ASSERT_EQ(got.sizes(), want.sizes());
+      const double err = (got - want).abs().max().item<double>() / want.abs().max().item<double>();
+      EXPECT_LE(err, tol) << "F(" << m << ",3) flex=" << flex << " relative error " << err;
+    }
+}
+
+// flex: the loss reaches Aᵀ, G and Bᵀ (they are parameters and evolve);
+// static: they are buffers without gradients, only the weights learn.
+TEST(WinogradAware, GradientsReachTheTransformsOnlyInFlexMode) {
+  torch::manual_seed(4);
+  for (bool flex : {false, true}) {
+    train::WinogradConv2d layer(4, 3, 4, flex);
+    const auto y = layer->forward(torch::randn({1, 4, 8, 8}));
+    y.pow(2).sum().backward();
+    EXPECT_TRUE(layer->weight.grad().defined());
+    EXPECT_GT(layer->weight.grad().abs().sum().item<double>(), 0.0);
+    for (const auto* t : {&layer->AT, &layer->G, &layer->BT}) {
+      if (flex) {
+        ASSERT_TRUE(t->grad().defined());
+        EXPECT_GT(t->grad().abs().sum().item<double>(), 0.0);
+      } else {
+        EXPECT_FALSE(t->requires_grad());
+      }
+    }
+    EXPECT_EQ(layer->parameters().size(), flex ? 4u : 1u);
+  }
 }

@@ -1,0 +1,26 @@
+// The Winograd-aware convolution of "Searching for Winograd-aware Quantized
+// Networks" (Fernandez-Marques et al., MLSys 2020) for 3×3, stride-1, pad-1
+// layers, in LibTorch: the input is cut into overlapping n×n tiles (n = m + 2),
+// V = Bᵀ d B, U = G g Gᵀ, the products are summed over input channels per
+// Winograd component, Y = Aᵀ M A, and the m×m output tiles are reassembled and
+// cropped. The matrices start as winq's exact transforms of F(m, 3)
+// (src/winograd); with flex they are trainable parameters (they may evolve
+// away from Cook–Toom), otherwise fixed buffers. In float and with the
+// initial matrices it computes conv2d (tests/train).
+#pragma once
+#include <torch/torch.h>
+
+namespace winq::train {
+
+struct WinogradConv2dImpl : torch::nn::Module {
+  WinogradConv2dImpl(int64_t in, int64_t out, int m, bool flex);
+  torch::Tensor forward(torch::Tensor x);
+
+  int m, n;
+  bool flex;
+  torch::Tensor weight;    // [out, in, 3, 3], as a conv2d weight
+  torch::Tensor AT, G, BT;  // [m, n], [n, 3], [n, n]
+};
+TORCH_MODULE(WinogradConv2d);
+
+}  // namespace winq::train
