@@ -11,8 +11,9 @@ torch::Tensor matrix(const std::vector<double>& v, int64_t rows, int64_t cols) {
 }
 }  // namespace
 
-WinogradConv2dImpl::WinogradConv2dImpl(int64_t in, int64_t out, int tile, bool flex_transforms)
-    : m(tile), n(tile + 2), flex(flex_transforms) {
+WinogradConv2dImpl::WinogradConv2dImpl(int64_t in, int64_t out, int tile, bool flex_transforms,
+                                       WinogradQuantOptions q)
+    : m(tile), n(tile + 2), flex(flex_transforms), quant(q) {
   if (m != 2 && m != 4 && m != 6) throw Error("Winograd-aware convolution: tile must be F2, F4 or F6");
   weight = register_parameter("weight", torch::empty({out, in, 3, 3}));
   torch::nn::init::kaiming_normal_(weight, 0.0, torch::kFanOut, torch::kReLU);
@@ -27,19 +28,38 @@ WinogradConv2dImpl::WinogradConv2dImpl(int64_t in, int64_t out, int tile, bool f
     G = register_buffer("G", g);
     BT = register_buffer("BT", bt);
   }
+  if (quant.bits) {
+    const int b = quant.bits;
+    const bool pc = quant.per_component;
+    q_x = register_module("q_x", FakeQuant(b, false));
+    q_w = register_module("q_w", FakeQuant(b, false));
+    q_at = register_module("q_at", FakeQuant(b, false));
+    q_g = register_module("q_g", FakeQuant(b, false));
+    q_bt = register_module("q_bt", FakeQuant(b, false));
+    q_v = register_module("q_v", FakeQuant(b, pc));
+    q_u = register_module("q_u", FakeQuant(b, pc));
+    q_m = register_module("q_m", FakeQuant(b, pc));
+    q_y = register_module("q_y", FakeQuant(b, false));
+  }
 }
 
 torch::Tensor WinogradConv2dImpl::forward(torch::Tensor x) {
   const int64_t H = x.size(2), W = x.size(3);
   const int64_t TH = (H + m - 1) / m, TW = (W + m - 1) / m;
   // Pad 1 (the convolution's own padding) and up to whole tiles at the end.
-  const auto xp = torch::constant_pad_nd(x, {1, TW * m + 1 - W, 1, TH * m + 1 - H});
-  const auto d = xp.unfold(2, n, m).unfold(3, n, m);                  // [N, C, TH, TW, n, n]
-  const auto V = torch::matmul(torch::matmul(BT, d), BT.t());          // Bᵀ d B
-  const auto U = torch::matmul(torch::matmul(G, weight), G.t());      // G g Gᵀ: [O, C, n, n]
-  const auto M = torch::einsum("bcyxij,ocij->boyxij", {V, U});         // Σ over input channels
-  const auto Y = torch::matmul(torch::matmul(AT, M), AT.t());         // Aᵀ M A: [N, O, TH, TW, m, m]
-  return Y.permute({0, 1, 2, 4, 3, 5}).reshape({x.size(0), weight.size(0), TH * m, TW * m}).narrow(2, 0, H).narrow(3, 0, W);
+  const bool q = quant.bits > 0;
+  auto fq = [&](FakeQuant& f, const torch::Tensor& t) { return q ? f->forward(t) : t; };
+  const auto at = fq(q_at, AT), g = fq(q_g, G), bt = fq(q_bt, BT), w = fq(q_w, weight);
+  const auto xp = torch::constant_pad_nd(fq(q_x, x), {1, TW * m + 1 - W, 1, TH * m + 1 - H});
+  const auto d = xp.unfold(2, n, m).unfold(3, n, m);                     // [N, C, TH, TW, n, n]
+  const auto V = fq(q_v, torch::matmul(torch::matmul(bt, d), bt.t()));   // Bᵀ d B
+  const auto U = fq(q_u, torch::matmul(torch::matmul(g, w), g.t()));     // G g Gᵀ: [O, C, n, n]
+  const auto M = fq(q_m, torch::einsum("bcyxij,ocij->boyxij", {V, U}));  // Σ over input channels
+  const auto Y = torch::matmul(torch::matmul(at, M), at.t());            // Aᵀ M A: [N, O, TH, TW, m, m]
+  return fq(q_y, Y.permute({0, 1, 2, 4, 3, 5})
+                     .reshape({x.size(0), weight.size(0), TH * m, TW * m})
+                     .narrow(2, 0, H)
+                     .narrow(3, 0, W));
 }
 
 }  // namespace winq::train

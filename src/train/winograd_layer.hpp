@@ -10,16 +10,32 @@
 #pragma once
 #include <torch/torch.h>
 
+#include "fake_quant.hpp"
+
 namespace winq::train {
 
+// Quantization-aware training (bits > 0): a fake quantizer at every stage —
+// input, weights, each transform matrix, the Winograd-domain input V and
+// weights U, the products after the channel sum M, and the output — per
+// tensor as in the original work, or per Winograd component for V, U and M
+// (per_component, winq's improvement).
+struct WinogradQuantOptions {
+  int bits = 0;  // 0: float
+  bool per_component = true;
+};
+
 struct WinogradConv2dImpl : torch::nn::Module {
-  WinogradConv2dImpl(int64_t in, int64_t out, int m, bool flex);
+  WinogradConv2dImpl(int64_t in, int64_t out, int m, bool flex, WinogradQuantOptions q = {});
   torch::Tensor forward(torch::Tensor x);
 
   int m, n;
   bool flex;
+  WinogradQuantOptions quant;
   torch::Tensor weight;    // [out, in, 3, 3], as a conv2d weight
   torch::Tensor AT, G, BT;  // [m, n], [n, 3], [n, n]
+  // Fake quantizers (registered only when quant.bits > 0).
+  FakeQuant q_x{nullptr}, q_w{nullptr}, q_at{nullptr}, q_g{nullptr}, q_bt{nullptr}, q_v{nullptr}, q_u{nullptr},
+      q_m{nullptr}, q_y{nullptr};
 };
 TORCH_MODULE(WinogradConv2d);
 

@@ -143,3 +143,41 @@ TEST(WinogradAware, GradientsReachTheTransformsOnlyInFlexMode) {
     EXPECT_EQ(layer->parameters().size(), flex ? 4u : 1u);
   }
 }
+
+// Quantization-aware training through the Winograd pipeline: with 8-bit fake
+// quantizers at every stage (per component and per tensor) a few Adam steps
+// on a fixed batch reduce the loss towards a conv2d target, gradients reach
+// the flex transforms through the straight-through estimator, and eval mode
+// (frozen ranges) keeps the trained loss. (The quantized transforms are not
+// the exact Cook–Toom matrices any more — flex training compensates, which is
+// the point of the method.)
+TEST(WinogradAware, QuantizationAwareStepsReduceTheLoss) {
+  for (bool per_component : {true, false}) {
+    torch::manual_seed(5);
+    train::WinogradQuantOptions qo;
+    qo.bits = 8;
+    qo.per_component = per_component;
+    train::WinogradConv2d layer(6, 4, 4, /*flex=*/true, qo);
+    const auto x = torch::randn({4, 6, 8, 8});
+    const auto target = torch::conv2d(x, torch::randn({4, 6, 3, 3}) * 0.2, {}, 1, 1);
+    torch::optim::Adam opt(layer->parameters(), torch::optim::AdamOptions(1e-2));
+    double first = 0, last = 0;
+    for (int step = 0; step < 30; ++step) {
+      opt.zero_grad();
+      const auto loss = torch::mse_loss(layer->forward(x), target);
+      loss.backward();
+      if (step == 0) {
+        first = loss.item<double>();
+        ASSERT_TRUE(layer->BT.grad().defined());
+        EXPECT_GT(layer->BT.grad().abs().sum().item<double>(), 0.0);
+      }
+      last = loss.item<double>();
+      opt.step();
+    }
+    EXPECT_LT(last, 0.5 * first) << "per_component=" << per_component << ": loss " << first << " -> " << last;
+    // Eval mode freezes the tracked ranges: the loss stays where training left it.
+    layer->eval();
+    const double eval_loss = torch::mse_loss(layer->forward(x), target).item<double>();
+    EXPECT_LT(eval_loss, 2.0 * last + 1e-6) << "per_component=" << per_component << ": eval loss " << eval_loss;
+  }
+}

@@ -1,0 +1,32 @@
+#include "fake_quant.hpp"
+
+#include "winq/error.hpp"
+
+namespace winq::train {
+
+FakeQuantImpl::FakeQuantImpl(int b, bool per_comp, double mom) : bits(b), per_component(per_comp), momentum(mom) {
+  if (bits < 2 || bits > 8) throw Error("fake quantization needs 2 to 8 bits");
+  max_abs = register_buffer("max_abs", torch::zeros({0}));
+}
+
+torch::Tensor FakeQuantImpl::forward(const torch::Tensor& x) {
+  const auto a = x.detach().abs();
+  // Batch statistic: max |x| over everything, or over all but the last two dimensions.
+  torch::Tensor now = per_component ? a.reshape({-1, x.size(-2), x.size(-1)}).amax(0) : a.max();
+  if (is_training() || max_abs.numel() == 0) {
+    torch::NoGradGuard g;
+    // In place (set_ keeps the registered tensor): checkpoints see the range.
+    if (max_abs.numel() == 0 || max_abs.sizes() != now.sizes())
+      max_abs.set_(now.clone());
+    else
+      max_abs.mul_(1.0 - momentum).add_(now, momentum);
+  }
+  const double qmax = static_cast<double>((1 << (bits - 1)) - 1);
+  const auto range = max_abs.clamp_min(1e-8);
+  const auto scale = range / qmax;
+  const auto clipped = torch::max(torch::min(x, range), -range);  // gradient 0 outside the range
+  const auto q = torch::round(clipped / scale) * scale;
+  return clipped + (q - clipped).detach();                          // straight through inside it
+}
+
+}  // namespace winq::train

@@ -1,0 +1,25 @@
+// Fake quantization for quantization-aware training: the forward pass rounds
+// to the grid of a symmetric B-bit quantizer, the backward pass is straight
+// through inside the clipping range and zero outside (clipped STE). The range
+// is tracked as an exponential moving average of max |x| during training
+// (frozen in eval mode), per tensor or per Winograd component — one range per
+// position (i, j) of the last two dimensions — which is winq's improvement
+// over the per-tensor quantizers of the original work.
+#pragma once
+#include <torch/torch.h>
+
+namespace winq::train {
+
+struct FakeQuantImpl : torch::nn::Module {
+  // per_component: one range per index of the last two dimensions (n × n).
+  FakeQuantImpl(int bits, bool per_component, double momentum = 0.05);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  int bits;
+  bool per_component;
+  double momentum;
+  torch::Tensor max_abs;  // buffer: [] or [n, n]; 0 until the first batch
+};
+TORCH_MODULE(FakeQuant);
+
+}  // namespace winq::train
