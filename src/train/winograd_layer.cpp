@@ -49,15 +49,26 @@ torch::Tensor WinogradConv2dImpl::forward(torch::Tensor x) {
   // Pad 1 (the convolution's own padding) and up to whole tiles at the end.
   const bool q = quant.bits > 0;
   auto fq = [&](FakeQuant& f, const torch::Tensor& t) { return q ? f->forward(t) : t; };
+  const int64_t N = x.size(0), C = x.size(1), O = weight.size(0), T = TH * TW, nn = n * n;
   const auto at = fq(q_at, AT), g = fq(q_g, G), bt = fq(q_bt, BT), w = fq(q_w, weight);
+  // Each 2-D transform is one GEMM with a Kronecker product: vec(Bᵀ d B) =
+  // (Bᵀ ⊗ Bᵀ) vec(d) for row-major vec, and likewise for G and Aᵀ; the channel
+  // sum is one batched GEMM per Winograd component. (Tiny batched n×n matmuls
+  // instead were 12–50× slower than conv2d.)
   const auto xp = torch::constant_pad_nd(fq(q_x, x), {1, TW * m + 1 - W, 1, TH * m + 1 - H});
-  const auto d = xp.unfold(2, n, m).unfold(3, n, m);                     // [N, C, TH, TW, n, n]
-  const auto V = fq(q_v, torch::matmul(torch::matmul(bt, d), bt.t()));   // Bᵀ d B
-  const auto U = fq(q_u, torch::matmul(torch::matmul(g, w), g.t()));     // G g Gᵀ: [O, C, n, n]
-  const auto M = fq(q_m, torch::einsum("bcyxij,ocij->boyxij", {V, U}));  // Σ over input channels
-  const auto Y = torch::matmul(torch::matmul(at, M), at.t());            // Aᵀ M A: [N, O, TH, TW, m, m]
-  return fq(q_y, Y.permute({0, 1, 2, 4, 3, 5})
-                     .reshape({x.size(0), weight.size(0), TH * m, TW * m})
+  const auto d = xp.unfold(2, n, m).unfold(3, n, m).reshape({N, C, T, nn});     // tiles
+  auto V = d.matmul(torch::kron(bt, bt).t());                                    // [N, C, T, n²]
+  if (q) V = q_v->forward(V.view({N, C, T, n, n})).view({N, C, T, nn});
+  auto U = w.reshape({O, C, 9}).matmul(torch::kron(g, g).t());                   // [O, C, n²]
+  if (q) U = q_u->forward(U.view({O, C, n, n})).view({O, C, nn});
+  auto M = torch::bmm(V.permute({3, 0, 2, 1}).reshape({nn, N * T, C}), U.permute({2, 1, 0}))  // [n², N·T, O]
+               .view({nn, N, T, O})
+               .permute({1, 3, 2, 0});                                           // [N, O, T, n²]
+  if (q) M = q_m->forward(M.reshape({N, O, T, n, n})).view({N, O, T, nn});
+  const auto Y = M.matmul(torch::kron(at, at).t());                              // [N, O, T, m²]
+  return fq(q_y, Y.reshape({N, O, TH, TW, m, m})
+                     .permute({0, 1, 2, 4, 3, 5})
+                     .reshape({N, O, TH * m, TW * m})
                      .narrow(2, 0, H)
                      .narrow(3, 0, W));
 }
