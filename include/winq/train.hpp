@@ -11,7 +11,9 @@ namespace winq {
 
 struct TrainConfig {
   std::string arch = "resnet18";
-  std::string mode = "normal";  // normal (this issue); static | flex come with Winograd-aware training
+  std::string mode = "normal";  // normal | static | flex (Winograd-aware 3×3 convs, fixed or trainable transforms)
+  int winograd = 0;             // static/flex: the tile m of F(m, 3) (2, 4, 6)
+  bool q_per_component = true;  // fake quantization of V, U, M: one range per Winograd component (else per tensor)
   double mult = 0.5;            // width multiplier: stages of 64m, 128m, 256m, 512m channels
   int epochs = 30;
   double lr = 0.1;
@@ -23,7 +25,7 @@ struct TrainConfig {
   bool augment = true;  // random crop (pad 4) + horizontal flip
   int threads = 0;      // 0 = all hardware threads
   uint64_t seed = 0;
-  int bits = 32;  // 32 = float training (quantization-aware training comes later)
+  int bits = 32;  // 32 = float training; 2–8: quantization-aware (Winograd-aware layers)
   std::string data = "fashion-mnist";
   std::string preprocess = "pad=2,mean=0.2860,std=0.3530";  // 28×28 → 32×32
   int in_channels = 1;

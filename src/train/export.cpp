@@ -1,6 +1,7 @@
 #include "export.hpp"
 
 #include "tensor_bridge.hpp"
+#include "winq/error.hpp"
 
 namespace winq::train {
 
@@ -27,13 +28,17 @@ struct Builder {
   ValueId constant(const std::string& name, const torch::Tensor& t) { return g.add_constant(name, to_winq(t)); }
 
   ValueId conv_bn(ValueId x, torch::nn::Conv2d& conv, torch::nn::BatchNorm2d& bn, const std::string& name, bool relu) {
-    const auto& o = conv->options;
-    const int64_t k = o.kernel_size()->at(0), p = k / 2;
+    return conv_bn(x, conv->weight, bn, name, relu);
+  }
+  ValueId conv_bn(ValueId x, const torch::Tensor& weight, torch::nn::BatchNorm2d& bn, const std::string& name,
+                  bool relu) {
+    const int64_t k = weight.size(2), p = k / 2;
+    const auto& conv_weight = weight;
     Attributes a;
     a.set("kernel_shape", std::vector<int64_t>{k, k});
     a.set("pads", std::vector<int64_t>{p, p, p, p});
     a.set("strides", std::vector<int64_t>{1, 1});
-    ValueId y = node("Conv", name + ".conv", {x, constant(name + ".conv.weight", conv->weight)}, a);
+    ValueId y = node("Conv", name + ".conv", {x, constant(name + ".conv.weight", conv_weight)}, a);
     Attributes b;
     b.set("epsilon", static_cast<float>(bn->options.eps()));
     y = node("BatchNormalization", name + ".bn",
@@ -69,8 +74,9 @@ Graph graph_from_resnet(ResNet& net, const TrainConfig& cfg) {
       a.set("strides", std::vector<int64_t>{2, 2});
       y = b.node("MaxPool", name + ".pool", {y}, a);
     }
-    ValueId h = b.conv_bn(y, blk->conv1, blk->bn1, name + ".1", true);
-    h = b.conv_bn(h, blk->conv2, blk->bn2, name + ".2", false);
+    // A static Winograd-aware conv computes the conv of its weight: exported as that conv.
+    ValueId h = b.conv_bn(y, blk->conv1_weight(), blk->bn1, name + ".1", true);
+    h = b.conv_bn(h, blk->conv2_weight(), blk->bn2, name + ".2", false);
     ValueId sc = blk->proj ? b.conv_bn(y, blk->proj, blk->proj_bn, name + ".proj", false) : y;
     y = b.node("Relu", name + ".out", {b.node("Add", name + ".add", {h, sc})});
   }

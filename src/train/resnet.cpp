@@ -14,10 +14,17 @@ std::vector<int64_t> stage_channels(double mult) {
   return c;
 }
 
-BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t out, bool down) : downsample(down) {
-  conv1 = register_module("conv1", conv(in, out, 3));
+BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t out, bool down, const ConvMode& mode) : downsample(down) {
+  // The 3×3 convs are stride 1 (down-sampling is a max-pool): all Winograd-eligible.
+  if (mode.winograd)
+    wconv1 = register_module("conv1", WinogradConv2d(in, out, mode.winograd, mode.flex, mode.quant));
+  else
+    conv1 = register_module("conv1", conv(in, out, 3));
   bn1 = register_module("bn1", torch::nn::BatchNorm2d(out));
-  conv2 = register_module("conv2", conv(out, out, 3));
+  if (mode.winograd)
+    wconv2 = register_module("conv2", WinogradConv2d(out, out, mode.winograd, mode.flex, mode.quant));
+  else
+    conv2 = register_module("conv2", conv(out, out, 3));
   bn2 = register_module("bn2", torch::nn::BatchNorm2d(out));
   if (in != out) {
     proj = register_module("proj", conv(in, out, 1));
@@ -27,13 +34,13 @@ BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t out, bool down) : downsample(
 
 torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
   if (downsample) x = torch::max_pool2d(x, 2, 2);
-  auto y = torch::relu(bn1(conv1(x)));
-  y = bn2(conv2(y));
+  auto y = torch::relu(bn1(wconv1 ? wconv1(x) : conv1(x)));
+  y = bn2(wconv2 ? wconv2(y) : conv2(y));
   auto shortcut = proj ? proj_bn(proj(x)) : x;
   return torch::relu(y + shortcut);
 }
 
-ResNetImpl::ResNetImpl(int64_t in_channels, int64_t classes, double mult) {
+ResNetImpl::ResNetImpl(int64_t in_channels, int64_t classes, double mult, const ConvMode& mode) {
   stage_channels = train::stage_channels(mult);
   stem = register_module("stem", conv(in_channels, 32, 3));
   stem_bn = register_module("stem_bn", torch::nn::BatchNorm2d(32));
@@ -42,7 +49,7 @@ ResNetImpl::ResNetImpl(int64_t in_channels, int64_t classes, double mult) {
     for (int b = 0; b < 2; ++b) {
       const int64_t out = stage_channels[s];
       blocks.push_back(register_module("layer" + std::to_string(s + 1) + "_" + std::to_string(b),
-                                       BasicBlock(in, out, s > 0 && b == 0)));
+                                       BasicBlock(in, out, s > 0 && b == 0, mode)));
       in = out;
     }
   fc = register_module("fc", torch::nn::Linear(in, classes));

@@ -6,20 +6,34 @@
 #pragma once
 #include <torch/torch.h>
 
+#include "winograd_layer.hpp"
+
 namespace winq::train {
 
+// How the blocks' 3×3 stride-1 convolutions are built: ordinary conv2d
+// (winograd = 0), or Winograd-aware F(winograd, 3) with static or flex
+// transforms and optional fake quantization (quant.bits > 0).
+struct ConvMode {
+  int winograd = 0;
+  bool flex = false;
+  WinogradQuantOptions quant;
+};
+
 struct BasicBlockImpl : torch::nn::Module {
-  BasicBlockImpl(int64_t in, int64_t out, bool downsample);
+  BasicBlockImpl(int64_t in, int64_t out, bool downsample, const ConvMode& mode = {});
   torch::Tensor forward(torch::Tensor x);
+  const torch::Tensor& conv1_weight() const { return wconv1 ? wconv1->weight : conv1->weight; }
+  const torch::Tensor& conv2_weight() const { return wconv2 ? wconv2->weight : conv2->weight; }
 
   bool downsample;
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, proj{nullptr};
+  WinogradConv2d wconv1{nullptr}, wconv2{nullptr};  // instead of conv1/conv2 in Winograd mode
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, proj_bn{nullptr};
 };
 TORCH_MODULE(BasicBlock);
 
 struct ResNetImpl : torch::nn::Module {
-  ResNetImpl(int64_t in_channels, int64_t classes, double mult);
+  ResNetImpl(int64_t in_channels, int64_t classes, double mult, const ConvMode& mode = {});
   torch::Tensor forward(torch::Tensor x);
 
   torch::nn::Conv2d stem{nullptr};

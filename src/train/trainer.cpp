@@ -40,7 +40,7 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"weight_decay", c.weight_decay}, {"augment", c.augment}, {"threads", c.threads}, {"seed", c.seed},
           {"bits", c.bits}, {"data", c.data}, {"preprocess", c.preprocess}, {"in_channels", c.in_channels},
           {"classes", c.classes}, {"train_limit", c.train_limit}, {"test_limit", c.test_limit},
-          {"out_root", c.out_root}};
+          {"out_root", c.out_root}, {"winograd", c.winograd}, {"q_per_component", c.q_per_component}};
 }
 
 TrainConfig train_config_from_json(const nlohmann::json& j) {
@@ -48,6 +48,8 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
   try {
     c.arch = j.at("arch");
     c.mode = j.at("mode");
+    c.winograd = j.value("winograd", 0);  // absent in runs of earlier versions (normal only)
+    c.q_per_component = j.value("q_per_component", true);
     c.mult = j.at("mult");
     c.epochs = j.at("epochs");
     c.lr = j.at("lr");
@@ -102,7 +104,8 @@ fs::path new_run_dir(const TrainConfig& c) {
   std::time_t t = std::time(nullptr);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
-  fs::path base = fs::path(c.out_root) / c.arch / c.mode / fmt::format("mult_{:g}", c.mult) /
+  const std::string mode_dir = c.mode == "normal" ? c.mode : fmt::format("{}_F{}", c.mode, c.winograd);
+  fs::path base = fs::path(c.out_root) / c.arch / mode_dir / fmt::format("mult_{:g}", c.mult) /
                   fmt::format("bits_{}", c.bits) / lr_dir(c.lr);
   fs::path dir = base / stamp;
   for (int i = 1; fs::exists(dir); ++i) dir = base / fmt::format("{}-{}", stamp, i);
@@ -206,13 +209,31 @@ void set_lr(torch::optim::Optimizer& opt, double lr) {
   for (auto& g : opt.param_groups()) g.options().set_lr(lr);
 }
 
+// The network a configuration describes (ordinary or Winograd-aware blocks).
+train::ResNet make_net(const TrainConfig& c) {
+  train::ConvMode mode;
+  if (c.mode != "normal") {
+    mode.winograd = c.winograd;
+    mode.flex = c.mode == "flex";
+    mode.quant.bits = c.bits == 32 ? 0 : c.bits;
+    mode.quant.per_component = c.q_per_component;
+  }
+  return train::ResNet(c.in_channels, c.classes, c.mult, mode);
+}
+
 void check_config(const TrainConfig& c) {
   if (c.arch != "resnet18") throw Error("--arch: only resnet18 is available");
-  if (c.mode != "normal") throw Error("mode '" + c.mode + "' is not available yet (normal conv only)");
+  if (c.mode != "normal" && c.mode != "static" && c.mode != "flex")
+    throw Error("mode '" + c.mode + "': expected normal, static or flex");
+  if (c.mode != "normal" && c.winograd != 2 && c.winograd != 4 && c.winograd != 6)
+    throw Error("--static/--flex need --F 2, 4 or 6");
+  if (c.mode == "normal" && c.winograd) throw Error("--F needs --static or --flex");
   if (!(c.mult > 0 && c.mult <= 4)) throw Error("--mult must be in (0, 4]");
   if (c.epochs < 1 || c.batch < 1) throw Error("--epochs and --batch-size must be positive");
   if (!(c.lr > 0)) throw Error("--lr must be positive");
-  if (c.bits != 32) throw Error("--bits: quantization-aware training is not available yet");
+  if (c.bits != 32 && (c.bits < 2 || c.bits > 8)) throw Error("--bits must be 2 to 8 (or 32: float)");
+  if (c.bits != 32 && c.mode == "normal")
+    throw Error("--Q with ordinary convolutions is not available yet (use --static or --flex)");
   if (c.optimizer != "sgd" && c.optimizer != "adam") throw Error("--optimizer must be sgd or adam");
   if (c.schedule != "cosine" && c.schedule != "step") throw Error("--schedule must be cosine or step");
 }
@@ -234,7 +255,7 @@ TrainConfig load_run_config(const fs::path& dir) {
 
 std::string train_summary(const TrainConfig& cfg) {
   torch::manual_seed(0);
-  train::ResNet net(cfg.in_channels, cfg.classes, cfg.mult);
+  train::ResNet net = make_net(cfg);
   Graph g = train::graph_from_resnet(net, cfg);
   Shape in = {1, cfg.in_channels, 32, 32};
   PrepareOptions keep;  // show the network as trained: BatchNorm separate
@@ -257,7 +278,7 @@ TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_di
   at::set_num_threads(threads);
   torch::manual_seed(static_cast<uint64_t>(cfg.seed));
 
-  train::ResNet net(cfg.in_channels, cfg.classes, cfg.mult);
+  train::ResNet net = make_net(cfg);
   auto opt = make_optimizer(net, cfg);
   if (!resume_dir.empty()) {
     st = train::load_checkpoint((dir / "last.pt").string(), net, opt.get());
@@ -341,16 +362,24 @@ TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_di
   res.epochs_done = cfg.epochs;
   res.best_top1 = st.best_top1;
   res.seconds_per_epoch = cfg.epochs ? st.seconds / cfg.epochs : 0;
-  // The best network as ONNX, next to its checkpoint.
-  save_onnx(export_checkpoint(dir.string(), "best"), (dir / "best.onnx").string());
-  std::cerr << fmt::format("best test top-1 {:.2f}%; wrote {}\n", st.best_top1, (dir / "best.onnx").string());
+  // The best network as ONNX, next to its checkpoint (not for learned transforms: see export_checkpoint).
+  if (cfg.mode == "flex") {
+    std::cerr << fmt::format("best test top-1 {:.2f}% (flex run: no ONNX export of learned transforms yet)\n",
+                             st.best_top1);
+  } else {
+    save_onnx(export_checkpoint(dir.string(), "best"), (dir / "best.onnx").string());
+    std::cerr << fmt::format("best test top-1 {:.2f}%; wrote {}\n", st.best_top1, (dir / "best.onnx").string());
+  }
   return res;
 }
 
 Graph export_checkpoint(const std::string& run_dir, const std::string& which) {
   fs::path dir = run_dir;
   TrainConfig cfg = load_run_config(dir);
-  train::ResNet net(cfg.in_channels, cfg.classes, cfg.mult);
+  if (cfg.mode == "flex")
+    throw Error(run_dir + ": a flex run has learned Winograd transforms; exporting them (and running them on the "
+                "int8 engine) is not implemented yet — static and normal runs export");
+  train::ResNet net = make_net(cfg);
   train::load_checkpoint((dir / (which + ".pt")).string(), net, nullptr);
   net->eval();
   return train::graph_from_resnet(net, cfg);
@@ -359,7 +388,8 @@ Graph export_checkpoint(const std::string& run_dir, const std::string& which) {
 ExportCheck check_export(const std::string& run_dir, const std::string& which, int threads) {
   const fs::path dir = run_dir;
   const TrainConfig cfg = load_run_config(dir);
-  train::ResNet net(cfg.in_channels, cfg.classes, cfg.mult);
+  if (cfg.mode == "flex") throw Error(run_dir + ": a flex run cannot be exported yet (learned Winograd transforms)");
+  train::ResNet net = make_net(cfg);
   train::load_checkpoint((dir / (which + ".pt")).string(), net, nullptr);
   net->eval();
   TrainConfig all = cfg;

@@ -56,7 +56,10 @@ torch::Tensor WinogradConv2dImpl::forward(torch::Tensor x) {
   // sum is one batched GEMM per Winograd component. (Tiny batched n×n matmuls
   // instead were 12–50× slower than conv2d.)
   const auto xp = torch::constant_pad_nd(fq(q_x, x), {1, TW * m + 1 - W, 1, TH * m + 1 - H});
-  const auto d = xp.unfold(2, n, m).unfold(3, n, m).reshape({N, C, T, nn});     // tiles
+  // Tiles through im2col (F.unfold: its backward is col2im, far faster than Tensor::unfold's).
+  const auto d = torch::nn::functional::unfold(xp, torch::nn::functional::UnfoldFuncOptions({n, n}).stride(m))
+                     .view({N, C, nn, T})
+                     .transpose(2, 3);                                          // [N, C, T, n²]
   auto V = d.matmul(torch::kron(bt, bt).t());                                    // [N, C, T, n²]
   if (q) V = q_v->forward(V.view({N, C, T, n, n})).view({N, C, T, nn});
   auto U = w.reshape({O, C, 9}).matmul(torch::kron(g, g).t());                   // [O, C, n²]

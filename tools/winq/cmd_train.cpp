@@ -1,4 +1,4 @@
-// winq train: train the ResNet-18-like network with LibTorch (normal conv).
+// winq train: train the ResNet-18-like network with LibTorch (ordinary or Winograd-aware convs).
 // Includes only winq/train.hpp, so the CLI does not compile LibTorch headers.
 #include <fmt/format.h>
 
@@ -14,7 +14,7 @@ namespace {
 struct TrainArgs {
   TrainConfig cfg;
   std::string resume;
-  bool normal = true;
+  bool normal = false, winograd_static = false, winograd_flex = false, q = false, q_per_tensor = false;
   bool use_cpu = true;
   bool no_augment = false;
   bool json = false;
@@ -25,7 +25,16 @@ void add_train(CLI::App& app) {
   static TrainArgs a;
   auto* cmd = app.add_subcommand("train", "Train the ResNet-18-like network (LibTorch) on Fashion-MNIST or your data");
   TrainConfig& c = a.cfg;
-  cmd->add_flag("--use-normal-conv", a.normal, "ordinary convolutions (the only mode so far)");
+  cmd->add_flag("--use-normal-conv", a.normal, "ordinary convolutions (the default)");
+  auto* st = cmd->add_flag("--static", a.winograd_static,
+                           "Winograd-aware 3×3 convs with fixed transforms (the exact F(m,3) matrices)");
+  auto* fl = cmd->add_flag("--flex", a.winograd_flex, "Winograd-aware 3×3 convs whose transforms A, B, G are learned");
+  st->excludes(fl);
+  cmd->add_option("--F", c.winograd, "with --static/--flex: the tile m of F(m,3)")->check(CLI::IsMember({2, 4, 6}));
+  cmd->add_flag("--Q", a.q, "quantization-aware training (fake quantization at every Winograd stage) at --bits");
+  cmd->add_option("--bits", c.bits, "with --Q: bits of every quantizer (2–8)")->check(CLI::Range(2, 32));
+  cmd->add_flag("--q-per-tensor", a.q_per_tensor,
+                "with --Q: one range per tensor for V, U, M, as the original work (default: per Winograd component)");
   cmd->add_option("--mult", c.mult, "width multiplier: stages of 64m/128m/256m/512m channels")->capture_default_str();
   cmd->add_option("--epochs", c.epochs, "epochs")->check(CLI::Range(1, 10000))->capture_default_str();
   cmd->add_option("--lr", c.lr, "base learning rate")->check(CLI::PositiveNumber)->capture_default_str();
@@ -49,6 +58,12 @@ void add_train(CLI::App& app) {
   cmd->add_flag("--json", a.json, "print the result as JSON");
   cmd->callback([] {
     a.cfg.augment = !a.no_augment;
+    if (a.normal && (a.winograd_static || a.winograd_flex))
+      throw Error("--use-normal-conv excludes --static and --flex");
+    a.cfg.mode = a.winograd_flex ? "flex" : a.winograd_static ? "static" : "normal";
+    if (a.q && a.cfg.bits == 32) a.cfg.bits = 8;  // --Q alone: 8 bits
+    if (!a.q && a.cfg.bits != 32) throw Error("--bits needs --Q");
+    a.cfg.q_per_component = !a.q_per_tensor;
     TrainResult r = run_training(a.cfg, a.resume);
     if (a.json) {
       print_json({{"run_dir", r.run_dir}, {"epochs_done", r.epochs_done}, {"best_top1", r.best_top1},
