@@ -36,6 +36,22 @@ put("idx", "gzip", idx_pair(gzip.compress(idx([3, 4, 5], pix), mtime=0), gzip.co
 put("idx", "mismatch", idx_pair(idx([2, 2, 2], pix[:8]), idx([3], [1, 2, 3])))
 put("idx", "truncated", idx_pair(idx([3, 4, 5], pix[:10]), idx([3], [1])))
 
+# Real Fashion-MNIST headers and pixels (Debian's dataset-fashion-mnist), cut
+# to two images: the real magic, dimensions and data, with the counts fixed.
+fm = "/usr/share/datasets/fashion-mnist"
+try:
+    with gzip.open(f"{fm}/t10k-images-idx3-ubyte.gz") as f:
+        head = f.read(16 + 2 * 28 * 28)
+    with gzip.open(f"{fm}/t10k-labels-idx1-ubyte.gz") as f:
+        lab = f.read(8 + 2)
+    images = head[:4] + struct.pack(">I", 2) + head[8:]
+    labels = lab[:4] + struct.pack(">I", 2) + lab[8:]
+    put("idx", "fashion_mnist_2", idx_pair(images, labels))
+    put("idx", "fashion_mnist_2_gzip", idx_pair(gzip.compress(images, mtime=0), gzip.compress(labels, mtime=0)))
+    put("idx", "fashion_mnist_header_only", idx_pair(head[:16], lab[:8]))
+except OSError as e:  # the dataset package is missing: the synthetic seeds still cover the format
+    print(f"make_seeds: no Fashion-MNIST seeds ({e})", file=sys.stderr)
+
 
 def npy(descr, shape, payload, version=1):
     shp = "(" + "".join(f"{d}, " for d in shape).rstrip(" ") + ")" if len(shape) != 1 else f"({shape[0]},)"
