@@ -12,6 +12,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   python3 python3-numpy python3-onnx python3-torch python3-torchvision
   dataset-fashion-mnist
+  chromium fonts-dejavu-core
 )
 # Node.js runs ONNX Runtime (our interoperability check). A machine may already
 # carry its own Node.js build that bundles npm; Debian's npm would conflict with it.

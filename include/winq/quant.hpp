@@ -123,6 +123,11 @@ QuantEvalResult evaluate_quantized(const Graph& qdq, const Graph* float_model, c
 
 // ---- --winograd auto: a tile per layer ---------------------------------------
 
+// The per-tensor errors alone (what evaluate_quantized reports with a float
+// model), on the first `max_images` images of `data`.
+std::vector<TensorQuantReport> tensor_errors(const Graph& qdq, const Graph& float_model, const Dataset& data,
+                                             int64_t max_images, const QuantEvalOptions& opt);
+
 struct WinogradAutoOptions {
   double min_sqnr_db = 25;  // a layer's output SQNR with its Winograd tile must stay at or above this
   int threads = 1;          // latency is measured at batch 1 with this many threads

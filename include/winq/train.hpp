@@ -32,9 +32,14 @@ struct TrainConfig {
   int classes = 10;
   int64_t train_limit = 0, test_limit = 0;  // 0 = whole split (smaller for quick runs and tests)
   std::string out_root = "experiments";
+  // winq adapt: start from another run's trained network (its directory and
+  // checkpoint, "best" or "last") instead of random weights.
+  std::string adapted_from, adapted_checkpoint = "best";
 };
 
 nlohmann::json to_json(const TrainConfig& c);
+// The configuration a run directory was started with (its config.json).
+TrainConfig load_run_config(const std::string& run_dir);
 TrainConfig train_config_from_json(const nlohmann::json& j);
 
 struct TrainResult {

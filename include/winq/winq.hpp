@@ -23,6 +23,7 @@
 #include "winq/graph.hpp"
 #include "winq/onnx.hpp"
 #include "winq/quant.hpp"
+#include "winq/report.hpp"
 #include "winq/runtime.hpp"
 #include "winq/tensor.hpp"
 #include "winq/winograd.hpp"

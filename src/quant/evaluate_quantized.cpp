@@ -78,13 +78,21 @@ QuantEvalResult evaluate_quantized(const Graph& qdq, const Graph* float_model, c
   for (size_t i = 0; i < r.quantized.predictions.size(); ++i)
     same += r.quantized.predictions[i] == r.reference.predictions[i];
   r.agreement = r.quantized.images ? static_cast<double>(same) / r.quantized.images : 0;
+  r.tensors = tensor_errors(qdq, *float_model, data, 1000, opt);
+  return r;
+}
 
-  // Per-tensor errors on (up to) the first 1000 images: both models, batch by batch.
+std::vector<TensorQuantReport> tensor_errors(const Graph& qdq, const Graph& float_model, const Dataset& data,
+                                             int64_t max_images, const QuantEvalOptions& opt) {
+  EvalOptions qo = opt.eval;
+  if (opt.lower) qo.prepare_fn = [](const Graph& g, const InputShapes& s) { return prepare_quantized(g, s); };
+  std::vector<TensorQuantReport> out;
+  // Per-tensor errors on (up to) the first max_images images: both models, batch by batch.
   std::vector<QPoint> pts = quantize_points(qdq);
   std::map<std::string, size_t> by_q, by_f;
   for (size_t i = 0; i < pts.size(); ++i) by_q[pts[i].qname] = i, by_f[pts[i].fname] = i;
-  BatchedExecutor qrun(qdq, opt.eval.threads, qo.prepare_fn), frun(*float_model, opt.eval.threads);
-  const int64_t n_report = std::min<int64_t>(data.size(), 1000), batch = std::max<int64_t>(1, opt.eval.batch);
+  BatchedExecutor qrun(qdq, opt.eval.threads, qo.prepare_fn), frun(float_model, opt.eval.threads);
+  const int64_t n_report = std::min<int64_t>(data.size(), max_images), batch = std::max<int64_t>(1, opt.eval.batch);
   std::map<std::string, std::string> producer_op;
   for (int64_t b = 0; b < n_report; b += batch) {
     Tensor x = slice_batch(data.images, b, std::min(batch, n_report - b));
@@ -125,7 +133,7 @@ QuantEvalResult evaluate_quantized(const Graph& qdq, const Graph* float_model, c
     TensorQuantReport t;
     t.name = p.fname;
     auto it = producer_op.find(p.fname);
-    t.producer = it == producer_op.end() ? (p.fname == float_model->values[float_model->inputs[0]].name ? "input" : "?")
+    t.producer = it == producer_op.end() ? (p.fname == float_model.values[float_model.inputs[0]].name ? "input" : "?")
                                          : it->second;
     t.bits = static_cast<int>(std::ceil(std::log2(static_cast<double>(p.qmax - p.qmin + 1))));
     t.is_unsigned = p.is_unsigned;
@@ -133,9 +141,9 @@ QuantEvalResult evaluate_quantized(const Graph& qdq, const Graph* float_model, c
     t.sqnr_db = p.err > 0 ? 10 * std::log10(p.sig / p.err) : INFINITY;
     t.clip_rate = static_cast<double>(p.clipped) / p.values;
     t.entropy_bits = huffman_bits(p.hist);
-    r.tensors.push_back(t);
+    out.push_back(t);
   }
-  return r;
+  return out;
 }
 
 }  // namespace winq

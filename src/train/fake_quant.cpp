@@ -4,22 +4,24 @@
 
 namespace winq::train {
 
-FakeQuantImpl::FakeQuantImpl(int b, bool per_comp, double mom) : bits(b), per_component(per_comp), momentum(mom) {
+FakeQuantImpl::FakeQuantImpl(int b, int64_t components, double mom)
+    : bits(b), per_component(components > 0), momentum(mom) {
   if (bits < 2 || bits > 8) throw Error("fake quantization needs 2 to 8 bits");
-  max_abs = register_buffer("max_abs", torch::zeros({0}));
+  max_abs = register_buffer("max_abs", per_component ? torch::zeros({components, components}) : torch::zeros({}));
 }
 
 torch::Tensor FakeQuantImpl::forward(const torch::Tensor& x) {
   const auto a = x.detach().abs();
   // Batch statistic: max |x| over everything, or over all but the last two dimensions.
   torch::Tensor now = per_component ? a.reshape({-1, x.size(-2), x.size(-1)}).amax(0) : a.max();
-  if (is_training() || max_abs.numel() == 0) {
+  if (now.sizes() != max_abs.sizes())
+    throw Error("fake quantization: per-component ranges of another tile size");
+  const bool unset = max_abs.eq(0).all().item<bool>();  // no batch seen yet: the first one sets the range
+  if (is_training() || unset) {
     torch::NoGradGuard g;
-    // In place (set_ keeps the registered tensor): checkpoints see the range.
-    if (max_abs.numel() == 0 || max_abs.sizes() != now.sizes())
-      max_abs.set_(now.clone());
-    else
-      max_abs.mul_(1.0 - momentum).add_(now, momentum);
+    // In place: the registered buffer (and so the checkpoint) holds the range.
+    if (unset) max_abs.copy_(now);
+    else max_abs.mul_(1.0 - momentum).add_(now, momentum);
   }
   const double qmax = static_cast<double>((1 << (bits - 1)) - 1);
   const auto range = max_abs.clamp_min(1e-8);

@@ -11,14 +11,16 @@
 namespace winq::train {
 
 struct FakeQuantImpl : torch::nn::Module {
-  // per_component: one range per index of the last two dimensions (n × n).
-  FakeQuantImpl(int bits, bool per_component, double momentum = 0.05);
+  // components = n: one range per index of the last two dimensions (n × n);
+  // 0: one range for the tensor. The range buffer has its final shape from the
+  // start, so a checkpoint loads into a freshly built network.
+  FakeQuantImpl(int bits, int64_t components = 0, double momentum = 0.05);
   torch::Tensor forward(const torch::Tensor& x);
 
   int bits;
   bool per_component;
   double momentum;
-  torch::Tensor max_abs;  // buffer: [] or [n, n]; 0 until the first batch
+  torch::Tensor max_abs;  // buffer: [] or [n, n]; all 0 until the first batch
 };
 TORCH_MODULE(FakeQuant);
 

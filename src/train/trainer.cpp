@@ -13,6 +13,7 @@
 #include <iostream>
 #include <random>
 
+#include "adapt.hpp"
 #include "checkpoint.hpp"
 #include "export.hpp"
 #include "resnet.hpp"
@@ -40,7 +41,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"weight_decay", c.weight_decay}, {"augment", c.augment}, {"threads", c.threads}, {"seed", c.seed},
           {"bits", c.bits}, {"data", c.data}, {"preprocess", c.preprocess}, {"in_channels", c.in_channels},
           {"classes", c.classes}, {"train_limit", c.train_limit}, {"test_limit", c.test_limit},
-          {"out_root", c.out_root}, {"winograd", c.winograd}, {"q_per_component", c.q_per_component}};
+          {"out_root", c.out_root}, {"winograd", c.winograd}, {"q_per_component", c.q_per_component},
+          {"adapted_from", c.adapted_from}, {"adapted_checkpoint", c.adapted_checkpoint}};
 }
 
 TrainConfig train_config_from_json(const nlohmann::json& j) {
@@ -50,6 +52,8 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
     c.mode = j.at("mode");
     c.winograd = j.value("winograd", 0);  // absent in runs of earlier versions (normal only)
     c.q_per_component = j.value("q_per_component", true);
+    c.adapted_from = j.value("adapted_from", "");
+    c.adapted_checkpoint = j.value("adapted_checkpoint", "best");
     c.mult = j.at("mult");
     c.epochs = j.at("epochs");
     c.lr = j.at("lr");
@@ -73,6 +77,20 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
     throw Error(std::string("training configuration is incomplete or malformed: ") + e.what());
   }
   return c;
+}
+
+// The configuration a run directory was started with.
+TrainConfig load_run_config(const std::string& run_dir) {
+  const fs::path dir = run_dir;
+  std::ifstream f(dir / "config.json");
+  if (!f) throw Error(dir.string() + ": no config.json: not a winq run directory");
+  nlohmann::json j;
+  try {
+    f >> j;
+  } catch (const nlohmann::json::exception&) {
+    throw Error((dir / "config.json").string() + ": malformed JSON");
+  }
+  return train_config_from_json(j);
 }
 
 namespace {
@@ -238,17 +256,23 @@ void check_config(const TrainConfig& c) {
   if (c.schedule != "cosine" && c.schedule != "step") throw Error("--schedule must be cosine or step");
 }
 
-// The configuration a run directory was started with.
-TrainConfig load_run_config(const fs::path& dir) {
-  std::ifstream f(dir / "config.json");
-  if (!f) throw Error(dir.string() + ": no config.json: not a winq run directory");
-  nlohmann::json j;
-  try {
-    f >> j;
-  } catch (const nlohmann::json::exception&) {
-    throw Error((dir / "config.json").string() + ": malformed JSON");
-  }
-  return train_config_from_json(j);
+
+// winq adapt: the trained network of cfg.adapted_from, carried into `net`.
+void adapt_network(const TrainConfig& cfg, train::ResNet& net) {
+  const fs::path src_dir = cfg.adapted_from;
+  const TrainConfig src = load_run_config(src_dir.string());
+  if (src.arch != cfg.arch || src.mult != cfg.mult || src.in_channels != cfg.in_channels || src.classes != cfg.classes)
+    throw Error(fmt::format("{}: a {} of width {} with {} input channel(s) and {} classes; adapt keeps the network "
+                            "and changes only its 3×3 convolutions",
+                            src_dir.string(), src.arch, src.mult, src.in_channels, src.classes));
+  train::ResNet from = make_net(src);
+  const std::string ckpt = (src_dir / (cfg.adapted_checkpoint + ".pt")).string();
+  const train::TrainState st = train::load_checkpoint(ckpt, from, nullptr);
+  const train::TransferReport rep = train::transfer_weights(from, net);
+  std::cerr << fmt::format("adapted from {} ({} network, test top-1 {:.2f}% at epoch {}): {} tensors copied, {} new "
+                           "(Winograd transforms and quantizer ranges)\n",
+                           ckpt, src.mode == "normal" ? "ordinary" : src.mode + " Winograd", st.best_top1, st.epoch,
+                           rep.copied, rep.fresh.size());
 }
 
 }  // namespace
@@ -261,7 +285,15 @@ std::string train_summary(const TrainConfig& cfg) {
   PrepareOptions keep;  // show the network as trained: BatchNorm separate
   keep.fold_batchnorm = false;
   keep.fuse_activations = false;
-  return render_summary(summarize(prepare(g, {{"image", in}}, keep)), in);
+  // The blocks' 3×3 convs: their Winograd tile, whether the transforms learn,
+  // and the bits of their fake quantizers.
+  std::map<std::string, LayerAnnotation> notes;
+  if (cfg.mode != "normal")
+    for (const Node& n : g.nodes)
+      if (n.op == "Conv" && n.name.rfind("layer", 0) == 0 && n.name.find(".proj") == std::string::npos)
+        notes[n.name] = {fmt::format("F({},3)", cfg.winograd), cfg.mode == "flex" ? "yes" : "no",
+                         cfg.bits == 32 ? "FP" : std::to_string(cfg.bits)};
+  return render_summary(summarize(prepare(g, {{"image", in}}, keep), notes), in);
 }
 
 TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_dir) {
@@ -270,7 +302,7 @@ TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_di
   train::TrainState st;
   if (!resume_dir.empty()) {
     dir = resume_dir;
-    cfg = load_run_config(dir);
+    cfg = load_run_config(dir.string());
   }
   check_config(cfg);
   const int threads = cfg.threads > 0 ? cfg.threads : default_threads();
@@ -284,6 +316,7 @@ TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_di
     st = train::load_checkpoint((dir / "last.pt").string(), net, opt.get());
     std::cerr << fmt::format("resuming {} at epoch {} batch {}\n", dir.string(), st.epoch + 1, st.batch);
   } else {
+    if (!cfg.adapted_from.empty()) adapt_network(cfg, net);
     dir = new_run_dir(cfg);
     write_file_atomic((dir / "config.json").string(), to_json(cfg).dump(2) + "\n");
   }
@@ -375,7 +408,7 @@ TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_di
 
 Graph export_checkpoint(const std::string& run_dir, const std::string& which) {
   fs::path dir = run_dir;
-  TrainConfig cfg = load_run_config(dir);
+  TrainConfig cfg = load_run_config(dir.string());
   if (cfg.mode == "flex")
     throw Error(run_dir + ": a flex run has learned Winograd transforms; exporting them (and running them on the "
                 "int8 engine) is not implemented yet — static and normal runs export");
@@ -387,7 +420,7 @@ Graph export_checkpoint(const std::string& run_dir, const std::string& which) {
 
 ExportCheck check_export(const std::string& run_dir, const std::string& which, int threads) {
   const fs::path dir = run_dir;
-  const TrainConfig cfg = load_run_config(dir);
+  const TrainConfig cfg = load_run_config(dir.string());
   if (cfg.mode == "flex") throw Error(run_dir + ": a flex run cannot be exported yet (learned Winograd transforms)");
   train::ResNet net = make_net(cfg);
   train::load_checkpoint((dir / (which + ".pt")).string(), net, nullptr);

@@ -30,16 +30,16 @@ WinogradConv2dImpl::WinogradConv2dImpl(int64_t in, int64_t out, int tile, bool f
   }
   if (quant.bits) {
     const int b = quant.bits;
-    const bool pc = quant.per_component;
-    q_x = register_module("q_x", FakeQuant(b, false));
-    q_w = register_module("q_w", FakeQuant(b, false));
-    q_at = register_module("q_at", FakeQuant(b, false));
-    q_g = register_module("q_g", FakeQuant(b, false));
-    q_bt = register_module("q_bt", FakeQuant(b, false));
+    const int64_t pc = quant.per_component ? tile + 2 : 0;  // V, U, M: n × n components
+    q_x = register_module("q_x", FakeQuant(b));
+    q_w = register_module("q_w", FakeQuant(b));
+    q_at = register_module("q_at", FakeQuant(b));
+    q_g = register_module("q_g", FakeQuant(b));
+    q_bt = register_module("q_bt", FakeQuant(b));
     q_v = register_module("q_v", FakeQuant(b, pc));
     q_u = register_module("q_u", FakeQuant(b, pc));
     q_m = register_module("q_m", FakeQuant(b, pc));
-    q_y = register_module("q_y", FakeQuant(b, false));
+    q_y = register_module("q_y", FakeQuant(b));
   }
 }
 

@@ -63,28 +63,50 @@ straight=$(dirname "$(find "$work/straight" -name last.pt | head -1)")
 "$winq" export-run "$straight" --checkpoint last -o "$work/straight.onnx" > /dev/null 2>&1
 "$winq" data --model "$work/straight.onnx" --images 64 -o "$work/x32.npy" 2> /dev/null
 "$winq" run "$work/straight.onnx" -i "$work/x32.npy" -o "$work/straight.npy" > /dev/null 2>&1
-for sig in INT TERM; do
-  echo "train, $sig:"
-  rm -rf "$work/cut"
-  # The delay lands anywhere from start-up to the end of the run.
-  interrupt "$sig" 1999 "${train[@]}" --out "$work/cut"
-  ckpt=$(find "$work/cut" -name last.pt 2> /dev/null | head -1 || true)
+# cut_and_resume LABEL SIG MAX_MS OUT REFERENCE.npy SUBCOMMAND CMD...: the run cut by
+# SIG within MAX_MS (anywhere from start-up to the end of the run) and resumed
+# (SUBCOMMAND --resume) ends with REFERENCE's outputs.
+cut_and_resume() {
+  local label="$1" sig="$2" max_ms="$3" out="$4" ref="$5" sub="$6"
+  shift 6
+  echo "$label, $sig:"
+  rm -rf "$out"
+  interrupt "$sig" "$max_ms" "$@" --out "$out"
+  local ckpt run
+  ckpt=$(find "$out" -name last.pt 2> /dev/null | head -1 || true)
   if [[ -z "$ckpt" ]]; then
     echo "  interrupted before the first checkpoint: starting over"
-    "${train[@]}" --out "$work/cut" > /dev/null 2>&1
+    "$@" --out "$out" > /dev/null 2>&1
   else
     run=$(dirname "$ckpt")
     for _ in 1 2 3; do  # resume until the run is complete (it may be cut again below)
-      "$winq" train --resume "$run" --threads 1 > "$work/resume.log" 2>&1 && break
+      "$winq" "$sub" --resume "$run" --threads 1 > "$work/resume.log" 2>&1 && break
     done
   fi
-  run=$(dirname "$(find "$work/cut" -name last.pt | head -1)")
+  run=$(dirname "$(find "$out" -name last.pt | head -1)")
   "$winq" export-run "$run" --checkpoint last -o "$work/cut.onnx" > /dev/null 2>&1
   "$winq" run "$work/cut.onnx" -i "$work/x32.npy" -o "$work/cut.npy" > /dev/null 2>&1
-  if cmp -s "$work/straight.npy" "$work/cut.npy"; then
+  if cmp -s "$ref" "$work/cut.npy"; then
     echo "  resumed run = uninterrupted run (outputs identical)"
   else
     echo "  resumed run DIFFERS from the uninterrupted run"; fail=1
   fi
+}
+for sig in INT TERM; do
+  cut_and_resume train "$sig" 1999 "$work/cut" "$work/straight.npy" train "${train[@]}"
 done
+
+# ---- adapt (Winograd-aware QAT from the trained run): the same ----
+adapt=("$winq" adapt --from "$straight" --static --F 4 --Q --bits 8 --epochs 2 --batch-size 32 --train-images 384
+       --test-images 128 --threads 1 --seed 5)
+start=$(date +%s%N)
+"${adapt[@]}" --out "$work/adapt_straight" > /dev/null 2>&1
+adapt_ms=$((($(date +%s%N) - start) / 1000000))
+adapted=$(dirname "$(find "$work/adapt_straight" -name last.pt | head -1)")
+"$winq" export-run "$adapted" --checkpoint last -o "$work/adapt_straight.onnx" > /dev/null 2>&1
+"$winq" run "$work/adapt_straight.onnx" -i "$work/x32.npy" -o "$work/adapt_straight.npy" > /dev/null 2>&1
+if cmp -s "$work/adapt_straight.npy" "$work/straight.npy"; then
+  echo "adapt: the fine-tuned network did not change"; fail=1
+fi
+cut_and_resume adapt TERM "$adapt_ms" "$work/acut" "$work/adapt_straight.npy" adapt "${adapt[@]}"
 exit $fail

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "../../src/train/adapt.hpp"
 #include "../../src/train/checkpoint.hpp"
 #include "../../src/train/export.hpp"
 #include "../../src/train/resnet.hpp"
@@ -179,5 +180,64 @@ TEST(WinogradAware, QuantizationAwareStepsReduceTheLoss) {
     layer->eval();
     const double eval_loss = torch::mse_loss(layer->forward(x), target).item<double>();
     EXPECT_LT(eval_loss, 2.0 * last + 1e-6) << "per_component=" << per_component << ": eval loss " << eval_loss;
+  }
+}
+
+// winq adapt: an ordinary network carried into Winograd-aware blocks computes
+// the same function before any fine-tuning (float, exact initial transforms),
+// for static and flex targets; a static target keeps the exact matrices even
+// when the source had learned ones; another width is a clear error.
+TEST(Adapt, WinogradNetworkComputesTheTrainedFunction) {
+  torch::manual_seed(11);
+  train::ResNet normal(1, 10, 0.125);
+  normal->eval();
+  const auto x = torch::randn({3, 1, 32, 32});
+  const auto want = normal->forward(x);
+  for (int m : {2, 4, 6})
+    for (bool flex : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "F(" << m << ",3) flex=" << flex);
+      train::ConvMode mode;
+      mode.winograd = m;
+      mode.flex = flex;
+      train::ResNet wino(1, 10, 0.125, mode);
+      const auto rep = train::transfer_weights(normal, wino);
+      EXPECT_EQ(static_cast<size_t>(rep.copied) + rep.fresh.size(),
+                wino->named_parameters().size() + wino->named_buffers().size());
+      // every source tensor found a home
+      EXPECT_EQ(static_cast<size_t>(rep.copied), normal->named_parameters().size() + normal->named_buffers().size());
+      wino->eval();
+      const auto got = wino->forward(x);
+      const double err = (got - want).abs().max().item<double>() / want.abs().max().item<double>();
+      EXPECT_LE(err, 1e-4) << "relative error " << err;
+    }
+}
+
+TEST(Adapt, StaticTargetKeepsTheExactTransformsAndWidthsMustMatch) {
+  torch::manual_seed(12);
+  train::ConvMode flex;
+  flex.winograd = 4;
+  flex.flex = true;
+  train::ResNet learned(1, 10, 0.125, flex);
+  {
+    torch::NoGradGuard g;
+    for (auto& b : learned->blocks) b->wconv1->AT.add_(0.25);
+  }
+  train::ConvMode st = flex;
+  st.flex = false;
+  train::ResNet fixed(1, 10, 0.125, st);
+  const auto exact = fixed->blocks[0]->wconv1->AT.clone();
+  const auto rep = train::transfer_weights(learned, fixed);
+  EXPECT_TRUE(torch::equal(fixed->blocks[0]->wconv1->AT, exact));
+  EXPECT_FALSE(rep.fresh.empty());
+  // flex → flex carries the learned matrices
+  train::ResNet again(1, 10, 0.125, flex);
+  train::transfer_weights(learned, again);
+  EXPECT_TRUE(torch::equal(again->blocks[0]->wconv1->AT, learned->blocks[0]->wconv1->AT));
+  train::ResNet wider(1, 10, 0.25);
+  try {
+    train::transfer_weights(learned, wider);
+    FAIL() << "a network of another width was adapted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot adapt"), std::string::npos) << e.what();
   }
 }

@@ -18,6 +18,7 @@
 #include "winq/onnx.hpp"
 #include "winq/quant.hpp"
 #include "winq/runtime.hpp"
+#include "winq/report.hpp"
 #include "winq/table.hpp"
 
 namespace winq::cli {
@@ -28,6 +29,7 @@ struct BenchArgs {
   int64_t batch = 1;
   int runs = 50, threads = 1;
   bool json = false;
+  std::string report;
 };
 
 // The same model and input in ONNX Runtime (npm onnxruntime-node, installed by
@@ -77,6 +79,7 @@ void add_bench(CLI::App& app) {
                   "also time the same model and input in ONNX Runtime (same runs and threads)")
       ->check(CLI::IsMember({"onnxruntime"}));
   cmd->add_flag("--json", a.json, "print JSON");
+  add_report_option(cmd, a.report);
   cmd->callback([] {
     Graph g = load_onnx(a.model);
     RawImages raw = read_images(a.data, a.batch);
@@ -91,6 +94,19 @@ void add_bench(CLI::App& app) {
     const double total = prof.total_s;
     const double ort_ms = a.compare.empty() ? 0 : onnxruntime_median_ms(a.model, x, a.runs, a.threads);
     const auto& layers = prof.nodes;
+    if (!a.report.empty()) {
+      report::Report rep("winq bench: " + std::filesystem::path(a.model).filename().string(),
+                         fmt::format("{}: {} engine, batch {}, {} thread(s), median of {} runs", a.model,
+                                     lower ? "int8" : "float", a.batch, a.threads, a.runs));
+      report::add_latency(rep, lower ? "int8 engine" : "float engine", pg, prof);
+      if (ort_ms > 0) {
+        rep.section("ONNX Runtime", "The same model file and input, same runs and threads, timed in ONNX Runtime.");
+        rep.table("compare", {"engine", "median ms", "images/s"},
+                  {{"winq", fmt::format("{:.3f}", 1e3 * total), fmt::format("{:.0f}", a.batch / total)},
+                   {"ONNX Runtime", fmt::format("{:.3f}", ort_ms), fmt::format("{:.0f}", 1e3 * a.batch / ort_ms)}});
+      }
+      write_report(rep, a.report);
+    }
     if (a.json) {
       nlohmann::json js = nlohmann::json::array();
       for (auto& [node, t] : layers)

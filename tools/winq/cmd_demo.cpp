@@ -1,12 +1,15 @@
 // winq demo: the main job on the embedded default data. The shipped
 // Fashion-MNIST model is evaluated in float, calibrated once, quantized with
 // the recommended settings and a few alternatives, and each plan is evaluated
-// on the integer engine over the test set: one table, accuracy against cost.
+// on the integer engine over the test set: one table, accuracy against cost,
+// and a report page with the plots behind it.
 #include <filesystem>
 #include <fmt/format.h>
 #include <iostream>
+#include <optional>
 
 #include "common.hpp"
+#include "demo_report.hpp"
 #include "winq/calib.hpp"
 #include "winq/evaluate.hpp"
 #include "winq/onnx.hpp"
@@ -21,33 +24,11 @@ struct DemoArgs {
   std::string model;
   std::string data = "fashion-mnist";
   std::string calib_data = "fashion-mnist:train";
-  int64_t images = 0;
-  int threads = 0;
-  bool json = false;
+  std::string report = "winq-demo-report";
+  int64_t images = 0, sweep_images = 2000, error_images = 200;
+  int threads = 0, runs = 30;
+  bool json = false, no_report = false;
 };
-
-struct Config {
-  std::string name, note;
-  QuantizeOptions opt;
-};
-
-std::vector<Config> demo_configs() {
-  std::vector<Config> c;
-  QuantizeOptions w8;
-  c.push_back({"W8A8 per-channel", "recommended: max calibration", w8});
-  QuantizeOptions wino = w8;
-  wino.winograd = 4;
-  c.push_back({"W8A8 Winograd F4", "int8 Winograd F(4,3), one scale per component (scalar transforms)", wino});
-  QuantizeOptions naive;
-  naive.wbits = naive.abits = 4;
-  c.push_back({"W4A4 naive", "max calibration, per-channel", naive});
-  QuantizeOptions best = naive;
-  best.calibrator = Calibrator::aciq_laplace;
-  best.bias_correction = true;
-  best.bit_alloc = true;
-  c.push_back({"W4A4 ACIQ+BC+BA", "ACIQ Laplace, bias correction, bit allocation", best});
-  return c;
-}
 
 // Bytes of the constants (weights, biases, scales) as stored in the model,
 // including tensors kept as attributes (the Winograd-domain weights).
@@ -60,6 +41,24 @@ double size_kib(const Graph& g) {
       if (const Tensor* t = std::get_if<Tensor>(&attr)) bytes += static_cast<int64_t>(t->nbytes());
   return static_cast<double>(bytes) / 1024.0;
 }
+
+Dataset first_images(const Dataset& d, int64_t n) {
+  Dataset s = d;
+  n = std::min(n, d.size());
+  s.images = slice_batch(d.images, 0, n);
+  s.labels.assign(d.labels.begin(), d.labels.begin() + n);
+  return s;
+}
+
+// Batch-1 latency of a plan (median of `runs`) on the first test image.
+void measure_latency(demo::Row& row, const Graph& model, bool quantized, const Dataset& d, int threads, int runs) {
+  const Tensor x = slice_batch(d.images, 0, 1);
+  const InputShapes shapes = {{model.values[model.inputs[0]].name, x.shape()}};
+  FloatExecutor ex(quantized ? prepare_quantized(model, shapes) : prepare(model, shapes), threads);
+  row.profile = profile_runs(ex, x, runs);
+  row.latency_ms = 1e3 * row.profile.total_s;
+  row.prepared = ex.graph();
+}
 }  // namespace
 
 void add_demo(CLI::App& app) {
@@ -70,27 +69,41 @@ void add_demo(CLI::App& app) {
   cmd->add_option("--calib-data", a.calib_data, "calibration images (500 are drawn)")->capture_default_str();
   cmd->add_option("--images", a.images, "evaluate the first N images only (0 = all)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", a.threads, "worker threads (0 = all hardware threads)")->check(CLI::Range(0, 1024));
+  cmd->add_option("--runs", a.runs, "timed batch-1 runs per configuration for the latency")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--report", a.report, "directory of the report (report.html, report.json)")->capture_default_str();
+  cmd->add_flag("--no-report", a.no_report, "no report, no accuracy-vs-bits sweep (the table only)");
+  cmd->add_option("--sweep-images", a.sweep_images,
+                  "report: test images of the accuracy-vs-bits sweep (7 calibrators × 5 bit widths; 0 = skip it)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--error-images", a.error_images, "report: test images the per-tensor errors are measured on")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   cmd->add_flag("--json", a.json, "print JSON");
   cmd->callback([] {
     const std::string model = a.model.empty() ? default_model_path() : a.model;
     if (!std::filesystem::exists(model)) throw Error(model + ": model not found");
     std::cerr << fmt::format("winq demo: model {}\n", model);
+    const bool with_report = !a.no_report;
     Graph g = load_onnx(model);
     RawImages raw = read_images(a.data, a.images);
     Dataset d = preprocess(raw, preprocess_for(g, raw, ""));
     EvalOptions opt;
     opt.threads = a.threads ? a.threads : default_threads();
 
-    struct Row {
-      std::string name, engine, note;
-      EvalResult r;
-      double kib;
-    };
-    std::vector<Row> rows;
+    std::vector<demo::Row> rows;
     {
       Progress prog("float evaluation", d.size());
       opt.progress = [&](int64_t done, int64_t) { prog.update(done); };
-      rows.push_back({"float32", "float reference", "", evaluate_float(g, d, opt), size_kib(g)});
+      demo::Row r;
+      r.name = "float32";
+      r.note = "float reference";
+      r.eval = evaluate_float(g, d, opt);
+      r.kib = size_kib(g);
+      measure_latency(r, g, false, d, opt.threads, a.runs);
+      rows.push_back(std::move(r));
       prog.done();
     }
     RawImages craw = read_images(a.calib_data);
@@ -101,35 +114,64 @@ void add_demo(CLI::App& app) {
     co.progress = [&](int64_t done, int64_t) { cprog.update(done); };
     const CalibrationStats stats = collect_stats(g, calib, co);
     cprog.done();
-    for (const Config& c : demo_configs()) {
+    const Dataset err_images = first_images(d, a.error_images);
+    for (const demo::Config& c : demo::configs()) {
       const Graph q = quantize_model(g, stats, c.opt).qdq;
       Progress prog(c.name, d.size());
       opt.progress = [&](int64_t done, int64_t) { prog.update(done); };
       QuantEvalOptions qo;
       qo.eval = opt;
-      rows.push_back({c.name, "int8 engine", c.note, evaluate_quantized(q, nullptr, d, qo).quantized, size_kib(q)});
+      demo::Row r;
+      r.name = c.name;
+      r.note = c.note;
+      r.eval = evaluate_quantized(q, nullptr, d, qo).quantized;
+      r.kib = size_kib(q);
+      r.winograd = c.opt.winograd != 0;
+      r.tile = c.opt.winograd;
+      r.per_component = c.opt.winograd_per_component;
+      measure_latency(r, q, true, d, opt.threads, a.runs);
+      qo.eval.progress = nullptr;
+      if (with_report) r.tensors = tensor_errors(q, g, err_images, err_images.size(), qo);
+      rows.push_back(std::move(r));
       prog.done();
     }
-    const Row& fl = rows.front();
+    std::optional<demo::Sweep> sweep;
+    if (with_report && a.sweep_images > 0) {
+      const Dataset sw = first_images(d, a.sweep_images);
+      Progress prog(fmt::format("accuracy vs bits ({} images)", sw.size()), 35);
+      sweep = demo::accuracy_vs_bits(g, stats, sw, opt.threads, [&](int64_t done, int64_t) { prog.update(done); });
+      prog.done();
+    }
+    const demo::Row& fl = rows.front();
+    if (with_report)
+      demo::build_report(model, d, opt.threads, rows, stats, sweep ? &*sweep : nullptr).write(a.report);
     if (a.json) {
       nlohmann::json res = nlohmann::json::array();
-      for (const Row& r : rows)
-        res.push_back({{"configuration", r.name}, {"engine", r.engine}, {"top1", r.r.top1()}, {"top5", r.r.top5()},
-                       {"drop", fl.r.top1() - r.r.top1()}, {"images_per_second", r.r.images_per_second()},
-                       {"speedup", r.r.images_per_second() / fl.r.images_per_second()}, {"model_kib", r.kib}});
-      print_json({{"model", model}, {"data", d.source}, {"images", fl.r.images}, {"threads", opt.threads},
-                  {"results", res}});
+      for (const demo::Row& r : rows)
+        res.push_back({{"configuration", r.name}, {"note", r.note}, {"top1", r.eval.top1()}, {"top5", r.eval.top5()},
+                       {"drop", fl.eval.top1() - r.eval.top1()}, {"latency_ms", r.latency_ms},
+                       {"speedup", fl.latency_ms / r.latency_ms}, {"images_per_second", r.eval.images_per_second()},
+                       {"model_kib", r.kib}});
+      nlohmann::json j = {{"model", model}, {"data", d.source}, {"images", fl.eval.images}, {"threads", opt.threads},
+                          {"results", res}};
+      if (with_report) j["report"] = (std::filesystem::path(a.report) / "report.html").string();
+      print_json(j);
       return;
     }
-    Table t({"configuration", "engine", "top-1 %", "drop", "images/s", "speed-up", "weights KiB"});
-    for (const Row& r : rows)
-      t.add({r.name, r.engine, fmt::format("{:.2f}", r.r.top1()), fmt::format("{:+.2f}", r.r.top1() - fl.r.top1()),
-             fmt::format("{:.0f}", r.r.images_per_second()),
-             fmt::format("{:.2f}×", r.r.images_per_second() / fl.r.images_per_second()), fmt::format("{:.0f}", r.kib)});
-    std::cout << fmt::format("\n{} on {} ({} test images, {} threads)\n\n",
-                             std::filesystem::path(model).filename().string(), d.source, fl.r.images, opt.threads)
+    Table t({"configuration", "top-1 %", "drop", "latency ms", "speed-up", "images/s", "weights KiB"});
+    for (const demo::Row& r : rows)
+      t.add({r.name, fmt::format("{:.2f}", r.eval.top1()), fmt::format("{:+.2f}", r.eval.top1() - fl.eval.top1()),
+             fmt::format("{:.3f}", r.latency_ms), fmt::format("{:.2f}×", fl.latency_ms / r.latency_ms),
+             fmt::format("{:.0f}", r.eval.images_per_second()), fmt::format("{:.0f}", r.kib)});
+    std::cout << fmt::format("\n{} on {} ({} test images, {} threads; latency: batch 1, median of {} runs; "
+                             "images/s: batch 64)\n\n",
+                             std::filesystem::path(model).filename().string(), d.source, fl.eval.images, opt.threads,
+                             a.runs)
               << t.render()
-              << "\nW4A4 plans keep 4-bit values in int8 containers (the engine has no packed 4-bit kernels yet).\n";
+              << "\nW4A4 plans keep 4-bit values in int8 containers (the engine has no packed 4-bit kernels yet).\n"
+                 "Winograd per-tensor rows show why winq keeps one scale per Winograd component.\n";
+    if (with_report)
+      std::cout << fmt::format("report: {}\n", (std::filesystem::path(a.report) / "report.html").string());
   });
 }
 

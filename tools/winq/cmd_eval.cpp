@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 
 #include "common.hpp"
@@ -10,6 +11,7 @@
 #include "winq/onnx.hpp"
 #include "winq/quant.hpp"
 #include "winq/runtime.hpp"
+#include "winq/report.hpp"
 #include "winq/table.hpp"
 
 namespace winq::cli {
@@ -26,7 +28,31 @@ struct EvalArgs {
   std::string reference, sim = "int";
   std::string winograd = "off";
   bool winograd_1d = false;
+  std::string report;
 };
+
+// --report: the accuracy summary, and with a float reference the error of
+// every quantized tensor (which layer breaks?).
+void eval_report(const EvalArgs& a, const Dataset& d, const EvalResult& r, const EvalResult* ref, double agreement,
+                 const std::vector<TensorQuantReport>* tensors, const std::string& engine, bool quantized) {
+  report::Report rep("winq eval: " + std::filesystem::path(a.model).filename().string(),
+                     fmt::format("{} on {} ({} images), {}", a.model, d.source, r.images, engine));
+  rep.section("Accuracy");
+  std::vector<std::vector<std::string>> rows = {
+      {a.model, engine, fmt::format("{:.2f}", r.top1()), fmt::format("{:.2f}", r.top5()),
+       fmt::format("{:.0f}", r.images_per_second())}};
+  if (ref)
+    rows.push_back({a.reference, "float reference", fmt::format("{:.2f}", ref->top1()), fmt::format("{:.2f}", ref->top5()),
+                    fmt::format("{:.0f}", ref->images_per_second())});
+  rep.table("accuracy", {"model", "engine", "top-1 %", "top-5 %", "images/s"}, rows);
+  if (ref)
+    rep.paragraph(fmt::format("Drop {:+.2f} points; the same class as the float model on {:.2f}% of the images.",
+                              r.top1() - ref->top1(), 100 * agreement));
+  if (tensors) report::add_tensor_errors(rep, a.model, *tensors);
+  else if (quantized)
+    rep.paragraph("Pass --reference FLOAT_MODEL for the error of every quantized tensor.");
+  write_report(rep, a.report);
+}
 
 std::string db(double v) { return std::isfinite(v) ? fmt::format("{:.1f}", v) : "exact"; }
 
@@ -40,6 +66,9 @@ void eval_quantized(const EvalArgs& a, const Graph& g, const Dataset& d, const E
   if (!a.reference.empty()) ref = load_onnx(a.reference);
   QuantEvalResult r = evaluate_quantized(g, a.reference.empty() ? nullptr : &ref, d, qo);
   const bool with_ref = !a.reference.empty();
+  if (!a.report.empty())
+    eval_report(a, d, r.quantized, with_ref ? &r.reference : nullptr, r.agreement, with_ref ? &r.tensors : nullptr,
+                qo.lower ? "integer engine" : "QDQ, ONNX semantics", true);
   if (a.json) {
     nlohmann::json tensors = nlohmann::json::array();
     for (const auto& t : r.tensors)
@@ -92,6 +121,7 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--preprocess", a.preprocess,
                   "e.g. pad=2,mean=0.286,std=0.353 (default: the model's winq.preprocess metadata)");
   cmd->add_flag("--json", a.json, "print JSON");
+  add_report_option(cmd, a.report);
   cmd->add_option("--reference", a.reference, "quantized models: the float model, for the accuracy drop and per-tensor errors");
   cmd->add_option("--sim", a.sim, "quantized models: int (integer operators, the engine's definition) or qdq (ONNX semantics)")
       ->check(CLI::IsMember({"int", "qdq"}))
@@ -128,6 +158,9 @@ void add_eval(CLI::App& app) {
       };
     EvalResult r = evaluate_float(g, d, opt);
     prog.done();
+    if (!a.report.empty())
+      eval_report(a, d, r, nullptr, 0, nullptr,
+                  tile ? fmt::format("float Winograd F({},3)", tile) : std::string("float reference"), false);
     if (a.json) {
       print_json({{"model", a.model}, {"data", d.source}, {"images", r.images}, {"engine", "float"},
                   {"top1", r.top1()}, {"top5", r.top5()}, {"images_per_second", r.images_per_second()},

@@ -2,11 +2,13 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 
 #include "common.hpp"
 #include "winq/onnx.hpp"
 #include "winq/quant.hpp"
+#include "winq/report.hpp"
 #include "winq/table.hpp"
 #include "winq/winograd.hpp"
 
@@ -25,8 +27,54 @@ struct QuantizeArgs {
   int64_t auto_images = 64;
   double auto_min_sqnr = 25;
   int threads = 1;
+  std::string report;
 };
 }  // namespace
+
+// The page for --report: the plan per layer, the weight error, the calibration
+// histograms with each calibrator's clip, and --winograd auto's measurements.
+static report::Report quantize_report(const QuantizeArgs& a, const CalibrationStats& s,
+                               const QuantizeOptions& o, const QuantizeResult& r,
+                               const std::vector<WinogradLayerChoice>& choices) {
+  report::Report rep("winq quantize: " + std::filesystem::path(a.out).filename().string(),
+                     fmt::format("{} → {}: W{}A{}, activations {}, weights {}{}", a.model, a.out, o.wbits, o.abits,
+                                 a.calibrator, o.per_channel ? "per channel" : "per tensor",
+                                 o.winograd ? fmt::format(", Winograd F({},3)", o.winograd) : ""));
+  rep.section("Plan", "Every Conv/Gemm layer: how it runs, its weights' bits and their error against the float weights.");
+  std::vector<std::vector<std::string>> rows;
+  report::BarPlot wq;
+  wq.title = "Weight SQNR per layer";
+  wq.x_label = "SQNR of the quantized weights (dB)";
+  report::Series ws{"weights", {}};
+  for (const auto& l : r.layers) {
+    rows.push_back({l.node, l.winograd ? fmt::format("{} F({}{},3)", l.op, l.winograd, l.winograd_1d ? "×1" : "") : l.op,
+                    l.quantized ? "int" : "float", l.quantized ? fmt::format("{:.2f}", l.weight_bits) : "-",
+                    l.quantized ? fmt::format("{:.1f}", l.weight_sqnr_db) : "-",
+                    l.quantized ? fmt::format("{:.4g}", l.input_scale) : "-",
+                    l.quantized ? fmt::format("{:.3g}", l.max_bias_shift) : "-"});
+    if (!l.quantized) continue;
+    wq.categories.push_back(l.node);
+    ws.y.push_back(l.weight_sqnr_db);
+  }
+  wq.series.push_back(ws);
+  rep.table("layers", {"layer", "op", "weights", "bits", "weight SQNR dB", "input scale", "bias shift"}, rows);
+  rep.figure("weight_sqnr", wq, "10·log10(Σ w² / Σ (w − ŵ)²) per layer, all channels together.");
+  if (!choices.empty()) {
+    rep.section("Winograd tiles (auto)", fmt::format("Per layer the fastest tile whose output SQNR stays ≥ {} dB.",
+                                                      a.auto_min_sqnr));
+    std::vector<std::vector<std::string>> ar;
+    for (const auto& c : choices)
+      ar.push_back({c.node, fmt::format("{:.1f}", c.sqnr_db[0]), fmt::format("{:.1f}", c.sqnr_db[1]),
+                    fmt::format("{:.1f}", c.sqnr_db[2]), fmt::format("{:.1f}", c.sqnr_db[3]),
+                    fmt::format("{:.3f}", c.ms[0]), fmt::format("{:.3f}", c.ms[1]), fmt::format("{:.3f}", c.ms[2]),
+                    fmt::format("{:.3f}", c.ms[3]), c.tile ? fmt::format("F{}", c.tile) : "direct"});
+    rep.table("winograd_auto",
+              {"layer", "direct dB", "F2 dB", "F4 dB", "F6 dB", "direct ms", "F2 ms", "F4 ms", "F6 ms", "chosen"}, ar);
+  }
+  report::add_calibration(rep, s, o.abits);
+  rep.data("options", nlohmann::json::parse(r.qdq.metadata.at("winq.quantization")));
+  return rep;
+}
 
 void add_quantize(CLI::App& app) {
   static QuantizeArgs a;
@@ -71,6 +119,7 @@ void add_quantize(CLI::App& app) {
                 "with --winograd F2|F4|F6: the 1-D variant F(m×1,3×3) (Winograd along rows, 3(m+2)/m products per "
                 "output instead of 9)");
   cmd->add_flag("--json", a.json, "print the per-layer result as JSON");
+  add_report_option(cmd, a.report);
   cmd->callback([] {
     Graph g = load_onnx(a.model);
     CalibrationStats s = load_stats(a.stats);
@@ -112,6 +161,7 @@ void add_quantize(CLI::App& app) {
     OnnxWriteOptions wo;
     wo.value_info = false;
     save_onnx(r.qdq, a.out, wo);
+    if (!a.report.empty()) write_report(quantize_report(a, s, o, r, choices), a.report);
     if (a.json) {
       nlohmann::json layers = nlohmann::json::array();
       for (const auto& l : r.layers)

@@ -19,6 +19,17 @@ struct TrainArgs {
   bool no_augment = false;
   bool json = false;
 };
+// The end of a run, for people or (--json) machines.
+void report_run(const TrainResult& r, bool json) {
+  if (json) {
+    print_json({{"run_dir", r.run_dir}, {"epochs_done", r.epochs_done}, {"best_top1", r.best_top1},
+                {"last_top1", r.last_top1}, {"seconds_per_epoch", r.seconds_per_epoch}, {"interrupted", r.interrupted}});
+  } else if (!r.interrupted) {
+    std::cout << fmt::format("run {}\nbest test top-1 {:.2f}%  last {:.2f}%  {:.1f} s/epoch\n", r.run_dir, r.best_top1,
+                             r.last_top1, r.seconds_per_epoch);
+  }
+  if (r.interrupted) throw Error("training interrupted (checkpoint saved; resume with --resume " + r.run_dir + ")");
+}
 }  // namespace
 
 void add_train(CLI::App& app) {
@@ -64,15 +75,73 @@ void add_train(CLI::App& app) {
     if (a.q && a.cfg.bits == 32) a.cfg.bits = 8;  // --Q alone: 8 bits
     if (!a.q && a.cfg.bits != 32) throw Error("--bits needs --Q");
     a.cfg.q_per_component = !a.q_per_tensor;
-    TrainResult r = run_training(a.cfg, a.resume);
-    if (a.json) {
-      print_json({{"run_dir", r.run_dir}, {"epochs_done", r.epochs_done}, {"best_top1", r.best_top1},
-                  {"last_top1", r.last_top1}, {"seconds_per_epoch", r.seconds_per_epoch}, {"interrupted", r.interrupted}});
-    } else if (!r.interrupted) {
-      std::cout << fmt::format("run {}\nbest test top-1 {:.2f}%  last {:.2f}%  {:.1f} s/epoch\n", r.run_dir, r.best_top1,
-                               r.last_top1, r.seconds_per_epoch);
+    report_run(run_training(a.cfg, a.resume), a.json);
+  });
+}
+
+// winq adapt: fine-tune a trained run with Winograd-aware 3×3 convolutions.
+// The network (width, data, preprocessing) is the source run's; the options
+// here are what changes.
+void add_adapt(CLI::App& app) {
+  static TrainArgs a;
+  static std::string from, checkpoint = "best";
+  auto* cmd = app.add_subcommand(
+      "adapt", "Fine-tune a trained run with Winograd-aware 3×3 convs (static or learned transforms, optional QAT)");
+  TrainConfig& c = a.cfg;
+  c.epochs = 20;
+  c.lr = 0.01;
+  cmd->add_option("--from", from, "run directory of the trained network (winq train)");
+  cmd->add_option("--checkpoint", checkpoint, "which of its checkpoints: best | last")
+      ->check(CLI::IsMember({"best", "last"}))
+      ->capture_default_str();
+  auto* st = cmd->add_flag("--static", a.winograd_static, "fixed transforms (the exact F(m,3) matrices)");
+  auto* fl = cmd->add_flag("--flex", a.winograd_flex, "learned transforms A, B, G (initialised from the exact ones)");
+  st->excludes(fl);
+  cmd->add_option("--F", c.winograd, "the tile m of F(m,3)")->check(CLI::IsMember({2, 4, 6}));
+  cmd->add_flag("--Q", a.q, "quantization-aware fine-tuning (fake quantization at every Winograd stage) at --bits");
+  cmd->add_option("--bits", c.bits, "with --Q: bits of every quantizer (2–8)")->check(CLI::Range(2, 32));
+  cmd->add_flag("--q-per-tensor", a.q_per_tensor, "with --Q: one range per tensor for V, U, M (default: per component)");
+  cmd->add_option("--epochs", c.epochs, "epochs")->check(CLI::Range(1, 10000))->capture_default_str();
+  cmd->add_option("--lr", c.lr, "base learning rate (fine-tuning: smaller than training)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--batch-size", c.batch, "images per batch")->check(CLI::Range(1, 65536))->capture_default_str();
+  cmd->add_option("--optimizer", c.optimizer, "sgd | adam")->check(CLI::IsMember({"sgd", "adam"}))->capture_default_str();
+  cmd->add_option("--schedule", c.schedule, "cosine | step")->check(CLI::IsMember({"cosine", "step"}))->capture_default_str();
+  cmd->add_option("--threads", c.threads, "LibTorch threads (0 = all hardware threads)")->check(CLI::Range(0, 1024));
+  cmd->add_option("--seed", c.seed, "random seed (order, augmentation)")->capture_default_str();
+  cmd->add_option("--train-images", c.train_limit, "use the first N training images (0 = all)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--test-images", c.test_limit, "use the first N test images (0 = all)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--out", c.out_root, "root of the run directories")->capture_default_str();
+  cmd->add_option("--resume", a.resume, "continue an interrupted adapt run in this directory");
+  cmd->add_flag("--json", a.json, "print the result as JSON");
+  cmd->callback([] {
+    TrainConfig cfg;
+    if (a.resume.empty()) {
+      if (from.empty()) throw Error("adapt needs --from RUN_DIR (or --resume DIR)");
+      if (!a.winograd_static && !a.winograd_flex) throw Error("adapt needs --static or --flex");
+      if (!a.cfg.winograd) throw Error("adapt needs --F 2, 4 or 6");
+      if (a.q && a.cfg.bits == 32) a.cfg.bits = 8;
+      if (!a.q && a.cfg.bits != 32) throw Error("--bits needs --Q");
+      cfg = load_run_config(from);  // the network and data of the trained run
+      cfg.mode = a.winograd_flex ? "flex" : "static";
+      cfg.winograd = a.cfg.winograd;
+      cfg.bits = a.cfg.bits;
+      cfg.q_per_component = !a.q_per_tensor;
+      cfg.epochs = a.cfg.epochs;
+      cfg.batch = a.cfg.batch;
+      cfg.lr = a.cfg.lr;
+      cfg.optimizer = a.cfg.optimizer;
+      cfg.schedule = a.cfg.schedule;
+      cfg.threads = a.cfg.threads;
+      cfg.seed = a.cfg.seed;
+      cfg.train_limit = a.cfg.train_limit;
+      cfg.test_limit = a.cfg.test_limit;
+      cfg.out_root = a.cfg.out_root;
+      cfg.adapted_from = from;
+      cfg.adapted_checkpoint = checkpoint;
     }
-    if (r.interrupted) throw Error("training interrupted (checkpoint saved; resume with --resume " + r.run_dir + ")");
+    report_run(run_training(cfg, a.resume), a.json);
   });
 }
 

@@ -8,6 +8,10 @@
 #include "winq/graph.hpp"
 #include "winq/progress.hpp"
 
+namespace winq::report {
+class Report;
+}
+
 namespace winq::cli {
 
 // Directory of the models shipped with winq (compiled in; WINQ_MODELS_DIR overrides).
@@ -16,6 +20,11 @@ std::string models_dir();
 std::string default_model_path();
 
 void print_json(const nlohmann::json& j);
+
+// --report DIR on a subcommand, and writing it (the path goes to stderr, so
+// --json output stays machine-readable).
+void add_report_option(CLI::App* cmd, std::string& dir);
+void write_report(const report::Report& r, const std::string& dir);
 std::string fmt_shape(const Shape& s);
 
 // Registration of each subcommand (one file each).
@@ -31,6 +40,7 @@ void add_run(CLI::App& app);
 void add_transforms(CLI::App& app);
 void add_export(CLI::App& app);
 void add_train(CLI::App& app);       // only with LibTorch
+void add_adapt(CLI::App& app);       // only with LibTorch
 void add_export_run(CLI::App& app);  // only with LibTorch
 
 }  // namespace winq::cli

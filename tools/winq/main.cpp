@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   winq::cli::add_export(app);
 #ifdef WINQ_WITH_TORCH
   winq::cli::add_train(app);
+  winq::cli::add_adapt(app);
   winq::cli::add_export_run(app);
 #endif
   winq::cli::add_demo(app);
