@@ -44,9 +44,7 @@ std::vector<std::vector<double>> to_double(const RationalMatrix& a);
 
 }  // namespace winq::winograd
 
-namespace winq {
-struct Graph;
-}
+#include "winq/graph.hpp"
 
 namespace winq::winograd {
 
@@ -56,6 +54,15 @@ struct TileMatrices {
   std::vector<double> AT, G, BT;  // m×n, n×r, n×n
 };
 TileMatrices tile_matrices(int m);
+
+// A 3×3 stride-1 pad-1 convolution (weights [K, C, 3, 3], no bias) of an
+// H×W input computed as Winograd F(t.m, 3) with the given transforms — learned
+// ones need not be exact — in standard ONNX operators (grouped Conv for Bᵀ d B,
+// grouped 1×1 Conv for the per-component channel sums with U = G g Gᵀ
+// precomputed in float64, grouped ConvTranspose for Aᵀ M A, Slice for the
+// border). Appends the nodes to `g`; returns the output [N, K, H, W].
+ValueId add_winograd_conv_standard(Graph& g, ValueId x, const Tensor& weight, const TileMatrices& t, int64_t H,
+                                   int64_t W, const std::string& name);
 
 // The layers Winograd can run: Conv with 3×3 constant weights, stride 1,
 // dilation 1, group 1, and at least kMinWinogradChannels input channels.

@@ -2,6 +2,7 @@
 
 #include "tensor_bridge.hpp"
 #include "winq/error.hpp"
+#include "winq/winograd.hpp"
 
 namespace winq::train {
 
@@ -33,12 +34,31 @@ struct Builder {
   ValueId conv_bn(ValueId x, const torch::Tensor& weight, torch::nn::BatchNorm2d& bn, const std::string& name,
                   bool relu) {
     const int64_t k = weight.size(2), p = k / 2;
-    const auto& conv_weight = weight;
     Attributes a;
     a.set("kernel_shape", std::vector<int64_t>{k, k});
     a.set("pads", std::vector<int64_t>{p, p, p, p});
     a.set("strides", std::vector<int64_t>{1, 1});
-    ValueId y = node("Conv", name + ".conv", {x, constant(name + ".conv.weight", conv_weight)}, a);
+    return bn_relu(node("Conv", name + ".conv", {x, constant(name + ".conv.weight", weight)}, a), bn, name, relu);
+  }
+  // A flex layer's learned transforms need not form an exact algorithm: it is
+  // exported as the Winograd computation itself, in standard operators.
+  ValueId winograd_bn(ValueId x, WinogradConv2d& layer, torch::nn::BatchNorm2d& bn, const std::string& name,
+                      bool relu, int64_t hw) {
+    auto doubles = [](const torch::Tensor& t) {
+      const auto c = t.detach().to(torch::kDouble).contiguous();
+      return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    };
+    winograd::TileMatrices t;
+    t.m = static_cast<int>(layer->AT.size(0));
+    t.n = t.m + 2;
+    t.AT = doubles(layer->AT);
+    t.G = doubles(layer->G);
+    t.BT = doubles(layer->BT);
+    const ValueId y = winograd::add_winograd_conv_standard(g, x, to_winq(layer->weight.detach().contiguous()), t, hw,
+                                                           hw, name + ".conv");
+    return bn_relu(y, bn, name, relu);
+  }
+  ValueId bn_relu(ValueId y, torch::nn::BatchNorm2d& bn, const std::string& name, bool relu) {
     Attributes b;
     b.set("epsilon", static_cast<float>(bn->options.eps()));
     y = node("BatchNormalization", name + ".bn",
@@ -65,6 +85,7 @@ Graph graph_from_resnet(ResNet& net, const TrainConfig& cfg) {
   }
   b.g.inputs = {x};
   ValueId y = b.conv_bn(x, net->stem, net->stem_bn, "stem", true);
+  int64_t hw = 32;  // spatial size at the block's input (a downsampling block halves it first)
   for (size_t i = 0; i < net->blocks.size(); ++i) {
     auto& blk = net->blocks[i];
     const std::string name = "layer" + std::to_string(i / 2 + 1) + "_" + std::to_string(i % 2);
@@ -73,10 +94,14 @@ Graph graph_from_resnet(ResNet& net, const TrainConfig& cfg) {
       a.set("kernel_shape", std::vector<int64_t>{2, 2});
       a.set("strides", std::vector<int64_t>{2, 2});
       y = b.node("MaxPool", name + ".pool", {y}, a);
+      hw /= 2;
     }
     // A static Winograd-aware conv computes the conv of its weight: exported as that conv.
-    ValueId h = b.conv_bn(y, blk->conv1_weight(), blk->bn1, name + ".1", true);
-    h = b.conv_bn(h, blk->conv2_weight(), blk->bn2, name + ".2", false);
+    const bool flex = blk->wconv1 && blk->wconv1->AT.requires_grad();
+    ValueId h = flex ? b.winograd_bn(y, blk->wconv1, blk->bn1, name + ".1", true, hw)
+                     : b.conv_bn(y, blk->conv1_weight(), blk->bn1, name + ".1", true);
+    h = flex ? b.winograd_bn(h, blk->wconv2, blk->bn2, name + ".2", false, hw)
+             : b.conv_bn(h, blk->conv2_weight(), blk->bn2, name + ".2", false);
     ValueId sc = blk->proj ? b.conv_bn(y, blk->proj, blk->proj_bn, name + ".proj", false) : y;
     y = b.node("Relu", name + ".out", {b.node("Add", name + ".add", {h, sc})});
   }

@@ -395,23 +395,16 @@ TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_di
   res.epochs_done = cfg.epochs;
   res.best_top1 = st.best_top1;
   res.seconds_per_epoch = cfg.epochs ? st.seconds / cfg.epochs : 0;
-  // The best network as ONNX, next to its checkpoint (not for learned transforms: see export_checkpoint).
-  if (cfg.mode == "flex") {
-    std::cerr << fmt::format("best test top-1 {:.2f}% (flex run: no ONNX export of learned transforms yet)\n",
-                             st.best_top1);
-  } else {
-    save_onnx(export_checkpoint(dir.string(), "best"), (dir / "best.onnx").string());
-    std::cerr << fmt::format("best test top-1 {:.2f}%; wrote {}\n", st.best_top1, (dir / "best.onnx").string());
-  }
+  // The best network as ONNX, next to its checkpoint (learned transforms as
+  // standard operators; fake quantizers are training-time only).
+  save_onnx(export_checkpoint(dir.string(), "best"), (dir / "best.onnx").string());
+  std::cerr << fmt::format("best test top-1 {:.2f}%; wrote {}\n", st.best_top1, (dir / "best.onnx").string());
   return res;
 }
 
 Graph export_checkpoint(const std::string& run_dir, const std::string& which) {
   fs::path dir = run_dir;
   TrainConfig cfg = load_run_config(dir.string());
-  if (cfg.mode == "flex")
-    throw Error(run_dir + ": a flex run has learned Winograd transforms; exporting them (and running them on the "
-                "int8 engine) is not implemented yet — static and normal runs export");
   train::ResNet net = make_net(cfg);
   train::load_checkpoint((dir / (which + ".pt")).string(), net, nullptr);
   net->eval();
@@ -421,7 +414,6 @@ Graph export_checkpoint(const std::string& run_dir, const std::string& which) {
 ExportCheck check_export(const std::string& run_dir, const std::string& which, int threads) {
   const fs::path dir = run_dir;
   const TrainConfig cfg = load_run_config(dir.string());
-  if (cfg.mode == "flex") throw Error(run_dir + ": a flex run cannot be exported yet (learned Winograd transforms)");
   train::ResNet net = make_net(cfg);
   train::load_checkpoint((dir / (which + ".pt")).string(), net, nullptr);
   net->eval();

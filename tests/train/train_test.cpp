@@ -241,3 +241,41 @@ TEST(Adapt, StaticTargetKeepsTheExactTransformsAndWidthsMustMatch) {
     EXPECT_NE(std::string(e.what()).find("cannot adapt"), std::string::npos) << e.what();
   }
 }
+
+// A flex network (learned transforms, here perturbed away from exact ones) is
+// exported as the Winograd computation in standard operators: winq's float
+// executor gives LibTorch's logits.
+TEST(Export, FlexNetworkWithLearnedTransformsGivesLibTorchsLogits) {
+  torch::manual_seed(13);
+  for (int m : {2, 4, 6}) {
+    SCOPED_TRACE(testing::Message() << "F(" << m << ",3)");
+    train::ConvMode mode;
+    mode.winograd = m;
+    mode.flex = true;
+    train::ResNet net(1, 10, 0.125, mode);
+    {
+      torch::NoGradGuard g;
+      for (auto& b : net->blocks)
+        for (auto* l : {&b->wconv1, &b->wconv2}) {
+          (*l)->AT.add_(torch::randn_like((*l)->AT) * 0.05);
+          (*l)->G.add_(torch::randn_like((*l)->G) * 0.05);
+          (*l)->BT.add_(torch::randn_like((*l)->BT) * 0.05);
+        }
+    }
+    net->eval();
+    TrainConfig cfg;
+    cfg.mult = 0.125;
+    cfg.mode = "flex";
+    cfg.winograd = m;
+    Graph g = train::graph_from_resnet(net, cfg);
+    int winograd_products = 0;
+    for (const Node& n : g.nodes) winograd_products += n.name.find("winograd_product") != std::string::npos;
+    EXPECT_EQ(winograd_products, 16);  // both convs of all eight blocks
+    auto x = torch::randn({2, 1, 32, 32});
+    auto ref = net->forward(x);
+    FloatExecutor ex(prepare(g, {{"image", {2, 1, 32, 32}}}));
+    auto got = train::to_torch(ex.run({train::to_winq(x)})[0]);
+    const double rel = ((got - ref).norm() / ref.norm()).item<double>();
+    EXPECT_LT(rel, 1e-4) << "relative L2 " << rel;
+  }
+}

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
+#include <set>
 
 #include "../test_util.hpp"
 #include "winq/runtime.hpp"
@@ -114,4 +116,94 @@ TEST(WinogradConvFloat, OnlyEligibleLayersChange) {
   EXPECT_THROW(winograd::plan_float_winograd(g, 3), Error);
   EXPECT_EQ(winograd::parse_tile("F6"), 6);
   EXPECT_THROW(winograd::parse_tile("F5"), Error);
+}
+
+// ---- Winograd with given transforms, in standard ONNX operators -----------
+
+namespace {
+
+// y = crop(Σ_c Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A) tile by tile in float64, pad 1, for
+// any matrices: the definition the standard-operator graph must compute.
+std::vector<double> winograd_f64(const Tensor& x, const Tensor& w, const winograd::TileMatrices& t) {
+  const int64_t C = x.dim(1), H = x.dim(2), W = x.dim(3), K = w.dim(0);
+  const int m = t.m, n = t.n;
+  std::vector<double> y(static_cast<size_t>(K * H * W), 0.0);
+  auto px = [&](int64_t c, int64_t r, int64_t q) {
+    return r < 0 || r >= H || q < 0 || q >= W ? 0.0 : static_cast<double>(x.data<float>()[(c * H + r) * W + q]);
+  };
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t ty = 0; ty < H; ty += m)
+      for (int64_t tx = 0; tx < W; tx += m) {
+        std::vector<double> M(static_cast<size_t>(n * n), 0.0);
+        for (int64_t c = 0; c < C; ++c)
+          for (int xi = 0; xi < n; ++xi)
+            for (int nu = 0; nu < n; ++nu) {
+              double v = 0, u = 0;
+              for (int i = 0; i < n; ++i)
+                for (int j = 0; j < n; ++j) v += t.BT[xi * n + i] * px(c, ty - 1 + i, tx - 1 + j) * t.BT[nu * n + j];
+              for (int a = 0; a < 3; ++a)
+                for (int b = 0; b < 3; ++b)
+                  u += t.G[xi * 3 + a] * w.data<float>()[((k * C + c) * 3 + a) * 3 + b] * t.G[nu * 3 + b];
+              M[xi * n + nu] += u * v;
+            }
+        for (int p = 0; p < m; ++p)
+          for (int q = 0; q < m; ++q) {
+            if (ty + p >= H || tx + q >= W) continue;
+            double s = 0;
+            for (int xi = 0; xi < n; ++xi)
+              for (int nu = 0; nu < n; ++nu) s += t.AT[p * n + xi] * M[xi * n + nu] * t.AT[q * n + nu];
+            y[static_cast<size_t>((k * H + ty + p) * W + tx + q)] = s;
+          }
+      }
+  return y;
+}
+
+Tensor run_standard(const Tensor& x, const Tensor& w, const winograd::TileMatrices& t, size_t* ops) {
+  GraphBuilder b;
+  const ValueId in = b.input("x", x.shape());
+  const ValueId out = winograd::add_winograd_conv_standard(b.g, in, w, t, x.dim(2), x.dim(3), "layer");
+  b.g.outputs = {out};
+  std::set<std::string> kinds;
+  for (const Node& n : b.g.nodes) kinds.insert(n.op);
+  *ops = b.g.nodes.size();
+  EXPECT_EQ(kinds, (std::set<std::string>{"Conv", "ConvTranspose", "Reshape", "Transpose", "Slice"}));
+  FloatExecutor ex(prepare(b.g, {{"x", x.shape()}}));
+  return ex.run({x})[0];
+}
+
+}  // namespace
+
+// With the exact transforms the graph is the convolution; with perturbed
+// (learned-like) ones it is the Winograd formula with those matrices — in both
+// cases against float64, relative to the largest output: ≤ 1e-5 (F2, F4), 5e-5 (F6)
+// (measured 2.8e-7, 2.2e-6, 3.7e-6).
+TEST(WinogradStandardOps, ComputeTheWinogradFormulaWithAnyTransforms) {
+  for (int m : {2, 4, 6})
+    for (bool perturbed : {false, true}) {
+      const uint32_t seed = static_cast<uint32_t>(40 + m + perturbed);
+      SCOPED_TRACE(fmt::format("F({},3) perturbed={} seed {}", m, perturbed, seed));
+      winograd::TileMatrices t = winograd::tile_matrices(m);
+      if (perturbed) {
+        std::mt19937 rng(seed);
+        std::uniform_real_distribution<double> d(-0.1, 0.1);
+        for (auto* mat : {&t.AT, &t.G, &t.BT})
+          for (double& v : *mat) v += d(rng);
+      }
+      const Tensor x = random_tensor({2, 5, 11, 9}, seed);
+      const Tensor w = random_tensor({4, 5, 3, 3}, seed + 100);
+      size_t ops = 0;
+      const Tensor y = run_standard(x, w, t, &ops);
+      ASSERT_EQ(y.shape(), (Shape{2, 4, 11, 9}));
+      double peak = 0, err = 0;
+      for (int64_t img = 0; img < 2; ++img) {
+        Tensor xi(DataType::f32, {1, 5, 11, 9});
+        std::copy_n(x.data<float>() + img * 5 * 99, 5 * 99, xi.data<float>());
+        const auto want = winograd_f64(xi, w, t);
+        for (size_t i = 0; i < want.size(); ++i) {
+          peak = std::max(peak, std::fabs(want[i]));
+          err = std::max(err, std::fabs(want[i] - y.data<float>()[static_cast<size_t>(img) * want.size() + i]));
+        }
+      }
+      EXPECT_LE(err / peak, m == 6 ? 5e-5 : 1e-5) << "relative error " << err / peak;
+    }
 }
