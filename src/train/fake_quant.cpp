@@ -10,10 +10,20 @@ FakeQuantImpl::FakeQuantImpl(int b, int64_t components, double mom)
   max_abs = register_buffer("max_abs", per_component ? torch::zeros({components, components}) : torch::zeros({}));
 }
 
-torch::Tensor FakeQuantImpl::forward(const torch::Tensor& x) {
+torch::Tensor FakeQuantImpl::forward(const torch::Tensor& x, int64_t dim) {
   const auto a = x.detach().abs();
-  // Batch statistic: max |x| over everything, or over all but the last two dimensions.
-  torch::Tensor now = per_component ? a.reshape({-1, x.size(-2), x.size(-1)}).amax(0) : a.max();
+  // Batch statistic: max |x| over everything, or per component over all other dimensions.
+  torch::Tensor now;
+  if (per_component) {
+    const int64_t d = dim < 0 ? x.dim() + dim : dim;
+    if (d < 0 || d + 1 >= x.dim()) throw Error("fake quantization: component dimensions outside the tensor");
+    std::vector<int64_t> others;
+    for (int64_t i = 0; i < x.dim(); ++i)
+      if (i != d && i != d + 1) others.push_back(i);
+    now = others.empty() ? a : a.amax(others);
+  } else {
+    now = a.max();
+  }
   if (now.sizes() != max_abs.sizes())
     throw Error("fake quantization: per-component ranges of another tile size");
   const bool unset = max_abs.eq(0).all().item<bool>();  // no batch seen yet: the first one sets the range
@@ -23,12 +33,22 @@ torch::Tensor FakeQuantImpl::forward(const torch::Tensor& x) {
     if (unset) max_abs.copy_(now);
     else max_abs.mul_(1.0 - momentum).add_(now, momentum);
   }
-  const double qmax = static_cast<double>((1 << (bits - 1)) - 1);
-  const auto range = max_abs.clamp_min(1e-8);
-  const auto scale = range / qmax;
-  const auto clipped = torch::max(torch::min(x, range), -range);  // gradient 0 outside the range
-  const auto q = torch::round(clipped / scale) * scale;
-  return clipped + (q - clipped).detach();                          // straight through inside it
+  // LibTorch's fused fake quantization: round half to even on the grid of
+  // range/qmax, saturate at ±qmax, gradient straight through where the value
+  // lands inside the grid and 0 where it saturates (the clipped STE).
+  const int64_t qmax = (int64_t{1} << (bits - 1)) - 1;
+  const auto scale = (max_abs.clamp_min(1e-8) / static_cast<double>(qmax)).to(torch::kFloat);
+  if (!per_component)
+    return torch::fake_quantize_per_tensor_affine(x, scale.reshape({1}), torch::zeros({1}, torch::kInt), -qmax, qmax);
+  // The two component dimensions merged into one channel axis.
+  const int64_t d = dim < 0 ? x.dim() + dim : dim;
+  std::vector<int64_t> merged(x.sizes().begin(), x.sizes().end());
+  merged[static_cast<size_t>(d)] *= merged[static_cast<size_t>(d + 1)];
+  merged.erase(merged.begin() + d + 1);
+  const auto flat = scale.reshape({-1});
+  return torch::fake_quantize_per_channel_affine(x.reshape(merged), flat, torch::zeros_like(flat, torch::kInt), d,
+                                                  -qmax, qmax)
+      .view(x.sizes());
 }
 
 }  // namespace winq::train

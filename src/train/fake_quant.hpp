@@ -15,7 +15,9 @@ struct FakeQuantImpl : torch::nn::Module {
   // 0: one range for the tensor. The range buffer has its final shape from the
   // start, so a checkpoint loads into a freshly built network.
   FakeQuantImpl(int bits, int64_t components = 0, double momentum = 0.05);
-  torch::Tensor forward(const torch::Tensor& x);
+  // Per component: the n × n components are dimensions (dim, dim + 1) of x
+  // (negative counts from the end); the range of each is over all the others.
+  torch::Tensor forward(const torch::Tensor& x, int64_t dim = -2);
 
   int bits;
   bool per_component;

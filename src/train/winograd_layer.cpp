@@ -43,37 +43,35 @@ WinogradConv2dImpl::WinogradConv2dImpl(int64_t in, int64_t out, int tile, bool f
   }
 }
 
+// Three convolutions, no tile tensor ever materialised (measured 3–4× conv2d
+// per training step against 18× for im2col + Kronecker GEMMs + bmm, see
+// bench/RESULTS.md):
+//   V = conv2d(x_padded, W_B, stride m, groups C)      W_B: C copies of the n² filters Bᵀ[ξ]ᵀ Bᵀ[ν]
+//   M = conv2d(V component-major, W_U, 1×1, groups n²) W_U = U = G g Gᵀ per component: Σ_c U ⊙ V
+//   Y = pixel_shuffle(conv2d(M channel-major, W_A, 1×1, groups O), m)   the m² outputs Aᵀ M A of a tile
+// Autograd differentiates through W_B, W_U, W_A back to Bᵀ, G, Aᵀ (flex).
 torch::Tensor WinogradConv2dImpl::forward(torch::Tensor x) {
+  namespace F = torch::nn::functional;
   const int64_t H = x.size(2), W = x.size(3);
   const int64_t TH = (H + m - 1) / m, TW = (W + m - 1) / m;
-  // Pad 1 (the convolution's own padding) and up to whole tiles at the end.
   const bool q = quant.bits > 0;
-  auto fq = [&](FakeQuant& f, const torch::Tensor& t) { return q ? f->forward(t) : t; };
-  const int64_t N = x.size(0), C = x.size(1), O = weight.size(0), T = TH * TW, nn = n * n;
+  auto fq = [&](FakeQuant& f, const torch::Tensor& t, int64_t dim = -2) { return q ? f->forward(t, dim) : t; };
+  const int64_t N = x.size(0), C = x.size(1), O = weight.size(0), nn = n * n;
   const auto at = fq(q_at, AT), g = fq(q_g, G), bt = fq(q_bt, BT), w = fq(q_w, weight);
-  // Each 2-D transform is one GEMM with a Kronecker product: vec(Bᵀ d B) =
-  // (Bᵀ ⊗ Bᵀ) vec(d) for row-major vec, and likewise for G and Aᵀ; the channel
-  // sum is one batched GEMM per Winograd component. (Tiny batched n×n matmuls
-  // instead were 12–50× slower than conv2d.)
+  // Pad 1 (the convolution's own padding) and up to whole tiles at the end.
   const auto xp = torch::constant_pad_nd(fq(q_x, x), {1, TW * m + 1 - W, 1, TH * m + 1 - H});
-  // Tiles through im2col (F.unfold: its backward is col2im, far faster than Tensor::unfold's).
-  const auto d = torch::nn::functional::unfold(xp, torch::nn::functional::UnfoldFuncOptions({n, n}).stride(m))
-                     .view({N, C, nn, T})
-                     .transpose(2, 3);                                          // [N, C, T, n²]
-  auto V = d.matmul(torch::kron(bt, bt).t());                                    // [N, C, T, n²]
-  if (q) V = q_v->forward(V.view({N, C, T, n, n})).view({N, C, T, nn});
-  auto U = w.reshape({O, C, 9}).matmul(torch::kron(g, g).t());                   // [O, C, n²]
+  const auto wb = torch::kron(bt, bt).view({nn, 1, n, n}).repeat({C, 1, 1, 1});
+  auto V = F::conv2d(xp, wb, F::Conv2dFuncOptions().stride(m).groups(C));         // [N, C·n², TH, TW]
+  if (q) V = q_v->forward(V.view({N, C, n, n, TH, TW}), 2).view({N, C * nn, TH, TW});
+  auto U = w.reshape({O, C, 9}).matmul(torch::kron(g, g).t());                      // [O, C, n²]
   if (q) U = q_u->forward(U.view({O, C, n, n})).view({O, C, nn});
-  auto M = torch::bmm(V.permute({3, 0, 2, 1}).reshape({nn, N * T, C}), U.permute({2, 1, 0}))  // [n², N·T, O]
-               .view({nn, N, T, O})
-               .permute({1, 3, 2, 0});                                           // [N, O, T, n²]
-  if (q) M = q_m->forward(M.reshape({N, O, T, n, n})).view({N, O, T, nn});
-  const auto Y = M.matmul(torch::kron(at, at).t());                              // [N, O, T, m²]
-  return fq(q_y, Y.reshape({N, O, TH, TW, m, m})
-                     .permute({0, 1, 2, 4, 3, 5})
-                     .reshape({N, O, TH * m, TW * m})
-                     .narrow(2, 0, H)
-                     .narrow(3, 0, W));
+  const auto Vc = V.view({N, C, nn, TH, TW}).transpose(1, 2).reshape({N, nn * C, TH, TW});
+  auto M = F::conv2d(Vc, U.permute({2, 0, 1}).reshape({nn * O, C, 1, 1}), F::Conv2dFuncOptions().groups(nn));
+  if (q) M = q_m->forward(M.view({N, n, n, O, TH, TW}), 1);                        // [N, n²·O, TH, TW]
+  const auto Mo = M.reshape({N, nn, O, TH, TW}).transpose(1, 2).reshape({N, O * nn, TH, TW});
+  const auto wa = torch::kron(at, at).view({1, m * m, nn, 1, 1}).expand({O, m * m, nn, 1, 1}).reshape({O * m * m, nn, 1, 1});
+  const auto Y = torch::pixel_shuffle(F::conv2d(Mo, wa, F::Conv2dFuncOptions().groups(O)), m);  // [N, O, TH·m, TW·m]
+  return fq(q_y, Y.narrow(2, 0, H).narrow(3, 0, W));
 }
 
 }  // namespace winq::train
