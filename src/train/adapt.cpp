@@ -22,7 +22,10 @@ bool ends_with(const std::string& s, const std::string& tail) {
 bool is_transform(const std::string& name) {
   return ends_with(name, ".AT") || ends_with(name, ".G") || ends_with(name, ".BT");
 }
-bool winograd_only(const std::string& name) { return is_transform(name) || name.find(".q_") != std::string::npos; }
+// ... and the fake quantizers an ordinary conv gets for quantization-aware training.
+bool starts_fresh(const std::string& name) {
+  return is_transform(name) || name.find(".q_") != std::string::npos || name.find(".fq") != std::string::npos;
+}
 
 }  // namespace
 
@@ -39,7 +42,7 @@ TransferReport transfer_weights(ResNet& from, ResNet& to) {
     if (found && !(is_transform(name) && !trainable)) {
       dst.copy_(it->second);
       ++rep.copied;
-    } else if (winograd_only(name)) {
+    } else if (starts_fresh(name)) {
       rep.fresh.push_back(name);
     } else {
       throw Error(fmt::format("cannot adapt: the trained network has no tensor for '{}' of shape {} (a different "

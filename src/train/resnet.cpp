@@ -26,16 +26,34 @@ BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t out, bool down, const ConvMod
   else
     conv2 = register_module("conv2", conv(out, out, 3));
   bn2 = register_module("bn2", torch::nn::BatchNorm2d(out));
+  if (!mode.winograd && mode.quant.bits) {
+    const int b = mode.quant.bits;
+    fq1_x = register_module("fq1_x", FakeQuant(b));
+    fq1_w = register_module("fq1_w", FakeQuant(b));
+    fq1_y = register_module("fq1_y", FakeQuant(b));
+    fq2_x = register_module("fq2_x", FakeQuant(b));
+    fq2_w = register_module("fq2_w", FakeQuant(b));
+    fq2_y = register_module("fq2_y", FakeQuant(b));
+  }
   if (in != out) {
     proj = register_module("proj", conv(in, out, 1));
     proj_bn = register_module("proj_bn", torch::nn::BatchNorm2d(out));
   }
 }
 
+namespace {
+// An ordinary 3×3 conv, with fake quantization of input, weights and output when given.
+torch::Tensor conv3x3(torch::nn::Conv2d& c, FakeQuant& fx, FakeQuant& fw, FakeQuant& fy, const torch::Tensor& x) {
+  if (!fx) return c(x);
+  namespace F = torch::nn::functional;
+  return fy(F::conv2d(fx(x), fw(c->weight), F::Conv2dFuncOptions().padding(1)));
+}
+}  // namespace
+
 torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
   if (downsample) x = torch::max_pool2d(x, 2, 2);
-  auto y = torch::relu(bn1(wconv1 ? wconv1(x) : conv1(x)));
-  y = bn2(wconv2 ? wconv2(y) : conv2(y));
+  auto y = torch::relu(bn1(wconv1 ? wconv1(x) : conv3x3(conv1, fq1_x, fq1_w, fq1_y, x)));
+  y = bn2(wconv2 ? wconv2(y) : conv3x3(conv2, fq2_x, fq2_w, fq2_y, y));
   auto shortcut = proj ? proj_bn(proj(x)) : x;
   return torch::relu(y + shortcut);
 }

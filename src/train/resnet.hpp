@@ -12,7 +12,9 @@ namespace winq::train {
 
 // How the blocks' 3×3 stride-1 convolutions are built: ordinary conv2d
 // (winograd = 0), or Winograd-aware F(winograd, 3) with static or flex
-// transforms and optional fake quantization (quant.bits > 0).
+// transforms; either with fake quantization (quant.bits > 0) — for ordinary
+// convs of the input, the weights and the output, as the Winograd-aware
+// layer does at its ends.
 struct ConvMode {
   int winograd = 0;
   bool flex = false;
@@ -28,6 +30,8 @@ struct BasicBlockImpl : torch::nn::Module {
   bool downsample;
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, proj{nullptr};
   WinogradConv2d wconv1{nullptr}, wconv2{nullptr};  // instead of conv1/conv2 in Winograd mode
+  FakeQuant fq1_x{nullptr}, fq1_w{nullptr}, fq1_y{nullptr};  // ordinary convs with quantization-aware training
+  FakeQuant fq2_x{nullptr}, fq2_w{nullptr}, fq2_y{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, proj_bn{nullptr};
 };
 TORCH_MODULE(BasicBlock);

@@ -230,11 +230,11 @@ void set_lr(torch::optim::Optimizer& opt, double lr) {
 // The network a configuration describes (ordinary or Winograd-aware blocks).
 train::ResNet make_net(const TrainConfig& c) {
   train::ConvMode mode;
+  mode.quant.bits = c.bits == 32 ? 0 : c.bits;
+  mode.quant.per_component = c.q_per_component;
   if (c.mode != "normal") {
     mode.winograd = c.winograd;
     mode.flex = c.mode == "flex";
-    mode.quant.bits = c.bits == 32 ? 0 : c.bits;
-    mode.quant.per_component = c.q_per_component;
   }
   return train::ResNet(c.in_channels, c.classes, c.mult, mode);
 }
@@ -250,8 +250,6 @@ void check_config(const TrainConfig& c) {
   if (c.epochs < 1 || c.batch < 1) throw Error("--epochs and --batch-size must be positive");
   if (!(c.lr > 0)) throw Error("--lr must be positive");
   if (c.bits != 32 && (c.bits < 2 || c.bits > 8)) throw Error("--bits must be 2 to 8 (or 32: float)");
-  if (c.bits != 32 && c.mode == "normal")
-    throw Error("--Q with ordinary convolutions is not available yet (use --static or --flex)");
   if (c.optimizer != "sgd" && c.optimizer != "adam") throw Error("--optimizer must be sgd or adam");
   if (c.schedule != "cosine" && c.schedule != "step") throw Error("--schedule must be cosine or step");
 }
@@ -270,7 +268,7 @@ void adapt_network(const TrainConfig& cfg, train::ResNet& net) {
   const train::TrainState st = train::load_checkpoint(ckpt, from, nullptr);
   const train::TransferReport rep = train::transfer_weights(from, net);
   std::cerr << fmt::format("adapted from {} ({} network, test top-1 {:.2f}% at epoch {}): {} tensors copied, {} new "
-                           "(Winograd transforms and quantizer ranges)\n",
+                           "(transforms and quantizer ranges)\n",
                            ckpt, src.mode == "normal" ? "ordinary" : src.mode + " Winograd", st.best_top1, st.epoch,
                            rep.copied, rep.fresh.size());
 }
@@ -288,10 +286,11 @@ std::string train_summary(const TrainConfig& cfg) {
   // The blocks' 3×3 convs: their Winograd tile, whether the transforms learn,
   // and the bits of their fake quantizers.
   std::map<std::string, LayerAnnotation> notes;
-  if (cfg.mode != "normal")
+  if (cfg.mode != "normal" || cfg.bits != 32)
     for (const Node& n : g.nodes)
       if (n.op == "Conv" && n.name.rfind("layer", 0) == 0 && n.name.find(".proj") == std::string::npos)
-        notes[n.name] = {fmt::format("F({},3)", cfg.winograd), cfg.mode == "flex" ? "yes" : "no",
+        notes[n.name] = {cfg.mode == "normal" ? "-" : fmt::format("F({},3)", cfg.winograd),
+                         cfg.mode == "normal" ? "-" : cfg.mode == "flex" ? "yes" : "no",
                          cfg.bits == 32 ? "FP" : std::to_string(cfg.bits)};
   return render_summary(summarize(prepare(g, {{"image", in}}, keep), notes), in);
 }

@@ -42,7 +42,9 @@ void add_train(CLI::App& app) {
   auto* fl = cmd->add_flag("--flex", a.winograd_flex, "Winograd-aware 3×3 convs whose transforms A, B, G are learned");
   st->excludes(fl);
   cmd->add_option("--F", c.winograd, "with --static/--flex: the tile m of F(m,3)")->check(CLI::IsMember({2, 4, 6}));
-  cmd->add_flag("--Q", a.q, "quantization-aware training (fake quantization at every Winograd stage) at --bits");
+  cmd->add_flag("--Q", a.q,
+                "quantization-aware training at --bits: fake quantization at every Winograd stage (ordinary convs: "
+                "input, weights, output)");
   cmd->add_option("--bits", c.bits, "with --Q: bits of every quantizer (2–8)")->check(CLI::Range(2, 32));
   cmd->add_flag("--q-per-tensor", a.q_per_tensor,
                 "with --Q: one range per tensor for V, U, M, as the original work (default: per Winograd component)");
@@ -96,7 +98,10 @@ void add_adapt(CLI::App& app) {
       ->capture_default_str();
   auto* st = cmd->add_flag("--static", a.winograd_static, "fixed transforms (the exact F(m,3) matrices)");
   auto* fl = cmd->add_flag("--flex", a.winograd_flex, "learned transforms A, B, G (initialised from the exact ones)");
+  auto* nc = cmd->add_flag("--use-normal-conv", a.normal,
+                           "keep ordinary convs (with --Q: quantization-aware fine-tuning of them, no Winograd)");
   st->excludes(fl);
+  nc->excludes(st)->excludes(fl);
   cmd->add_option("--F", c.winograd, "the tile m of F(m,3)")->check(CLI::IsMember({2, 4, 6}));
   cmd->add_flag("--Q", a.q, "quantization-aware fine-tuning (fake quantization at every Winograd stage) at --bits");
   cmd->add_option("--bits", c.bits, "with --Q: bits of every quantizer (2–8)")->check(CLI::Range(2, 32));
@@ -119,12 +124,14 @@ void add_adapt(CLI::App& app) {
     TrainConfig cfg;
     if (a.resume.empty()) {
       if (from.empty()) throw Error("adapt needs --from RUN_DIR (or --resume DIR)");
-      if (!a.winograd_static && !a.winograd_flex) throw Error("adapt needs --static or --flex");
-      if (!a.cfg.winograd) throw Error("adapt needs --F 2, 4 or 6");
+      if (!a.winograd_static && !a.winograd_flex && !a.normal)
+        throw Error("adapt needs --static or --flex (or --use-normal-conv --Q)");
+      if (a.normal && (!a.q || a.cfg.winograd)) throw Error("--use-normal-conv needs --Q and takes no --F");
+      if (!a.normal && !a.cfg.winograd) throw Error("adapt needs --F 2, 4 or 6");
       if (a.q && a.cfg.bits == 32) a.cfg.bits = 8;
       if (!a.q && a.cfg.bits != 32) throw Error("--bits needs --Q");
       cfg = load_run_config(from);  // the network and data of the trained run
-      cfg.mode = a.winograd_flex ? "flex" : "static";
+      cfg.mode = a.winograd_flex ? "flex" : a.winograd_static ? "static" : "normal";
       cfg.winograd = a.cfg.winograd;
       cfg.bits = a.cfg.bits;
       cfg.q_per_component = !a.q_per_tensor;
