@@ -57,13 +57,17 @@ struct TrainResult {
 TrainResult run_training(const TrainConfig& cfg, const std::string& resume_dir = "");
 
 // The network of a run (best.pt or last.pt) as a winq graph: Conv,
-// BatchNormalization, Relu, MaxPool, Add, GlobalAveragePool, Flatten, Gemm;
+// BatchNormalization, Relu, MaxPool, Add, GlobalAveragePool, Flatten, Gemm
+// (a flex run's learned Winograd layers as Conv/Reshape/Transpose/ConvTranspose/
+// Slice, see winograd::add_winograd_conv_standard; fake quantizers are left out);
 // input "image" [batch, C, 32, 32] with a dynamic batch; metadata carries the
 // preprocessing. Throws Error for a missing, corrupt or mismatched checkpoint.
 Graph export_checkpoint(const std::string& run_dir, const std::string& which = "best");
 
 // LibTorch's own predictions on the whole test split against the float
 // executor's on the exported graph: the export is right when they agree.
+// Quantization-aware runs are compared without their fake quantizers (the
+// export is the float network; its int8 plan comes from winq quantize).
 struct ExportCheck {
   int64_t images = 0;
   double libtorch_top1 = 0, winq_top1 = 0;

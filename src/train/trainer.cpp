@@ -412,7 +412,10 @@ Graph export_checkpoint(const std::string& run_dir, const std::string& which) {
 
 ExportCheck check_export(const std::string& run_dir, const std::string& which, int threads) {
   const fs::path dir = run_dir;
-  const TrainConfig cfg = load_run_config(dir.string());
+  // The export is the float network (fake quantizers are training-time only):
+  // compare it with LibTorch's float network of the same weights.
+  TrainConfig cfg = load_run_config(dir.string());
+  cfg.bits = 32;
   train::ResNet net = make_net(cfg);
   train::load_checkpoint((dir / (which + ".pt")).string(), net, nullptr);
   net->eval();
