@@ -27,7 +27,8 @@ py=/usr/bin/python3
 # load NAME DIR: console errors, the page's error record and data-ready, screenshot.
 load() {
   local name="$1" dir="$2"
-  local flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$work/profile-$name")
+  local flags=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars
+               --user-data-dir="$work/profile-$name")
   "$browser" "${flags[@]}" --enable-logging=stderr --v=0 --dump-dom "file://$dir/report.html" \
     > "$work/$name.dom" 2> "$work/$name.console" || true
   if grep -E 'CONSOLE.*(Uncaught|Error)' "$work/$name.console"; then
