@@ -23,7 +23,7 @@ namespace {
 struct DemoArgs {
   std::string model;
   std::string data = "fashion-mnist";
-  std::string calib_data = "fashion-mnist:train";
+  std::string calib_data;  // default: fashion-mnist:train, or --data when that is the user's
   std::string report = "winq-demo-report";
   int64_t images = 0, sweep_images = 2000, error_images = 200;
   int threads = 0, runs = 30;
@@ -66,7 +66,8 @@ void add_demo(CLI::App& app) {
   auto* cmd = app.add_subcommand("demo", "The main job: float vs quantized accuracy and speed on the shipped model");
   cmd->add_option("--model", a.model, "float ONNX model (default: the shipped Fashion-MNIST model)");
   cmd->add_option("--data", a.data, "evaluation images (see winq eval --help)")->capture_default_str();
-  cmd->add_option("--calib-data", a.calib_data, "calibration images (500 are drawn)")->capture_default_str();
+  cmd->add_option("--calib-data", a.calib_data,
+                  "calibration images, 500 drawn (default: fashion-mnist:train with the default data, else --data)");
   cmd->add_option("--images", a.images, "evaluate the first N images only (0 = all)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", a.threads, "worker threads (0 = all hardware threads)")->check(CLI::Range(0, 1024));
   cmd->add_option("--runs", a.runs, "timed batch-1 runs per configuration for the latency")
@@ -106,7 +107,13 @@ void add_demo(CLI::App& app) {
       rows.push_back(std::move(r));
       prog.done();
     }
-    RawImages craw = read_images(a.calib_data);
+    std::string calib_spec = a.calib_data;
+    if (calib_spec.empty()) {
+      calib_spec = a.data == "fashion-mnist" ? "fashion-mnist:train" : a.data;
+      if (calib_spec == a.data)
+        std::cerr << "winq demo: calibrating on the evaluation images (give --calib-data for a separate set)\n";
+    }
+    RawImages craw = read_images(calib_spec);
     Dataset calib = sample_images(preprocess(craw, preprocess_for(g, craw, "")), 500, 0);
     CalibrateOptions co;
     co.threads = opt.threads;
