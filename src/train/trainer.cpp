@@ -206,13 +206,35 @@ double evaluate(train::ResNet& net, const Split& test, int64_t batch) {
   return 100.0 * correct / std::max<int64_t>(1, test.x.size(0));
 }
 
+// Weight decay regularises weights; the Winograd transforms of a flex network
+// are an algorithm, not weights: decay would pull Aᵀ, G, Bᵀ towards zero, so
+// they form a second group without it.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(train::ResNet& net, const TrainConfig& c) {
-  if (c.optimizer == "sgd")
-    return std::make_unique<torch::optim::SGD>(
-        net->parameters(), torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weight_decay).nesterov(true));
-  if (c.optimizer == "adam")
-    return std::make_unique<torch::optim::Adam>(net->parameters(),
-                                                torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
+  std::vector<torch::Tensor> weights, transforms;
+  for (auto& p : net->named_parameters()) {
+    const std::string& k = p.key();
+    const bool transform = k.size() > 3 && (k.ends_with(".AT") || k.ends_with(".G") || k.ends_with(".BT"));
+    (transform ? transforms : weights).push_back(p.value());
+  }
+  auto groups = [&](auto decayed, auto plain) {
+    using Group = torch::optim::OptimizerParamGroup;
+    std::vector<Group> g;
+    g.emplace_back(weights, std::make_unique<decltype(decayed)>(decayed));
+    if (!transforms.empty()) g.emplace_back(transforms, std::make_unique<decltype(plain)>(plain));
+    return g;
+  };
+  if (c.optimizer == "sgd") {
+    const auto o = torch::optim::SGDOptions(c.lr).momentum(c.momentum).weight_decay(c.weight_decay).nesterov(true);
+    auto plain = o;
+    plain.weight_decay(0);
+    return std::make_unique<torch::optim::SGD>(groups(o, plain), o);
+  }
+  if (c.optimizer == "adam") {
+    const auto o = torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay);
+    auto plain = o;
+    plain.weight_decay(0);
+    return std::make_unique<torch::optim::Adam>(groups(o, plain), o);
+  }
   throw Error("--optimizer must be sgd or adam");
 }
 
