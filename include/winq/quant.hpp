@@ -49,6 +49,7 @@ struct LayerQuantInfo {
   double max_bias_shift = 0;   // largest |bias correction| applied
   int winograd = 0;            // m of the int8 Winograd F(m, 3) it runs as (0: direct)
   bool winograd_1d = false;    // as the 1-D variant F(m×1, 3×3)
+  bool winograd_learned = false;  // with the layer's own learned transforms
 };
 
 struct QuantizeResult {

@@ -56,13 +56,23 @@ struct TrainResult {
 // batch, save last.pt and return with interrupted = true.
 TrainResult run_training(const TrainConfig& cfg, const std::string& resume_dir = "");
 
+// Who runs the exported network. A flex run's learned Winograd layers are not
+// convolutions: for winq they are Conv nodes carrying their transforms
+// (winograd::attr::kLearnedAT…; winq's float and int8 engines compute that
+// Winograd); for other runtimes they are the Winograd computation in standard
+// operators (Conv/Reshape/Transpose/ConvTranspose/Slice, see
+// winograd::add_winograd_conv_standard). Other runs export the same for both.
+enum class ExportTarget { winq, onnxruntime };
+
 // The network of a run (best.pt or last.pt) as a winq graph: Conv,
 // BatchNormalization, Relu, MaxPool, Add, GlobalAveragePool, Flatten, Gemm
-// (a flex run's learned Winograd layers as Conv/Reshape/Transpose/ConvTranspose/
-// Slice, see winograd::add_winograd_conv_standard; fake quantizers are left out);
-// input "image" [batch, C, 32, 32] with a dynamic batch; metadata carries the
-// preprocessing. Throws Error for a missing, corrupt or mismatched checkpoint.
-Graph export_checkpoint(const std::string& run_dir, const std::string& which = "best");
+// (learned Winograd layers as above; the transforms written are the
+// fake-quantized ones a quantization-aware run computes with; fake quantizers
+// are left out); input "image" [batch, C, 32, 32] with a dynamic batch;
+// metadata carries the preprocessing. Throws Error for a missing, corrupt or
+// mismatched checkpoint.
+Graph export_checkpoint(const std::string& run_dir, const std::string& which = "best",
+                        ExportTarget target = ExportTarget::winq);
 
 // LibTorch's own predictions on the whole test split against the float
 // executor's on the exported graph: the export is right when they agree.
@@ -73,7 +83,8 @@ struct ExportCheck {
   double libtorch_top1 = 0, winq_top1 = 0;
   std::vector<int64_t> differing;  // test images whose top-1 class differs
 };
-ExportCheck check_export(const std::string& run_dir, const std::string& which = "best", int threads = 0);
+ExportCheck check_export(const std::string& run_dir, const std::string& which = "best", int threads = 0,
+                         ExportTarget target = ExportTarget::winq);
 
 // Summary of the network a configuration builds (parameters, shapes per layer).
 std::string train_summary(const TrainConfig& cfg);

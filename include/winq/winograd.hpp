@@ -64,13 +64,34 @@ TileMatrices tile_matrices(int m);
 ValueId add_winograd_conv_standard(Graph& g, ValueId x, const Tensor& weight, const TileMatrices& t, int64_t H,
                                    int64_t W, const std::string& name);
 
+// U = G g Gᵀ of 3×3 weights w [M, C, 3, 3] with the transforms t, computed in
+// float64 and stored as float, component-major [n·n, M, C].
+Tensor transform_weights(const Tensor& w, const TileMatrices& t);
+std::vector<double> transform_weights_f64(const Tensor& w, const TileMatrices& t);  // the same, unrounded
+
+// Learned transforms. A layer trained with trainable (flex) transforms is no
+// longer the convolution of its weights: it computes Winograd F(m, 3) with its
+// own Aᵀ, G, Bᵀ. Such a layer is a Conv (3×3, stride 1, dilation 1, group 1)
+// that carries them as attributes (float32, row-major; m from Aᵀ's size);
+// every engine path runs it as that Winograd computation, never as a plain conv.
+namespace attr {
+inline constexpr const char* kLearnedAT = "winq_winograd_at";  // floats m×n
+inline constexpr const char* kLearnedG = "winq_winograd_g";    // floats n×3
+inline constexpr const char* kLearnedBT = "winq_winograd_bt";  // floats n×n
+}  // namespace attr
+bool has_learned_transforms(const Node& n);
+// The node's transforms (m ∈ {2, 4, 6}); throws Error when they are malformed or
+// the conv is not one Winograd can compute.
+TileMatrices learned_transforms(const Node& n);
+void set_learned_transforms(Node& n, const TileMatrices& t);
+
 // The layers Winograd can run: Conv with 3×3 constant weights, stride 1,
 // dilation 1, group 1, and at least kMinWinogradChannels input channels.
 inline constexpr int64_t kMinWinogradChannels = 8;
 bool winograd_eligible(const Graph& g, size_t node);
 
 // Turns every eligible Conv of a prepared float graph into winq.WinogradConv
-// with tile F(m, 3) (m ∈ {2, 4, 6}): U = G g Gᵀ is computed once in float64
+// with tile F(m, 3) (m ∈ {2, 4, 6}; a Conv with learned transforms keeps its own): U = G g Gᵀ is computed once in float64
 // and stored as float, component-major [n·n, M, C]. Returns the layers changed.
 // one_d: the 1-D variant F(m×1, 3×3) instead — Winograd along the rows only
 // (tiles of 3 × (m+2) inputs give 1 × m outputs; n GEMMs over 3·C; 3(m+2)/m

@@ -81,14 +81,13 @@ struct WinogradReader {
   int m;
   bool one_d;
   std::vector<Accum> comp;  // n·n (2-D) or n (1-D)
+  winograd::TileMatrices t;  // the default transforms, or the layer's learned ones
 };
 
 // Calls fn(component, value) for every tile of every channel of x (zero outside the image).
 template <class Fn>
-void for_each_component(const Node& n, const Tensor& x, int m, Fn&& fn) {
-  static thread_local std::map<int, winograd::TileMatrices> cache;
-  if (!cache.count(m)) cache[m] = winograd::tile_matrices(m);
-  const winograd::TileMatrices& t = cache[m];
+void for_each_component(const Node& n, const Tensor& x, const winograd::TileMatrices& t, Fn&& fn) {
+  const int m = t.m;
   const int nt = t.n;
   ops::Window win = ops::make_window(n.attrs, x.shape(), {3, 3}, false, n.name);
   const int64_t N = x.dim(0), C = x.dim(1), H = win.in[0], W = win.in[1];
@@ -125,10 +124,8 @@ void for_each_component(const Node& n, const Tensor& x, int m, Fn&& fn) {
 // oy + ky of the padded input for each output row oy and kernel row ky — as
 // V[j] = Σ_i Bᵀ[j][i] · d[i] along tiles of n columns (zero outside).
 template <class Fn>
-void for_each_component_1d(const Node& n, const Tensor& x, int m, Fn&& fn) {
-  static thread_local std::map<int, winograd::TileMatrices> cache;
-  if (!cache.count(m)) cache[m] = winograd::tile_matrices(m);
-  const winograd::TileMatrices& t = cache[m];
+void for_each_component_1d(const Node& n, const Tensor& x, const winograd::TileMatrices& t, Fn&& fn) {
+  const int m = t.m;
   const int nt = t.n;
   ops::Window win = ops::make_window(n.attrs, x.shape(), {3, 3}, false, n.name);
   const int64_t N = x.dim(0), C = x.dim(1), H = win.in[0], W = win.in[1];
@@ -159,9 +156,9 @@ void for_each_component_1d(const Node& n, const Tensor& x, int m, Fn&& fn) {
 template <class Fn>
 void for_each_reader_component(const Node& n, const Tensor& x, const WinogradReader& r, Fn&& fn) {
   if (r.one_d)
-    for_each_component_1d(n, x, r.m, fn);
+    for_each_component_1d(n, x, r.t, fn);
   else
-    for_each_component(n, x, r.m, fn);
+    for_each_component(n, x, r.t, fn);
 }
 
 // Reads of a value by Conv/Gemm nodes whose tap means are wanted.
@@ -253,13 +250,22 @@ CalibrationStats collect_stats(const Graph& model, const Dataset& data, const Ca
       taps[n.inputs[0]].push_back({static_cast<int>(i), {}, 0});
   }
   std::vector<std::vector<WinogradReader>> wino(g.values.size());
-  if (opt.winograd)
-    for (size_t i = 0; i < g.nodes.size(); ++i)
-      if (winograd::winograd_eligible(g, i))
+  if (opt.winograd) {
+    std::map<int, winograd::TileMatrices> defaults;
+    for (int m : {2, 4, 6}) defaults[m] = winograd::tile_matrices(m);
+    for (size_t i = 0; i < g.nodes.size(); ++i) {
+      const Node& n = g.nodes[i];
+      auto add = [&](const winograd::TileMatrices& t, bool one_d) {
+        const auto comps = static_cast<size_t>(one_d ? t.n : t.n * t.n);
+        wino[n.inputs[0]].push_back({static_cast<int>(i), t.m, one_d, std::vector<Accum>(comps), t});
+      };
+      if (n.op == "Conv" && n.domain.empty() && winograd::has_learned_transforms(n))
+        add(winograd::learned_transforms(n), false);  // a learned layer runs only as its own 2-D Winograd
+      else if (winograd::winograd_eligible(g, i))
         for (bool one_d : {false, true})
-          for (int m : {2, 4, 6})
-            wino[g.nodes[i].inputs[0]].push_back(
-                {static_cast<int>(i), m, one_d, std::vector<Accum>(static_cast<size_t>(one_d ? m + 2 : (m + 2) * (m + 2)))});
+          for (int m : {2, 4, 6}) add(defaults[m], one_d);
+    }
+  }
 
   int64_t done = 0;
   for (int pass = 0; pass < 2; ++pass) {

@@ -239,6 +239,9 @@ struct Lowering {
         return;
       }
     }
+    // Learned transforms are not a convolution: without a quantized output the
+    // layer stays a float Conv of its dequantized weights (still that Winograd).
+    if (conv && winograd::has_learned_transforms(n)) return;
     Node q;
     q.name = n.name;
     q.domain = qa::kDomain;

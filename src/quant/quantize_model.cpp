@@ -257,16 +257,20 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
       qb[c] = static_cast<int32_t>(v);
     }
     const auto tile_of = opt.winograd_layers.find(n.name);
-    const int tile = tile_of != opt.winograd_layers.end() ? tile_of->second : opt.winograd;
-    if (tile && winograd::winograd_eligible(g, i)) {
-      const WinogradStats* ws = stats.winograd_of(n.name, tile, opt.winograd_1d);
+    // A layer with learned transforms computes only its own Winograd (2-D, its tile).
+    const bool learned = n.op == "Conv" && winograd::has_learned_transforms(n);
+    const int tile = learned ? winograd::learned_transforms(n).m
+                             : (tile_of != opt.winograd_layers.end() ? tile_of->second : opt.winograd);
+    const bool one_d = opt.winograd_1d && !learned;
+    if (learned || (tile && winograd::winograd_eligible(g, i))) {
+      const WinogradStats* ws = stats.winograd_of(n.name, tile, one_d);
       if (!ws)
         throw Error(fmt::format("no Winograd statistics for layer '{}': recollect them with winq calibrate "
                                 "(without --no-winograd)",
                                 n.name));
       winograd::Int8Options wo8;
       wo8.m = tile;
-      wo8.one_d = opt.winograd_1d;
+      wo8.one_d = one_d;
       wo8.wbits = opt.wbits;
       wo8.abits = opt.abits;
       wo8.per_component = opt.winograd_per_component;
@@ -275,7 +279,8 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
       // The Winograd weights come from the float weights, so the direct-conv bias correction does not apply.
       winograd::attach_int8_plan(n, w, float_bias, *ws, xq.is_unsigned, wo8);
       info.winograd = tile;
-      info.winograd_1d = opt.winograd_1d;
+      info.winograd_1d = one_d;
+      info.winograd_learned = learned;
     }
     info.input_scale = xq.scale;
     info.weight_bits = qw.mean_bits;

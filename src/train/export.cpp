@@ -33,29 +33,30 @@ struct Builder {
   }
   ValueId conv_bn(ValueId x, const torch::Tensor& weight, torch::nn::BatchNorm2d& bn, const std::string& name,
                   bool relu) {
+    return bn_relu(conv_bn_node(x, weight, name), bn, name, relu);
+  }
+  ValueId conv_bn_node(ValueId x, const torch::Tensor& weight, const std::string& name) {
     const int64_t k = weight.size(2), p = k / 2;
     Attributes a;
     a.set("kernel_shape", std::vector<int64_t>{k, k});
     a.set("pads", std::vector<int64_t>{p, p, p, p});
     a.set("strides", std::vector<int64_t>{1, 1});
-    return bn_relu(node("Conv", name + ".conv", {x, constant(name + ".conv.weight", weight)}, a), bn, name, relu);
+    return node("Conv", name + ".conv", {x, constant(name + ".conv.weight", weight)}, a);
   }
-  // A flex layer's learned transforms need not form an exact algorithm: it is
-  // exported as the Winograd computation itself, in standard operators.
+  // A flex layer's learned transforms need not form an exact algorithm: the
+  // layer is written as a Conv carrying them (winq) or as the Winograd
+  // computation itself in standard operators.
+  LearnedLayers learned = LearnedLayers::winq;
   ValueId winograd_bn(ValueId x, WinogradConv2d& layer, torch::nn::BatchNorm2d& bn, const std::string& name,
                       bool relu, int64_t hw) {
-    auto doubles = [](const torch::Tensor& t) {
-      const auto c = t.detach().to(torch::kDouble).contiguous();
-      return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-    };
-    winograd::TileMatrices t;
-    t.m = static_cast<int>(layer->AT.size(0));
-    t.n = t.m + 2;
-    t.AT = doubles(layer->AT);
-    t.G = doubles(layer->G);
-    t.BT = doubles(layer->BT);
-    const ValueId y = winograd::add_winograd_conv_standard(g, x, to_winq(layer->weight.detach().contiguous()), t, hw,
-                                                           hw, name + ".conv");
+    const winograd::TileMatrices t = effective_transforms(layer);
+    if (learned == LearnedLayers::standard) {
+      const ValueId y = winograd::add_winograd_conv_standard(g, x, to_winq(layer->weight.detach().contiguous()), t,
+                                                             hw, hw, name + ".conv");
+      return bn_relu(y, bn, name, relu);
+    }
+    const ValueId y = conv_bn_node(x, layer->weight, name);
+    winograd::set_learned_transforms(g.nodes.back(), t);
     return bn_relu(y, bn, name, relu);
   }
   ValueId bn_relu(ValueId y, torch::nn::BatchNorm2d& bn, const std::string& name, bool relu) {
@@ -71,9 +72,34 @@ struct Builder {
 
 }  // namespace
 
-Graph graph_from_resnet(ResNet& net, const TrainConfig& cfg) {
+winograd::TileMatrices effective_transforms(WinogradConv2d& layer) {
+  torch::NoGradGuard no_grad;
+  auto doubles = [](const torch::Tensor& t) {
+    const auto c = t.detach().to(torch::kDouble).contiguous();
+    return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+  };
+  // Fake quantizers in eval mode round with their frozen ranges (no update).
+  auto effective = [](FakeQuant& q, const torch::Tensor& v) {
+    if (!q) return v;
+    const bool was_training = q->is_training();
+    q->eval();
+    torch::Tensor r = q->forward(v);
+    q->train(was_training);
+    return r;
+  };
+  winograd::TileMatrices t;
+  t.m = static_cast<int>(layer->AT.size(0));
+  t.n = t.m + 2;
+  t.AT = doubles(effective(layer->q_at, layer->AT));
+  t.G = doubles(effective(layer->q_g, layer->G));
+  t.BT = doubles(effective(layer->q_bt, layer->BT));
+  return t;
+}
+
+Graph graph_from_resnet(ResNet& net, const TrainConfig& cfg, LearnedLayers learned) {
   torch::NoGradGuard no_grad;
   Builder b;
+  b.learned = learned;
   b.g.name = "winq_" + cfg.arch;
   b.g.opset = 13;
   ValueId x = b.value("image");

@@ -3,9 +3,24 @@
 #pragma once
 #include "resnet.hpp"
 #include "winq/train.hpp"
+#include "winq/winograd.hpp"
 
 namespace winq::train {
 
-Graph graph_from_resnet(ResNet& net, const TrainConfig& cfg);
+// How a flex layer (learned transforms: not the conv of its weights) is written.
+enum class LearnedLayers {
+  winq,      // a Conv carrying its transforms (winograd::attr::kLearnedAT…): winq's engines
+             // run it as that Winograd, in float and in int8
+  standard,  // the Winograd computation in standard operators, for any ONNX runtime
+};
+
+// The transforms written are those the network computes with: after their
+// fake quantizers (frozen ranges) in a quantization-aware run, so that the
+// int8 engine starts from the matrices training adapted to.
+Graph graph_from_resnet(ResNet& net, const TrainConfig& cfg, LearnedLayers learned = LearnedLayers::winq);
+
+// The transforms a flex layer computes with (fake-quantized in a
+// quantization-aware run; the module is evaluated in eval mode).
+winograd::TileMatrices effective_transforms(WinogradConv2d& layer);
 
 }  // namespace winq::train

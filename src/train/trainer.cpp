@@ -416,31 +416,61 @@ TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_di
   res.epochs_done = cfg.epochs;
   res.best_top1 = st.best_top1;
   res.seconds_per_epoch = cfg.epochs ? st.seconds / cfg.epochs : 0;
-  // The best network as ONNX, next to its checkpoint (learned transforms as
-  // standard operators; fake quantizers are training-time only).
+  // The best network as ONNX, next to its checkpoint (learned transforms on
+  // their Conv for winq's engines; fake quantizers are training-time only).
   save_onnx(export_checkpoint(dir.string(), "best"), (dir / "best.onnx").string());
   std::cerr << fmt::format("best test top-1 {:.2f}%; wrote {}\n", st.best_top1, (dir / "best.onnx").string());
   return res;
 }
 
-Graph export_checkpoint(const std::string& run_dir, const std::string& which) {
+namespace {
+
+train::LearnedLayers learned_layers(ExportTarget target) {
+  return target == ExportTarget::onnxruntime ? train::LearnedLayers::standard : train::LearnedLayers::winq;
+}
+
+}  // namespace
+
+Graph export_checkpoint(const std::string& run_dir, const std::string& which, ExportTarget target) {
   fs::path dir = run_dir;
   TrainConfig cfg = load_run_config(dir.string());
   train::ResNet net = make_net(cfg);
   train::load_checkpoint((dir / (which + ".pt")).string(), net, nullptr);
   net->eval();
-  return train::graph_from_resnet(net, cfg);
+  return train::graph_from_resnet(net, cfg, learned_layers(target));
 }
 
-ExportCheck check_export(const std::string& run_dir, const std::string& which, int threads) {
+ExportCheck check_export(const std::string& run_dir, const std::string& which, int threads, ExportTarget target) {
   const fs::path dir = run_dir;
   // The export is the float network (fake quantizers are training-time only):
-  // compare it with LibTorch's float network of the same weights.
-  TrainConfig cfg = load_run_config(dir.string());
+  // compare it with LibTorch's float network of the same weights — and, in a
+  // quantization-aware flex run, of the same (fake-quantized) transforms.
+  const TrainConfig trained = load_run_config(dir.string());
+  TrainConfig cfg = trained;
   cfg.bits = 32;
   train::ResNet net = make_net(cfg);
-  train::load_checkpoint((dir / (which + ".pt")).string(), net, nullptr);
+  const std::string ckpt = (dir / (which + ".pt")).string();
+  train::load_checkpoint(ckpt, net, nullptr);
   net->eval();
+  if (trained.mode == "flex" && trained.bits != 32) {
+    train::ResNet qnet = make_net(trained);
+    train::load_checkpoint(ckpt, qnet, nullptr);
+    qnet->eval();
+    torch::NoGradGuard no_grad;
+    auto copy = [](train::WinogradConv2d& from, train::WinogradConv2d& to) {
+      const winograd::TileMatrices t = train::effective_transforms(from);
+      auto put = [](torch::Tensor& dst, const std::vector<double>& v) {
+        dst.copy_(torch::tensor(v, torch::kDouble).reshape(dst.sizes()).to(dst.dtype()));
+      };
+      put(to->AT, t.AT);
+      put(to->G, t.G);
+      put(to->BT, t.BT);
+    };
+    for (size_t i = 0; i < net->blocks.size(); ++i) {
+      copy(qnet->blocks[i]->wconv1, net->blocks[i]->wconv1);
+      copy(qnet->blocks[i]->wconv2, net->blocks[i]->wconv2);
+    }
+  }
   TrainConfig all = cfg;
   all.test_limit = 0;  // the whole test split
   const Split te = load_split(all, false);
@@ -454,7 +484,7 @@ ExportCheck check_export(const std::string& run_dir, const std::string& which, i
     logits = torch::cat(parts);
   }
   const auto pred = logits.argmax(1).contiguous();
-  const Graph g = train::graph_from_resnet(net, cfg);
+  const Graph g = train::graph_from_resnet(net, cfg, learned_layers(target));
   Dataset d;
   d.images = train::to_winq(te.x);
   for (int64_t i = 0; i < te.y.size(0); ++i) d.labels.push_back(static_cast<int>(te.y[i].item<int64_t>()));

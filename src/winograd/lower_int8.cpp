@@ -48,9 +48,11 @@ Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io) {
   const int m = static_cast<int>(conv.attrs.get_int(attr::kTile, 0));
   const Tensor* uq = conv.attrs.get_tensor(attr::kU);
   if ((m != 2 && m != 4 && m != 6) || !uq) throw Error(conv.name + ": incomplete Winograd plan");
-  const Transforms t = generate(m, 3, default_points(m, 3));
   const bool one_d = conv.attrs.get_int(attr::kOneD, 0) != 0;
-  const int nt = t.n(), nn = one_d ? nt : nt * nt;
+  const bool learned = has_learned_transforms(conv);
+  const TileMatrices lt = learned ? learned_transforms(conv) : TileMatrices{};
+  if (learned && (lt.m != m || one_d)) throw Error(conv.name + ": learned transforms of another tile");
+  const int nt = m + 2, nn = one_d ? nt : nt * nt;
   const int64_t M = uq->dim(1), C = uq->dim(2);  // C: the reduction (3·channels for 1-D)
   const auto uscale = conv.attrs.get_floats(attr::kUScale), vscale = conv.attrs.get_floats(attr::kVScale);
   const auto vunsigned = conv.attrs.get_ints(attr::kVUnsigned);
@@ -59,25 +61,50 @@ Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io) {
       static_cast<int>(vunsigned.size()) != nn || static_cast<int64_t>(bias.size()) != M)
     throw Error(conv.name + ": Winograd plan attributes do not fit the layer");
 
-  // Integer input transform (rows scaled by β), float output transform.
-  std::vector<int64_t> beta(static_cast<size_t>(nt)), bt;
-  int64_t bt_row_sum = 0;
-  for (int a = 0; a < nt; ++a) {
-    beta[a] = lcm_of_denominators(t.BT[a]);
-    int64_t s = 0;
-    for (const auto& v : t.BT[a]) {
-      bt.push_back(as_int(v * beta[a]));
-      s += std::abs(bt.back());
-    }
-    bt_row_sum = std::max(bt_row_sum, s);
-  }
-  std::vector<double> at;
-  for (const auto& row : t.AT)
-    for (const auto& v : row) at.push_back(v.get_d());
-
-  // Stage bounds.
   const int64_t dmax = io.x_type == DataType::u8 ? std::max<int64_t>(io.x_zp, 255 - io.x_zp)
                                                  : std::max<int64_t>(128 + io.x_zp, 127 - io.x_zp);
+  // Integer input transform: each row of Bᵀ scaled by β to integers, B' = β·Bᵀ.
+  // Exact transforms: β = the lcm of the row's denominators (no rounding).
+  // Learned transforms: β = (L − n/2) / Σ|row|, B' = round(β·row), so that
+  // Σ|B'| ≤ L with dmax·L² < 2^24 (the bound below holds); the engine then
+  // computes with B'/β, within 0.5/β of each learned entry (about 0.2% of the
+  // row's L1 norm for 8-bit inputs).
+  std::vector<double> beta(static_cast<size_t>(nt));
+  std::vector<int64_t> bt;
+  int64_t bt_row_sum = 0;
+  std::vector<double> at;
+  if (learned) {
+    const double L = std::floor(std::sqrt(static_cast<double>((int64_t{1} << 24) - 1) /
+                                          static_cast<double>(one_d ? 1 : std::max<int64_t>(dmax, 1))));
+    for (int a = 0; a < nt; ++a) {
+      double l1 = 0;
+      for (int j = 0; j < nt; ++j) l1 += std::fabs(lt.BT[a * nt + j]);
+      beta[a] = l1 > 0 ? (L - nt / 2.0) / l1 : 1.0;
+      int64_t s = 0;
+      for (int j = 0; j < nt; ++j) {
+        bt.push_back(static_cast<int64_t>(std::nearbyint(beta[a] * lt.BT[a * nt + j])));
+        s += std::abs(bt.back());
+      }
+      bt_row_sum = std::max(bt_row_sum, s);
+    }
+    at = lt.AT;
+  } else {
+    const Transforms t = generate(m, 3, default_points(m, 3));
+    for (int a = 0; a < nt; ++a) {
+      const int64_t b = lcm_of_denominators(t.BT[a]);
+      beta[a] = static_cast<double>(b);
+      int64_t s = 0;
+      for (const auto& v : t.BT[a]) {
+        bt.push_back(as_int(v * b));
+        s += std::abs(bt.back());
+      }
+      bt_row_sum = std::max(bt_row_sum, s);
+    }
+    for (const auto& row : t.AT)
+      for (const auto& v : row) at.push_back(v.get_d());
+  }
+
+  // Stage bounds.
   const int64_t vbound = one_d ? dmax * bt_row_sum : dmax * bt_row_sum * bt_row_sum;
   if (vbound >= (int64_t{1} << 24))
     throw Error(fmt::format("layer '{}': the Winograd input transform could reach {} (2^24 or more: not exact in float32)",
@@ -91,8 +118,10 @@ Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io) {
   std::vector<double> vs, zs, bias_y;
   std::vector<int64_t> vmin, vmax;
   for (int k = 0; k < nn; ++k) {
-    const int64_t b = one_d ? beta[k] : beta[k / nt] * beta[k % nt];
-    vs.push_back(io.x_scale / (static_cast<double>(b) * vscale[k]));
+    const double b = one_d ? beta[k] : beta[k / nt] * beta[k % nt];
+    vs.push_back(io.x_scale / (b * vscale[k]));
+    if (!std::isfinite(vs.back()) || vs.back() <= 0)
+      throw Error(fmt::format("layer '{}': Winograd component {} has no usable scale", conv.name, k));
     vmin.push_back(vunsigned[k] ? 0 : -127);
     vmax.push_back(vunsigned[k] ? 255 : 127);
     for (int64_t o = 0; o < M; ++o)

@@ -1,6 +1,8 @@
 // Post-training quantization of a Winograd layer: U = G g Gᵀ in float64 from
 // the float weights, then quantized per component and output channel; one
 // input scale per component of V = Bᵀ d B from the calibration statistics.
+// A layer with learned transforms uses its own G and Bᵀ (the statistics were
+// collected with them).
 #include <fmt/format.h>
 
 #include <cmath>
@@ -14,7 +16,10 @@ namespace winq::winograd {
 void attach_int8_plan(Node& n, const Tensor& w, const std::vector<double>& bias, const WinogradStats& st,
                       bool input_unsigned, const Int8Options& opt) {
   const int m = opt.m;
-  const TileMatrices t = tile_matrices(m);
+  const bool learned = has_learned_transforms(n);
+  const TileMatrices t = learned ? learned_transforms(n) : tile_matrices(m);
+  if (learned && (t.m != m || opt.one_d))
+    throw Error(fmt::format("{}: its learned transforms are F({},3), 2-D only", n.name, t.m));
   const int nt = t.n, nn = opt.one_d ? nt : nt * nt;  // components
   if (st.m != m || st.one_d != opt.one_d || static_cast<int>(st.components.size()) != nn)
     throw Error(fmt::format("{}: Winograd statistics are for F({}{},3), not F({}{},3)", n.name, st.m,
@@ -31,23 +36,7 @@ void attach_int8_plan(Node& n, const Tensor& w, const std::vector<double>& bias,
             for (int kx = 0; kx < 3; ++kx) s += t.G[j * 3 + kx] * w.data<float>()[((o * Cw + c) * 3 + ky) * 3 + kx];
             U[(static_cast<size_t>(j) * M + o) * C + ky * Cw + c] = s;
           }
-  for (int64_t o = 0; o < M && !opt.one_d; ++o)
-    for (int64_t c = 0; c < C; ++c) {
-      const float* k = w.data<float>() + (o * C + c) * 9;
-      double gk[8][3];
-      for (int a = 0; a < nt; ++a)
-        for (int x = 0; x < 3; ++x) {
-          double s = 0;
-          for (int y = 0; y < 3; ++y) s += t.G[a * 3 + y] * k[y * 3 + x];
-          gk[a][x] = s;
-        }
-      for (int a = 0; a < nt; ++a)
-        for (int b = 0; b < nt; ++b) {
-          double s = 0;
-          for (int x = 0; x < 3; ++x) s += gk[a][x] * t.G[b * 3 + x];
-          U[(static_cast<size_t>(a * nt + b) * M + o) * C + c] = s;
-        }
-    }
+  if (!opt.one_d) U = transform_weights_f64(w, t);
   // Weight scales: symmetric, max |U| over the input channels of (component, output channel),
   // or over all components of the output channel (per tensor in the Winograd domain).
   const int qw = quant_max(opt.wbits, false);

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Whole models on the integer engine: the logits are byte-identical on every
 # ISA path (scalar = the unpacked reference kernels) and thread count, for
-# direct W8A8/W4A4 plans and int8 Winograd F(4,3)/F(6,3)/F(4×1,3×3) plans. Besides real
+# direct W8A8/W4A4 plans, int8 Winograd F(4,3)/F(6,3)/F(4×1,3×3) plans, and F(4,3)
+# with learned (non-Cook–Toom) transforms on every layer that can take them
+# (tests/models/add_learned_transforms.py: integer-scaled Bᵀ rows, arbitrary
+# Aᵀ — the generic kernel paths, not the constant ones). Besides real
 # test images, adversarial ones drive every integer kernel at its limits: the
 # whole input at the quantizer's top or bottom (every activation at qmax/qmin),
 # a ±max checkerboard and stripes (alternating signs, the worst case of the
@@ -20,6 +23,12 @@ mkdir -p "$work"
 "$winq" quantize "$model" --stats "$work/stats.json" -o "$work/wino_f4.onnx" --winograd F4 > /dev/null
 "$winq" quantize "$model" --stats "$work/stats.json" -o "$work/wino_f6.onnx" --winograd F6 --winograd-clip kl > /dev/null
 "$winq" quantize "$model" --stats "$work/stats.json" -o "$work/wino_f4x1.onnx" --winograd F4 --winograd-1d > /dev/null
+# Learned transforms: the layers run as their own F(4,3) whatever --winograd says.
+here="$(cd "$(dirname "$0")" && pwd)"
+"$winq" transforms --m 4 --json > "$work/f4.json"
+/usr/bin/python3 "$here/../models/add_learned_transforms.py" "$model" "$work/f4.json" "$work/learned.onnx" > /dev/null
+"$winq" calibrate "$work/learned.onnx" --images 200 --stats "$work/learned_stats.json" 2> /dev/null
+"$winq" quantize "$work/learned.onnx" --stats "$work/learned_stats.json" -o "$work/learned_f4.onnx" > /dev/null
 "$winq" data --model "$model" --images 300 -o "$work/real.npy" 2> /dev/null
 /usr/bin/python3 - "$work/real.npy" "$work/images.npy" <<'PY'
 import sys
@@ -39,7 +48,7 @@ np.save(sys.argv[2], np.concatenate([real, np.stack(adv).astype(np.float32)]).as
 PY
 best=$("$winq" info --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["isa"]["best"])')
 fail=0
-for q in w8a8 w4a4 wino_f4 wino_f6 wino_f4x1; do
+for q in w8a8 w4a4 wino_f4 wino_f6 wino_f4x1 learned_f4; do
   WINQ_ISA=scalar "$winq" run "$work/$q.onnx" -i "$work/images.npy" -o "$work/$q.scalar.npy" --threads 1 2> /dev/null
   for isa in scalar avx2 avx512vnni; do
     for t in 1 2; do

@@ -267,16 +267,22 @@ TEST(Export, FlexNetworkWithLearnedTransformsGivesLibTorchsLogits) {
     cfg.mult = 0.125;
     cfg.mode = "flex";
     cfg.winograd = m;
-    Graph g = train::graph_from_resnet(net, cfg);
-    int winograd_products = 0;
-    for (const Node& n : g.nodes) winograd_products += n.name.find("winograd_product") != std::string::npos;
-    EXPECT_EQ(winograd_products, 16);  // both convs of all eight blocks
     auto x = torch::randn({2, 1, 32, 32});
     auto ref = net->forward(x);
-    FloatExecutor ex(prepare(g, {{"image", {2, 1, 32, 32}}}));
-    auto got = train::to_torch(ex.run({train::to_winq(x)})[0]);
-    const double rel = ((got - ref).norm() / ref.norm()).item<double>();
-    EXPECT_LT(rel, 1e-4) << "relative L2 " << rel;
+    for (auto form : {train::LearnedLayers::standard, train::LearnedLayers::winq}) {
+      const bool standard = form == train::LearnedLayers::standard;
+      SCOPED_TRACE(standard ? "standard operators" : "Conv with learned transforms");
+      Graph g = train::graph_from_resnet(net, cfg, form);
+      int learned_layers = 0;
+      for (const Node& n : g.nodes)
+        learned_layers += standard ? n.name.find("winograd_product") != std::string::npos
+                                   : n.op == "Conv" && winograd::has_learned_transforms(n);
+      EXPECT_EQ(learned_layers, 16);  // both convs of all eight blocks
+      FloatExecutor ex(prepare(g, {{"image", {2, 1, 32, 32}}}));
+      auto got = train::to_torch(ex.run({train::to_winq(x)})[0]);
+      const double rel = ((got - ref).norm() / ref.norm()).item<double>();
+      EXPECT_LT(rel, 1e-4) << "relative L2 " << rel;
+    }
   }
 }
 

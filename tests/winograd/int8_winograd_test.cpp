@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 
 #include "../test_util.hpp"
 #include "winq/calib.hpp"
@@ -191,6 +192,66 @@ TEST(Int8Winograd, OverflowAnalysisRefusesALayerThatCouldWrap) {
   const Node q = winograd::lower_int8(g, planned_conv(60000), x, io);
   EXPECT_EQ(q.op, "QWinogradConv");
   EXPECT_EQ(q.attrs.get_floats("z_scale").size(), 36u);
+}
+
+// A flex-trained layer carries its own transforms: it is calibrated with them
+// (its own tile only), always planned as that int8 Winograd (even with
+// --winograd off), lowered with integer-scaled learned Bᵀ rows that keep the
+// input transform below 2^24, and stays close to the float layer. Where its
+// output is not quantized it stays a float Conv carrying the transforms —
+// never the direct QConv, which would compute another function.
+TEST(Int8Winograd, LearnedTransformsRunAsTheLayersOwnWinograd) {
+  Graph model = two_convs();
+  winograd::TileMatrices t = winograd::tile_matrices(4);
+  std::mt19937 rng(61);
+  std::uniform_real_distribution<double> d(-0.02, 0.02);
+  for (auto* mat : {&t.AT, &t.G, &t.BT})
+    for (double& v : *mat) v += d(rng);
+  for (Node& n : model.nodes)
+    if (n.op == "Conv") winograd::set_learned_transforms(n, t);
+  const CalibrationStats st = collect_stats(model, images(64, 51));
+  ASSERT_NE(st.winograd_of("c1_node", 4), nullptr);
+  EXPECT_EQ(st.winograd_of("c1_node", 4)->components.size(), 36u);
+  EXPECT_EQ(st.winograd_of("c1_node", 2), nullptr) << "a learned layer runs only as its own tile";
+  const Tensor x = images(16, 52).images;
+  const Tensor ref = FloatExecutor(prepare(model, {{"x", x.shape()}})).run({x}).at(0);
+  const Graph plain = two_convs();
+  const double plain_db = sqnr_db(FloatExecutor(prepare(plain, {{"x", x.shape()}})).run({x}).at(0), ref);
+  EXPECT_LT(plain_db, 40) << "the learned layers differ from the plain convs (" << plain_db << " dB)";
+
+  QuantizeOptions o;  // --winograd off: the learned layers still run as theirs
+  const QuantizeResult q = quantize_model(model, st, o);
+  for (const auto& l : q.layers) {
+    EXPECT_EQ(l.winograd, 4) << l.node;
+    EXPECT_TRUE(l.winograd_learned) << l.node;
+  }
+  const Graph lowered = prepare_quantized(q.qdq, {{"x", x.shape()}});
+  int qw = 0, qconv = 0, learned_float = 0;
+  for (const Node& n : lowered.nodes) {
+    qconv += n.op == "QConv";
+    learned_float += n.op == "Conv" && winograd::has_learned_transforms(n);
+    if (n.op != "QWinogradConv") continue;
+    ++qw;
+    const auto bt = n.attrs.get_ints("bt");
+    ASSERT_EQ(bt.size(), 36u);
+    int64_t row_max = 0;
+    for (int a = 0; a < 6; ++a) {
+      int64_t l1 = 0;
+      for (int j = 0; j < 6; ++j) l1 += std::abs(bt[a * 6 + j]);
+      row_max = std::max(row_max, l1);
+    }
+    const int64_t dmax = lowered.values[n.inputs[0]].dtype == DataType::s8 ? 128 : 255;  // |x − zp|, zero point 0
+    EXPECT_LT(dmax * row_max * row_max, int64_t{1} << 24) << "|V| bound of the learned input transform";
+    EXPECT_GT(row_max, 200) << "rows scaled up to use the exact range (fine rounding of the learned entries)";
+  }
+  EXPECT_EQ(qw, 1) << "c1";
+  EXPECT_EQ(qconv, 0) << "c2 (float output) must not become a direct conv";
+  EXPECT_EQ(learned_float, 1) << "c2 stays a float Conv with its transforms";
+  const Tensor one = run_plan(q.qdq, x, 1), two = run_plan(q.qdq, x, 2);
+  for (int64_t i = 0; i < one.numel(); ++i) ASSERT_EQ(one.data<float>()[i], two.data<float>()[i]) << "threads";
+  const double db = sqnr_db(ref, one);
+  // Measured 20.2 dB (the plain F(4,3) of these layers: 20.0 dB in the test above).
+  EXPECT_GE(db, 16) << "learned F(4,3) int8 SQNR " << db << " dB";
 }
 
 // --winograd auto: a choice per eligible layer, consistent with what was

@@ -171,12 +171,34 @@ Tensor run_standard(const Tensor& x, const Tensor& w, const winograd::TileMatric
   return ex.run({x})[0];
 }
 
+// The same layer as winq keeps a flex-trained one: a Conv carrying its
+// transforms, run by Conv itself (planned = false) or after plan_float_winograd
+// turned it into winq.WinogradConv with U precomputed (planned = true).
+Tensor run_learned_conv(const Tensor& x, const Tensor& w, const winograd::TileMatrices& t, bool planned) {
+  GraphBuilder b;
+  const ValueId in = b.input("x", x.shape());
+  Attributes pad;
+  pad.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  const ValueId out = b.node("Conv", {in, b.constant("w", w)}, "layer", pad);
+  winograd::set_learned_transforms(b.g.nodes.back(), t);
+  b.output(out);
+  Graph g = prepare(b.g, {{"x", x.shape()}});
+  if (planned) {
+    EXPECT_EQ(winograd::plan_float_winograd(g, 2), 1) << "the learned layer keeps its own tile";
+    EXPECT_EQ(g.nodes.at(0).op, "WinogradConv");
+    EXPECT_EQ(g.nodes.at(0).attrs.get_int("tile", 0), t.m);
+  }
+  FloatExecutor ex(g);
+  return ex.run({x})[0];
+}
+
 }  // namespace
 
 // With the exact transforms the graph is the convolution; with perturbed
 // (learned-like) ones it is the Winograd formula with those matrices — in both
 // cases against float64, relative to the largest output: ≤ 1e-5 (F2, F4), 5e-5 (F6)
-// (measured 2.8e-7, 2.2e-6, 3.7e-6).
+// (measured 2.8e-7, 2.2e-6, 3.7e-6). The Conv carrying learned transforms
+// computes the same formula, planned or not.
 TEST(WinogradStandardOps, ComputeTheWinogradFormulaWithAnyTransforms) {
   for (int m : {2, 4, 6})
     for (bool perturbed : {false, true}) {
@@ -192,18 +214,22 @@ TEST(WinogradStandardOps, ComputeTheWinogradFormulaWithAnyTransforms) {
       const Tensor x = random_tensor({2, 5, 11, 9}, seed);
       const Tensor w = random_tensor({4, 5, 3, 3}, seed + 100);
       size_t ops = 0;
-      const Tensor y = run_standard(x, w, t, &ops);
-      ASSERT_EQ(y.shape(), (Shape{2, 4, 11, 9}));
-      double peak = 0, err = 0;
-      for (int64_t img = 0; img < 2; ++img) {
-        Tensor xi(DataType::f32, {1, 5, 11, 9});
-        std::copy_n(x.data<float>() + img * 5 * 99, 5 * 99, xi.data<float>());
-        const auto want = winograd_f64(xi, w, t);
-        for (size_t i = 0; i < want.size(); ++i) {
-          peak = std::max(peak, std::fabs(want[i]));
-          err = std::max(err, std::fabs(want[i] - y.data<float>()[static_cast<size_t>(img) * want.size() + i]));
+      const Tensor standard = run_standard(x, w, t, &ops);
+      const Tensor learned = run_learned_conv(x, w, t, false), planned = run_learned_conv(x, w, t, true);
+      for (const auto& [what, y] : {std::pair{"standard operators", &standard}, std::pair{"learned Conv", &learned},
+                                    std::pair{"learned Conv, planned", &planned}}) {
+        ASSERT_EQ(y->shape(), (Shape{2, 4, 11, 9})) << what;
+        double peak = 0, err = 0;
+        for (int64_t img = 0; img < 2; ++img) {
+          Tensor xi(DataType::f32, {1, 5, 11, 9});
+          std::copy_n(x.data<float>() + img * 5 * 99, 5 * 99, xi.data<float>());
+          const auto want = winograd_f64(xi, w, t);
+          for (size_t i = 0; i < want.size(); ++i) {
+            peak = std::max(peak, std::fabs(want[i]));
+            err = std::max(err, std::fabs(want[i] - y->data<float>()[static_cast<size_t>(img) * want.size() + i]));
+          }
         }
+        EXPECT_LE(err / peak, m == 6 ? 5e-5 : 1e-5) << what << ": relative error " << err / peak;
       }
-      EXPECT_LE(err / peak, m == 6 ? 5e-5 : 1e-5) << "relative error " << err / peak;
     }
 }

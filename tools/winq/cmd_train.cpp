@@ -153,18 +153,24 @@ void add_adapt(CLI::App& app) {
 }
 
 void add_export_run(CLI::App& app) {
-  static std::string run, which = "best", out;
+  static std::string run, which = "best", out, target = "winq";
   static bool check = false;
   auto* cmd = app.add_subcommand("export-run", "Export a training run's network (best or last checkpoint) to ONNX");
   cmd->add_option("run_dir", run, "run directory of winq train")->required();
   cmd->add_option("--checkpoint", which, "best | last")->check(CLI::IsMember({"best", "last"}))->capture_default_str();
   cmd->add_option("-o,--output", out, "ONNX file to write")->required();
+  cmd->add_option("--target", target,
+                  "winq: learned Winograd layers as Conv nodes carrying their transforms (winq eval/quantize run "
+                  "them, in float and int8); onnxruntime: as standard operators any ONNX runtime runs")
+      ->check(CLI::IsMember({"winq", "onnxruntime"}))
+      ->capture_default_str();
   cmd->add_flag("--check", check, "compare LibTorch's and winq's predictions on the whole test split");
   cmd->callback([] {
-    save_onnx(export_checkpoint(run, which), out);
+    const ExportTarget t = target == "onnxruntime" ? ExportTarget::onnxruntime : ExportTarget::winq;
+    save_onnx(export_checkpoint(run, which, t), out);
     std::cerr << "wrote " << out << "\n";
     if (!check) return;
-    const ExportCheck c = check_export(run, which);
+    const ExportCheck c = check_export(run, which, 0, t);
     std::cout << fmt::format("test images {}: LibTorch top-1 {:.2f}%, winq float executor {:.2f}%, {} prediction(s) differ\n",
                              c.images, c.libtorch_top1, c.winq_top1, c.differing.size());
     for (int64_t i : c.differing) std::cout << "  differs on test image " << i << "\n";

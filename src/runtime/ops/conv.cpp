@@ -9,6 +9,7 @@
 #include "../thread_pool.hpp"
 #include "op.hpp"
 #include "window.hpp"
+#include "winq/winograd.hpp"
 
 namespace winq::ops {
 
@@ -33,6 +34,7 @@ std::vector<int64_t> kernel_of(const Attributes& a, const Shape& w, const std::s
 }
 
 void conv_infer(InferContext& c) {
+  if (winograd::has_learned_transforms(c.node)) return learned_winograd_conv_infer(c);
   const Shape& x = c.in_shape(0);
   const Shape& w = c.in_shape(1);
   if (x.size() != w.size() || x.size() < 3)
@@ -71,6 +73,7 @@ void im2col(const float* x, int64_t channels, const Window& w, float* col) {
 }
 
 void conv_run(RunContext& c) {
+  if (winograd::has_learned_transforms(c.node)) return learned_winograd_conv_run(c);
   const Tensor& x = c.input(0);
   const Tensor& w = c.input(1);
   const int64_t group = c.node.attrs.get_int("group", 1);

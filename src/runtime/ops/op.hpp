@@ -59,6 +59,10 @@ void register_quantize_linear_ops(OpTable& t);
 void register_qconv_ops(OpTable& t);
 void register_qelementwise_ops(OpTable& t);
 void register_winograd_ops(OpTable& t);   // winq.WinogradConv (float)
+// A Conv with learned Winograd transforms (winograd::has_learned_transforms) is
+// that Winograd computation: Conv's infer/run hand it to these.
+void learned_winograd_conv_infer(InferContext& c);
+void learned_winograd_conv_run(RunContext& c);
 void register_qwinograd_ops(OpTable& t);  // winq.QWinogradConv (int8)
 void pack_winograd_weights(Graph& g);      // its U packed for the active int8 kernel
 

@@ -51,6 +51,10 @@ const FloatTile& float_tile(int m) {
   return tiles[m / 2 - 1];
 }
 
+FloatTile to_float_tile(const winograd::TileMatrices& t) {
+  return FloatTile{t.m, t.n, {t.AT.begin(), t.AT.end()}, {t.BT.begin(), t.BT.end()}};
+}
+
 // F(m×1, 3×3): tiles of one output row × m columns. For column component j,
 // V[j][ky·C + c][tile] = Σ_i Bᵀ[j][i] · x[c][oy + ky][ox + i] (zero outside),
 // P[j] (M×T) = U[j] (M×3C) · V[j] (3C×T), and y[oy][ox + s] = bias + Σ_j Aᵀ[s][j] P[j].
@@ -106,18 +110,32 @@ void winograd_1d_run(RunContext& c, const Tensor& U, const FloatTile& t) {
   c.out[0] = std::move(y);
 }
 
+void winograd_2d_run(RunContext& c, const Tensor* U, const FloatTile& t);
+
 void winograd_conv_run(RunContext& c) {
-  const Tensor& x = c.input(0);
-  const Tensor& w = c.input(1);
   const int m = static_cast<int>(c.node.attrs.get_int("tile", 0));
   if (m != 2 && m != 4 && m != 6) throw Error(c.where() + ": tile must be 2, 4 or 6");
   const Tensor* U = c.node.attrs.get_tensor("winq_u");
   if (!U) throw Error(c.where() + ": missing the transformed weights (run plan_float_winograd)");
+  if (winograd::has_learned_transforms(c.node)) {
+    const FloatTile t = to_float_tile(winograd::learned_transforms(c.node));
+    if (t.m != m) throw Error(c.where() + ": the learned transforms are not those of the tile");
+    winograd_2d_run(c, U, t);
+    return;
+  }
   const FloatTile& t = float_tile(m);
   if (c.node.attrs.get_int("one_d", 0)) {
     winograd_1d_run(c, *U, t);
     return;
   }
+  winograd_2d_run(c, U, t);
+}
+
+// U: [n·n, M, C], G g Gᵀ of the weights.
+void winograd_2d_run(RunContext& c, const Tensor* U, const FloatTile& t) {
+  const Tensor& x = c.input(0);
+  const Tensor& w = c.input(1);
+  const int m = t.m;
   const int n = t.n, nn = n * n;
   Window win = make_window(c.node.attrs, x.shape(), {3, 3}, false, c.where());
   const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), H = win.in[0], W = win.in[1];
@@ -175,6 +193,18 @@ void winograd_conv_run(RunContext& c) {
 }
 
 }  // namespace
+
+void learned_winograd_conv_infer(InferContext& c) {
+  winograd::learned_transforms(c.node);  // well-formed
+  if (c.node.attrs.get_int("group", 1) != 1) throw Error(c.where() + ": learned Winograd transforms need group 1");
+  winograd_conv_infer(c);
+}
+
+void learned_winograd_conv_run(RunContext& c) {
+  const winograd::TileMatrices t = winograd::learned_transforms(c.node);
+  const Tensor U = winograd::transform_weights(c.input(1), t);
+  winograd_2d_run(c, &U, to_float_tile(t));
+}
 
 void register_winograd_ops(OpTable& t) { t.push_back({"winq.WinogradConv", {winograd_conv_infer, winograd_conv_run}}); }
 
