@@ -69,9 +69,12 @@ bool is_quantized_model(const Graph& g);
 // standard transforms becomes the ordinary quantized Conv it computes (named
 // in `winograd_layers`). Throws Unsupported for nodes outside the standard
 // domain (a lowered graph).
+// A layer with learned transforms becomes the Winograd computation with them
+// in standard operators (named in `learned_layers`).
 struct StandardExport {
   Graph graph;
   std::vector<std::string> winograd_layers;
+  std::vector<std::string> learned_layers;
 };
 StandardExport export_standard_onnx(const Graph& plan);
 

@@ -4,6 +4,10 @@
 # 10,000 test images and compared with winq's own engine: ONNX Runtime on the
 # export = winq on the export (direct QDQ convs) within 0.1 points of top-1,
 # and within 1.0 point of the Winograd plan it came from on winq's engine.
+# The same for a model whose layers carry learned F(4,3) transforms
+# (tests/models/add_learned_transforms.py): its int8 plan exports them as the
+# Winograd computation in standard operators, and the float model's export
+# gives winq's float outputs in ONNX Runtime within 1e-4 relative L2.
 # Usage: ort_export.sh WINQ_BINARY FLOAT_MODEL WORK_DIR
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -20,10 +24,23 @@ mkdir -p "$work"
 "$winq" calibrate "$model" --images 300 --stats "$work/stats.json" 2> /dev/null
 "$winq" data --model "$model" -o "$work/images.npy" --labels "$work/labels.npy" 2> /dev/null
 fail=0
-for plan in "F4" "F4 --winograd-1d"; do
+"$winq" transforms --m 4 --json > "$work/f4.json"
+/usr/bin/python3 "$here/../models/add_learned_transforms.py" "$model" "$work/f4.json" "$work/learned.onnx" > /dev/null
+"$winq" calibrate "$work/learned.onnx" --images 300 --stats "$work/learned_stats.json" 2> /dev/null
+"$winq" export "$work/learned.onnx" --target onnxruntime -o "$work/learned_float.ort.onnx" > /dev/null
+"$winq" data --model "$model" --images 64 -o "$work/few.npy" 2> /dev/null
+node "$here/ort_run.js" "$work/learned_float.ort.onnx" "$work/learned_float.ort.npy" "$work/few.npy"
+"$winq" run "$work/learned.onnx" -i "$work/few.npy" -o "$work/learned_float.winq.npy" 2> /dev/null
+printf 'learned F(4,3) float model, ONNX Runtime on the export vs winq: '
+/usr/bin/python3 "$here/compare_npy.py" "$work/learned_float.winq.npy" "$work/learned_float.ort.npy" 1e-4 || fail=1
+for plan in "F4" "F4 --winograd-1d" "learned"; do
   name=$(echo "$plan" | tr -d ' -')
-  # shellcheck disable=SC2086
-  "$winq" quantize "$model" --stats "$work/stats.json" -o "$work/$name.onnx" --winograd $plan > /dev/null
+  if [[ $plan == learned ]]; then
+    "$winq" quantize "$work/learned.onnx" --stats "$work/learned_stats.json" -o "$work/$name.onnx" > /dev/null
+  else
+    # shellcheck disable=SC2086
+    "$winq" quantize "$model" --stats "$work/stats.json" -o "$work/$name.onnx" --winograd $plan > /dev/null
+  fi
   "$winq" export "$work/$name.onnx" --target onnxruntime -o "$work/$name.ort.onnx" | tail -n +2
   node "$here/ort_run.js" "$work/$name.ort.onnx" "$work/$name.ort.npy" "$work/images.npy"
   "$winq" run "$work/$name.ort.onnx" -i "$work/images.npy" -o "$work/$name.export.npy" 2> /dev/null

@@ -32,7 +32,8 @@ void add_export(CLI::App& app) {
     save_onnx(e.graph, a.out);
     if (a.json) {
       print_json({{"model", a.model}, {"output", a.out}, {"target", a.target},
-                  {"quantized", is_quantized_model(g)}, {"winograd_layers_as_direct_conv", e.winograd_layers}});
+                  {"quantized", is_quantized_model(g)}, {"winograd_layers_as_direct_conv", e.winograd_layers},
+                  {"learned_winograd_layers_as_standard_ops", e.learned_layers}});
       return;
     }
     std::cout << fmt::format("wrote {} (standard ONNX for {}; {})\n", a.out, a.target,
@@ -42,6 +43,12 @@ void add_export(CLI::App& app) {
                                "weights, computed directly by the runtime):\n",
                                e.winograd_layers.size());
       for (const auto& l : e.winograd_layers) std::cout << "  " << l << "\n";
+    }
+    if (!e.learned_layers.empty()) {
+      std::cout << fmt::format("{} layer(s) with learned Winograd transforms exported as that Winograd computation "
+                               "in standard operators (grouped Conv, ConvTranspose, Slice):\n",
+                               e.learned_layers.size());
+      for (const auto& l : e.learned_layers) std::cout << "  " << l << "\n";
     }
   });
 }
