@@ -86,6 +86,19 @@ struct ExportCheck {
 ExportCheck check_export(const std::string& run_dir, const std::string& which = "best", int threads = 0,
                          ExportTarget target = ExportTarget::winq);
 
+// Deployment of a quantization-aware run: LibTorch's fake-quantized network
+// (frozen ranges) against winq's int8 engine running the exported network
+// (calibrated on 500 training images, W8A8, learned Winograd layers as their
+// own int8 Winograd) on the whole test split. They differ by rounding: the
+// engine sums products in int32 where training fake-quantizes the channel sum
+// M to the run's bits, quantizes U per component and output channel, and
+// calibrates its own activation ranges.
+struct Int8DeployCheck {
+  int64_t images = 0, differing = 0;
+  double libtorch_top1 = 0, engine_top1 = 0;
+};
+Int8DeployCheck check_int8_deployment(const std::string& run_dir, const std::string& which = "best", int threads = 0);
+
 // Summary of the network a configuration builds (parameters, shapes per layer).
 std::string train_summary(const TrainConfig& cfg);
 

@@ -21,6 +21,8 @@
 #include "winq/data.hpp"
 #include "winq/evaluate.hpp"
 #include "winq/onnx.hpp"
+#include "winq/quant.hpp"
+#include "winq/calib.hpp"
 #include "winq/progress.hpp"
 #include "winq/runtime.hpp"
 #include "winq/summary.hpp"
@@ -500,6 +502,59 @@ ExportCheck check_export(const std::string& run_dir, const std::string& which, i
   r.images = pred.size(0);
   r.libtorch_top1 = 100.0 * static_cast<double>(ok) / static_cast<double>(std::max<int64_t>(1, r.images));
   r.winq_top1 = ev.top1();
+  return r;
+}
+
+Int8DeployCheck check_int8_deployment(const std::string& run_dir, const std::string& which, int threads) {
+  const fs::path dir = run_dir;
+  const TrainConfig cfg = load_run_config(dir.string());
+  if (cfg.bits == 32)
+    throw Error(run_dir + ": not a quantization-aware run (--Q): there is no fake-quantized network to compare with");
+  train::ResNet net = make_net(cfg);
+  train::load_checkpoint((dir / (which + ".pt")).string(), net, nullptr);
+  net->eval();
+  const int nthreads = threads > 0 ? threads : default_threads();
+  at::set_num_threads(nthreads);
+  TrainConfig all = cfg;
+  all.test_limit = 0;
+  all.train_limit = 0;
+  const Split te = load_split(all, false);
+  Int8DeployCheck r;
+  r.images = te.x.size(0);
+  torch::Tensor pred;
+  {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> parts;
+    for (int64_t i = 0; i < r.images; i += 500)
+      parts.push_back(net->forward(te.x.narrow(0, i, std::min<int64_t>(500, r.images - i))).argmax(1));
+    pred = torch::cat(parts).contiguous();
+  }
+  // The engine's side: the exported network (learned transforms on their
+  // Conv), calibrated on 500 training images spread over the split, W8A8.
+  const Graph g = train::graph_from_resnet(net, cfg, train::LearnedLayers::winq);
+  const Split tr = load_split(all, true);
+  const int64_t step = std::max<int64_t>(1, tr.x.size(0) / 500);
+  Dataset calib;
+  calib.images = train::to_winq(tr.x.slice(0, 0, tr.x.size(0), step).narrow(0, 0, std::min<int64_t>(500, tr.x.size(0))).contiguous());
+  calib.labels.assign(static_cast<size_t>(calib.images.dim(0)), 0);
+  CalibrateOptions co;
+  co.threads = nthreads;
+  const CalibrationStats stats = collect_stats(g, calib, co);
+  const Graph q = quantize_model(g, stats, QuantizeOptions{}).qdq;
+  Dataset d;
+  d.images = train::to_winq(te.x);
+  for (int64_t i = 0; i < r.images; ++i) d.labels.push_back(static_cast<int>(te.y[i].item<int64_t>()));
+  QuantEvalOptions qo;
+  qo.eval.threads = nthreads;
+  const EvalResult ev = evaluate_quantized(q, nullptr, d, qo).quantized;
+  int64_t ok = 0;
+  for (int64_t i = 0; i < r.images; ++i) {
+    const int p = static_cast<int>(pred[i].item<int64_t>());
+    ok += p == d.labels[static_cast<size_t>(i)];
+    r.differing += p != ev.predictions[static_cast<size_t>(i)];
+  }
+  r.libtorch_top1 = 100.0 * static_cast<double>(ok) / static_cast<double>(std::max<int64_t>(1, r.images));
+  r.engine_top1 = ev.top1();
   return r;
 }
 

@@ -16,12 +16,14 @@
 #include "winq/quant.hpp"
 #include "winq/runtime.hpp"
 #include "winq/table.hpp"
+#include "winq/winograd.hpp"
 
 namespace winq::cli {
 
 namespace {
 struct DemoArgs {
   std::string model;
+  std::string flex_model;  // a Winograd-aware (flex) trained version of the model
   std::string data = "fashion-mnist";
   std::string calib_data;  // default: fashion-mnist:train, or --data when that is the user's
   std::string report = "winq-demo-report";
@@ -59,12 +61,54 @@ void measure_latency(demo::Row& row, const Graph& model, bool quantized, const D
   row.latency_ms = 1e3 * row.profile.total_s;
   row.prepared = ex.graph();
 }
+// The flex-trained model: calibrated on the same images, quantized W8A8 (its
+// learned layers run as their own int8 Winograd), on the integer engine.
+demo::Row flex_row(const std::string& path, const std::string& calib_spec, const Dataset& d, const EvalOptions& eo,
+                   const DemoArgs& a) {
+  if (!std::filesystem::exists(path)) throw Error(path + ": flex model not found");
+  const Graph g = load_onnx(path);
+  int learned = 0, tile = 0;
+  for (const Node& n : g.nodes)
+    if (n.op == "Conv" && winograd::has_learned_transforms(n)) {
+      ++learned;
+      tile = winograd::learned_transforms(n).m;
+    }
+  if (!learned) throw Error(path + ": no layer with learned Winograd transforms (not a flex-trained model)");
+  RawImages craw = read_images(calib_spec);
+  const Dataset calib = sample_images(preprocess(craw, preprocess_for(g, craw, "")), 500, 0);
+  CalibrateOptions co;
+  co.threads = eo.threads;
+  Progress cprog("calibration (flex model)", 2 * calib.size());
+  co.progress = [&](int64_t done, int64_t) { cprog.update(done); };
+  const CalibrationStats stats = collect_stats(g, calib, co);
+  cprog.done();
+  const Graph q = quantize_model(g, stats, QuantizeOptions{}).qdq;
+  demo::Row r;
+  r.name = fmt::format("W8A8 Winograd F{} flex-trained", tile);
+  r.note = fmt::format("{} layers with learned transforms (Winograd-aware QAT), {}", learned,
+                       std::filesystem::path(path).filename().string());
+  Progress prog(r.name, d.size());
+  QuantEvalOptions qo;
+  qo.eval = eo;
+  qo.eval.progress = [&](int64_t done, int64_t) { prog.update(done); };
+  r.eval = evaluate_quantized(q, nullptr, d, qo).quantized;
+  r.kib = size_kib(q);
+  r.tile = tile;
+  measure_latency(r, q, true, d, eo.threads, a.runs);
+  prog.done();
+  return r;
+}
+
 }  // namespace
 
 void add_demo(CLI::App& app) {
   static DemoArgs a;
   auto* cmd = app.add_subcommand("demo", "The main job: float vs quantized accuracy and speed on the shipped model");
   cmd->add_option("--model", a.model, "float ONNX model (default: the shipped Fashion-MNIST model)");
+  cmd->add_option("--flex-model", a.flex_model,
+                  "the same network trained Winograd-aware with learned transforms (best.onnx of winq train/adapt "
+                  "--flex): one more row, its int8 plan on the engine (default with the shipped model: "
+                  "models/fashion_resnet18_w0.5_flex_f4.onnx when present)");
   cmd->add_option("--data", a.data, "evaluation images (see winq eval --help)")->capture_default_str();
   cmd->add_option("--calib-data", a.calib_data,
                   "calibration images, 500 drawn (default: fashion-mnist:train with the default data, else --data)");
@@ -142,6 +186,12 @@ void add_demo(CLI::App& app) {
       rows.push_back(std::move(r));
       prog.done();
     }
+    std::string flex = a.flex_model;
+    if (flex.empty() && a.model.empty()) {
+      const auto shipped = std::filesystem::path(models_dir()) / "fashion_resnet18_w0.5_flex_f4.onnx";
+      if (std::filesystem::exists(shipped)) flex = shipped.string();
+    }
+    if (!flex.empty()) rows.push_back(flex_row(flex, calib_spec, d, opt, a));
     std::optional<demo::Sweep> sweep;
     if (with_report && a.sweep_images > 0) {
       const Dataset sw = first_images(d, a.sweep_images);

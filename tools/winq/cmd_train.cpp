@@ -154,7 +154,7 @@ void add_adapt(CLI::App& app) {
 
 void add_export_run(CLI::App& app) {
   static std::string run, which = "best", out, target = "winq";
-  static bool check = false;
+  static bool check = false, check_int8 = false;
   auto* cmd = app.add_subcommand("export-run", "Export a training run's network (best or last checkpoint) to ONNX");
   cmd->add_option("run_dir", run, "run directory of winq train")->required();
   cmd->add_option("--checkpoint", which, "best | last")->check(CLI::IsMember({"best", "last"}))->capture_default_str();
@@ -165,15 +165,26 @@ void add_export_run(CLI::App& app) {
       ->check(CLI::IsMember({"winq", "onnxruntime"}))
       ->capture_default_str();
   cmd->add_flag("--check", check, "compare LibTorch's and winq's predictions on the whole test split");
+  cmd->add_flag("--check-int8", check_int8,
+                "quantization-aware runs: LibTorch's fake-quantized network vs winq's int8 engine on the export "
+                "(calibrated on 500 training images), whole test split");
   cmd->callback([] {
     const ExportTarget t = target == "onnxruntime" ? ExportTarget::onnxruntime : ExportTarget::winq;
     save_onnx(export_checkpoint(run, which, t), out);
     std::cerr << "wrote " << out << "\n";
-    if (!check) return;
-    const ExportCheck c = check_export(run, which, 0, t);
-    std::cout << fmt::format("test images {}: LibTorch top-1 {:.2f}%, winq float executor {:.2f}%, {} prediction(s) differ\n",
-                             c.images, c.libtorch_top1, c.winq_top1, c.differing.size());
-    for (int64_t i : c.differing) std::cout << "  differs on test image " << i << "\n";
+    if (check) {
+      const ExportCheck c = check_export(run, which, 0, t);
+      std::cout << fmt::format(
+          "test images {}: LibTorch top-1 {:.2f}%, winq float executor {:.2f}%, {} prediction(s) differ\n", c.images,
+          c.libtorch_top1, c.winq_top1, c.differing.size());
+      for (int64_t i : c.differing) std::cout << "  differs on test image " << i << "\n";
+    }
+    if (check_int8) {
+      const Int8DeployCheck c = check_int8_deployment(run, which);
+      std::cout << fmt::format("test images {}: LibTorch fake-quantized top-1 {:.2f}%, winq int8 engine {:.2f}% "
+                               "({:+.2f} points), {} prediction(s) differ\n",
+                               c.images, c.libtorch_top1, c.engine_top1, c.engine_top1 - c.libtorch_top1, c.differing);
+    }
   });
 }
 
