@@ -61,6 +61,19 @@ void measure_latency(demo::Row& row, const Graph& model, bool quantized, const D
   row.latency_ms = 1e3 * row.profile.total_s;
   row.prepared = ex.graph();
 }
+// Statistics of `g` on 500 images drawn from `spec` (seed 0), with progress.
+CalibrationStats calibrate(const Graph& g, const std::string& spec, int threads, const std::string& label) {
+  RawImages craw = read_images(spec);
+  const Dataset calib = sample_images(preprocess(craw, preprocess_for(g, craw, "")), 500, 0);
+  CalibrateOptions co;
+  co.threads = threads;
+  Progress prog(label, 2 * calib.size());
+  co.progress = [&](int64_t done, int64_t) { prog.update(done); };
+  CalibrationStats stats = collect_stats(g, calib, co);
+  prog.done();
+  return stats;
+}
+
 // The flex-trained model: calibrated on the same images, quantized W8A8 (its
 // learned layers run as their own int8 Winograd), on the integer engine.
 demo::Row flex_row(const std::string& path, const std::string& calib_spec, const Dataset& d, const EvalOptions& eo,
@@ -74,14 +87,7 @@ demo::Row flex_row(const std::string& path, const std::string& calib_spec, const
       tile = winograd::learned_transforms(n).m;
     }
   if (!learned) throw Error(path + ": no layer with learned Winograd transforms (not a flex-trained model)");
-  RawImages craw = read_images(calib_spec);
-  const Dataset calib = sample_images(preprocess(craw, preprocess_for(g, craw, "")), 500, 0);
-  CalibrateOptions co;
-  co.threads = eo.threads;
-  Progress cprog("calibration (flex model)", 2 * calib.size());
-  co.progress = [&](int64_t done, int64_t) { cprog.update(done); };
-  const CalibrationStats stats = collect_stats(g, calib, co);
-  cprog.done();
+  const CalibrationStats stats = calibrate(g, calib_spec, eo.threads, "calibration (flex model)");
   const Graph q = quantize_model(g, stats, QuantizeOptions{}).qdq;
   demo::Row r;
   r.name = fmt::format("W8A8 Winograd F{} flex-trained", tile);
@@ -157,14 +163,7 @@ void add_demo(CLI::App& app) {
       if (calib_spec == a.data)
         std::cerr << "winq demo: calibrating on the evaluation images (give --calib-data for a separate set)\n";
     }
-    RawImages craw = read_images(calib_spec);
-    Dataset calib = sample_images(preprocess(craw, preprocess_for(g, craw, "")), 500, 0);
-    CalibrateOptions co;
-    co.threads = opt.threads;
-    Progress cprog("calibration", 2 * calib.size());
-    co.progress = [&](int64_t done, int64_t) { cprog.update(done); };
-    const CalibrationStats stats = collect_stats(g, calib, co);
-    cprog.done();
+    const CalibrationStats stats = calibrate(g, calib_spec, opt.threads, "calibration");
     const Dataset err_images = first_images(d, a.error_images);
     for (const demo::Config& c : demo::configs()) {
       const Graph q = quantize_model(g, stats, c.opt).qdq;
