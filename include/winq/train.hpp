@@ -14,6 +14,13 @@ struct TrainConfig {
   std::string mode = "normal";  // normal | static | flex (Winograd-aware 3×3 convs, fixed or trainable transforms)
   int winograd = 0;             // static/flex: the tile m of F(m, 3) (2, 4, 6)
   bool q_per_component = true;  // fake quantization of V, U, M: one range per Winograd component (else per tensor)
+  // What a Winograd-aware layer's fake quantizers model: "paper" — every stage
+  // at the same bits (input, weights, Aᵀ, G, Bᵀ, V, U, M, output), as the
+  // original work; "engine" — the rounding winq's int8 engine does (input, Bᵀ
+  // on the engine's integer grid, V per component, U per component and output
+  // channel, nothing else: M is int32, G and Aᵀ stay float).
+  std::string q_scheme = "paper";
+  double transform_lr = 1.0;  // flex: the transforms' learning rate as a multiple of --lr
   double mult = 0.5;            // width multiplier: stages of 64m, 128m, 256m, 512m channels
   int epochs = 30;
   double lr = 0.1;
@@ -88,11 +95,14 @@ ExportCheck check_export(const std::string& run_dir, const std::string& which = 
 
 // Deployment of a quantization-aware run: LibTorch's fake-quantized network
 // (frozen ranges) against winq's int8 engine running the exported network
-// (calibrated on 500 training images, W8A8, learned Winograd layers as their
-// own int8 Winograd) on the whole test split. They differ by rounding: the
-// engine sums products in int32 where training fake-quantizes the channel sum
-// M to the run's bits, quantizes U per component and output channel, and
-// calibrates its own activation ranges.
+// (calibrated on 500 training images, weights and activations at the run's
+// bits, learned Winograd layers as their own int8 Winograd, a static run's
+// blocks as int8 Winograd of its tile) on the whole test split. They differ by
+// rounding: the engine also quantizes the stem, the projections, the adds and
+// the classifier, and calibrates its own activation ranges; with the "paper"
+// scheme training also rounds the transforms and the channel sums M to the
+// run's bits (the engine: exact integer Bᵀ, float Aᵀ, int32 M) and U per
+// component only (the engine: per component and output channel).
 struct Int8DeployCheck {
   int64_t images = 0, differing = 0;
   double libtorch_top1 = 0, engine_top1 = 0;

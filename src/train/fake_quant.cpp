@@ -4,9 +4,10 @@
 
 namespace winq::train {
 
-FakeQuantImpl::FakeQuantImpl(int b, int64_t components, double mom)
-    : bits(b), per_component(components > 0), momentum(mom) {
+FakeQuantImpl::FakeQuantImpl(int b, int64_t components, double mom, bool u)
+    : bits(b), per_component(components > 0), is_unsigned(u), momentum(mom) {
   if (bits < 2 || bits > 8) throw Error("fake quantization needs 2 to 8 bits");
+  if (is_unsigned && per_component) throw Error("fake quantization: unsigned grids are per tensor");
   max_abs = register_buffer("max_abs", per_component ? torch::zeros({components, components}) : torch::zeros({}));
 }
 
@@ -36,8 +37,10 @@ torch::Tensor FakeQuantImpl::forward(const torch::Tensor& x, int64_t dim) {
   // LibTorch's fused fake quantization: round half to even on the grid of
   // range/qmax, saturate at ±qmax, gradient straight through where the value
   // lands inside the grid and 0 where it saturates (the clipped STE).
-  const int64_t qmax = (int64_t{1} << (bits - 1)) - 1;
+  const int64_t qmax = is_unsigned ? (int64_t{1} << bits) - 1 : (int64_t{1} << (bits - 1)) - 1;
   const auto scale = (max_abs.clamp_min(1e-8) / static_cast<double>(qmax)).to(torch::kFloat);
+  if (is_unsigned)
+    return torch::fake_quantize_per_tensor_affine(x, scale.reshape({1}), torch::zeros({1}, torch::kInt), 0, qmax);
   if (!per_component)
     return torch::fake_quantize_per_tensor_affine(x, scale.reshape({1}), torch::zeros({1}, torch::kInt), -qmax, qmax);
   // The two component dimensions merged into one channel axis.

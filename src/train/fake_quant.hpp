@@ -14,13 +14,15 @@ struct FakeQuantImpl : torch::nn::Module {
   // components = n: one range per index of the last two dimensions (n × n);
   // 0: one range for the tensor. The range buffer has its final shape from the
   // start, so a checkpoint loads into a freshly built network.
-  FakeQuantImpl(int bits, int64_t components = 0, double momentum = 0.05);
+  // is_unsigned (per tensor only): the grid 0 … 2^bits − 1 for a non-negative input.
+  FakeQuantImpl(int bits, int64_t components = 0, double momentum = 0.05, bool is_unsigned = false);
   // Per component: the n × n components are dimensions (dim, dim + 1) of x
   // (negative counts from the end); the range of each is over all the others.
   torch::Tensor forward(const torch::Tensor& x, int64_t dim = -2);
 
   int bits;
   bool per_component;
+  bool is_unsigned;
   double momentum;
   torch::Tensor max_abs;  // buffer: [] or [n, n]; all 0 until the first batch
 };

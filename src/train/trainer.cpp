@@ -44,6 +44,7 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"bits", c.bits}, {"data", c.data}, {"preprocess", c.preprocess}, {"in_channels", c.in_channels},
           {"classes", c.classes}, {"train_limit", c.train_limit}, {"test_limit", c.test_limit},
           {"out_root", c.out_root}, {"winograd", c.winograd}, {"q_per_component", c.q_per_component},
+          {"q_scheme", c.q_scheme}, {"transform_lr", c.transform_lr},
           {"adapted_from", c.adapted_from}, {"adapted_checkpoint", c.adapted_checkpoint}};
 }
 
@@ -54,6 +55,8 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
     c.mode = j.at("mode");
     c.winograd = j.value("winograd", 0);  // absent in runs of earlier versions (normal only)
     c.q_per_component = j.value("q_per_component", true);
+    c.q_scheme = j.value("q_scheme", "paper");  // runs of earlier versions
+    c.transform_lr = j.value("transform_lr", 1.0);
     c.adapted_from = j.value("adapted_from", "");
     c.adapted_checkpoint = j.value("adapted_checkpoint", "best");
     c.mult = j.at("mult");
@@ -247,8 +250,10 @@ double lr_at(const TrainConfig& c, int64_t step, int64_t total) {
   throw Error("--schedule must be cosine or step");
 }
 
-void set_lr(torch::optim::Optimizer& opt, double lr) {
-  for (auto& g : opt.param_groups()) g.options().set_lr(lr);
+// Group 0: the weights; group 1 (flex only): the transforms, at transform_lr × lr.
+void set_lr(torch::optim::Optimizer& opt, const TrainConfig& c, double lr) {
+  auto& groups = opt.param_groups();
+  for (size_t i = 0; i < groups.size(); ++i) groups[i].options().set_lr(i == 0 ? lr : lr * c.transform_lr);
 }
 
 // The network a configuration describes (ordinary or Winograd-aware blocks).
@@ -256,6 +261,7 @@ train::ResNet make_net(const TrainConfig& c) {
   train::ConvMode mode;
   mode.quant.bits = c.bits == 32 ? 0 : c.bits;
   mode.quant.per_component = c.q_per_component;
+  mode.quant.scheme = c.q_scheme == "engine" ? train::QuantScheme::engine : train::QuantScheme::paper;
   if (c.mode != "normal") {
     mode.winograd = c.winograd;
     mode.flex = c.mode == "flex";
@@ -276,6 +282,8 @@ void check_config(const TrainConfig& c) {
   if (c.bits != 32 && (c.bits < 2 || c.bits > 8)) throw Error("--bits must be 2 to 8 (or 32: float)");
   if (c.optimizer != "sgd" && c.optimizer != "adam") throw Error("--optimizer must be sgd or adam");
   if (c.schedule != "cosine" && c.schedule != "step") throw Error("--schedule must be cosine or step");
+  if (c.q_scheme != "paper" && c.q_scheme != "engine") throw Error("--q-scheme must be paper or engine");
+  if (!(c.transform_lr > 0) || c.transform_lr > 100) throw Error("--transform-lr must be in (0, 100]");
 }
 
 
@@ -315,7 +323,9 @@ std::string train_summary(const TrainConfig& cfg) {
       if (n.op == "Conv" && n.name.rfind("layer", 0) == 0 && n.name.find(".proj") == std::string::npos)
         notes[n.name] = {cfg.mode == "normal" ? "-" : fmt::format("F({},3)", cfg.winograd),
                          cfg.mode == "normal" ? "-" : cfg.mode == "flex" ? "yes" : "no",
-                         cfg.bits == 32 ? "FP" : std::to_string(cfg.bits)};
+                         cfg.bits == 32               ? "FP"
+                         : cfg.mode == "normal"       ? std::to_string(cfg.bits)
+                                                      : fmt::format("{} ({})", cfg.bits, cfg.q_scheme)};
   return render_summary(summarize(prepare(g, {{"image", in}}, keep), notes), in);
 }
 
@@ -371,7 +381,7 @@ TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_di
       auto x = tr.x.index_select(0, idx);
       auto y = tr.y.index_select(0, idx);
       if (cfg.augment) x = augment(x, plan, b * cfg.batch, fill);
-      set_lr(*opt, lr_at(cfg, st.step, total_steps));
+      set_lr(*opt, cfg, lr_at(cfg, st.step, total_steps));
       opt->zero_grad();
       auto logits = net->forward(x);
       auto loss = torch::nn::functional::cross_entropy(logits, y);
@@ -540,7 +550,15 @@ Int8DeployCheck check_int8_deployment(const std::string& run_dir, const std::str
   CalibrateOptions co;
   co.threads = nthreads;
   const CalibrationStats stats = collect_stats(g, calib, co);
-  const Graph q = quantize_model(g, stats, QuantizeOptions{}).qdq;
+  // A static run's blocks were trained as Winograd F(m, 3) with the exact
+  // transforms: the engine runs them so (the stem stays direct, as trained).
+  QuantizeOptions qopt;
+  qopt.wbits = qopt.abits = cfg.bits;  // every layer at the run's bits (training rounded only the blocks' 3×3 convs)
+  if (cfg.mode == "static")
+    for (const Node& n : g.nodes)
+      if (n.op == "Conv" && n.name.rfind("layer", 0) == 0 && n.name.find(".proj") == std::string::npos)
+        qopt.winograd_layers[n.name] = cfg.winograd;
+  const Graph q = quantize_model(g, stats, qopt).qdq;
   Dataset d;
   d.images = train::to_winq(te.x);
   for (int64_t i = 0; i < r.images; ++i) d.labels.push_back(static_cast<int>(te.y[i].item<int64_t>()));

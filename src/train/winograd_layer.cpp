@@ -9,7 +9,25 @@ namespace {
 torch::Tensor matrix(const std::vector<double>& v, int64_t rows, int64_t cols) {
   return torch::tensor(std::vector<float>(v.begin(), v.end())).reshape({rows, cols});
 }
+// U [O, C, n²] rounded per (output channel, component) on its own max, as
+// winq quantize does (src/winograd/quant_plan.cpp); straight-through gradient
+// (no clipping: the range is the current max).
+torch::Tensor fake_quant_u(const torch::Tensor& U, int bits) {
+  const int64_t O = U.size(0), C = U.size(1), nn = U.size(2);
+  const int64_t qmax = (int64_t{1} << (bits - 1)) - 1;
+  const auto rows = U.permute({0, 2, 1}).reshape({O * nn, C});
+  const auto scale = (rows.detach().abs().amax(1).clamp_min(1e-12) / static_cast<double>(qmax)).to(torch::kFloat);
+  const auto q = torch::fake_quantize_per_channel_affine(rows, scale, torch::zeros({O * nn}, torch::kInt), 0, -qmax, qmax);
+  return q.view({O, nn, C}).permute({0, 2, 1});
+}
 }  // namespace
+
+torch::Tensor engine_input_transform(const torch::Tensor& BT, int64_t L) {
+  const auto d = BT.detach();
+  const double n = static_cast<double>(BT.size(1));
+  const auto beta = (L - n / 2.0) / d.abs().sum(1, true).clamp_min(1e-12);
+  return BT + (torch::round(d * beta) / beta - d);
+}
 
 WinogradConv2dImpl::WinogradConv2dImpl(int64_t in, int64_t out, int tile, bool flex_transforms,
                                        WinogradQuantOptions q)
@@ -28,7 +46,10 @@ WinogradConv2dImpl::WinogradConv2dImpl(int64_t in, int64_t out, int tile, bool f
     G = register_buffer("G", g);
     BT = register_buffer("BT", bt);
   }
-  if (quant.bits) {
+  if (quant.bits && quant.scheme == QuantScheme::engine) {
+    q_x = register_module("q_x", FakeQuant(quant.bits, 0, 0.05, /*is_unsigned=*/true));
+    q_v = register_module("q_v", FakeQuant(quant.bits, quant.per_component ? tile + 2 : 0));
+  } else if (quant.bits) {
     const int b = quant.bits;
     const int64_t pc = quant.per_component ? tile + 2 : 0;  // V, U, M: n × n components
     q_x = register_module("q_x", FakeQuant(b));
@@ -55,19 +76,23 @@ torch::Tensor WinogradConv2dImpl::forward(torch::Tensor x) {
   const int64_t H = x.size(2), W = x.size(3);
   const int64_t TH = (H + m - 1) / m, TW = (W + m - 1) / m;
   const bool q = quant.bits > 0;
-  auto fq = [&](FakeQuant& f, const torch::Tensor& t, int64_t dim = -2) { return q ? f->forward(t, dim) : t; };
+  const bool engine = q && quant.scheme == QuantScheme::engine;
+  // Quantizers the scheme does not have are null: those stages stay float.
+  auto fq = [&](FakeQuant& f, const torch::Tensor& t, int64_t dim = -2) { return f ? f->forward(t, dim) : t; };
   const int64_t N = x.size(0), C = x.size(1), O = weight.size(0), nn = n * n;
-  const auto at = fq(q_at, AT), g = fq(q_g, G), bt = fq(q_bt, BT), w = fq(q_w, weight);
+  const auto at = fq(q_at, AT), g = fq(q_g, G), w = fq(q_w, weight);
+  const auto bt = engine ? engine_input_transform(BT) : fq(q_bt, BT);
   // Pad 1 (the convolution's own padding) and up to whole tiles at the end.
   const auto xp = torch::constant_pad_nd(fq(q_x, x), {1, TW * m + 1 - W, 1, TH * m + 1 - H});
   const auto wb = torch::kron(bt, bt).view({nn, 1, n, n}).repeat({C, 1, 1, 1});
   auto V = F::conv2d(xp, wb, F::Conv2dFuncOptions().stride(m).groups(C));         // [N, C·n², TH, TW]
   if (q) V = q_v->forward(V.view({N, C, n, n, TH, TW}), 2).view({N, C * nn, TH, TW});
   auto U = w.reshape({O, C, 9}).matmul(torch::kron(g, g).t());                      // [O, C, n²]
-  if (q) U = q_u->forward(U.view({O, C, n, n})).view({O, C, nn});
+  if (engine) U = fake_quant_u(U, quant.bits);
+  else if (q) U = q_u->forward(U.view({O, C, n, n})).view({O, C, nn});
   const auto Vc = V.view({N, C, nn, TH, TW}).transpose(1, 2).reshape({N, nn * C, TH, TW});
   auto M = F::conv2d(Vc, U.permute({2, 0, 1}).reshape({nn * O, C, 1, 1}), F::Conv2dFuncOptions().groups(nn));
-  if (q) M = q_m->forward(M.view({N, n, n, O, TH, TW}), 1);                        // [N, n²·O, TH, TW]
+  if (q_m) M = q_m->forward(M.view({N, n, n, O, TH, TW}), 1);                        // [N, n²·O, TH, TW]
   const auto Mo = M.reshape({N, nn, O, TH, TW}).transpose(1, 2).reshape({N, O * nn, TH, TW});
   const auto wa = torch::kron(at, at).view({1, m * m, nn, 1, 1}).expand({O, m * m, nn, 1, 1}).reshape({O * m * m, nn, 1, 1});
   const auto Y = torch::pixel_shuffle(F::conv2d(Mo, wa, F::Conv2dFuncOptions().groups(O)), m);  // [N, O, TH·m, TW·m]

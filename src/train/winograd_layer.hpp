@@ -14,15 +14,28 @@
 
 namespace winq::train {
 
-// Quantization-aware training (bits > 0): a fake quantizer at every stage —
-// input, weights, each transform matrix, the Winograd-domain input V and
-// weights U, the products after the channel sum M, and the output — per
-// tensor as in the original work, or per Winograd component for V, U and M
-// (per_component, winq's improvement).
+// Quantization-aware training (bits > 0).
+// paper: a fake quantizer at every stage — input, weights, each transform
+//   matrix, the Winograd-domain input V and weights U, the products after the
+//   channel sum M, and the output — per tensor as in the original work, or per
+//   Winograd component for V, U and M (per_component, winq's improvement).
+// engine: the rounding winq's int8 engine does and nothing else, so that the
+//   trained network is the one deployed: the input (unsigned: the blocks'
+//   convs read ReLU outputs), Bᵀ on the engine's integer grid (each row scaled
+//   by β = (L − n/2)/Σ|row| and rounded, L = 256 for 8-bit inputs), V per
+//   component, U = G g Gᵀ per component and output channel from its current
+//   max (as winq quantize does); the channel sums are int32 and G, Aᵀ and the
+//   output transform float in the engine, so they are not rounded here.
+enum class QuantScheme { paper, engine };
 struct WinogradQuantOptions {
   int bits = 0;  // 0: float
   bool per_component = true;
+  QuantScheme scheme = QuantScheme::paper;
 };
+
+// Bᵀ as the int8 engine computes with it (src/winograd/lower_int8.cpp): each
+// row rounded on the grid Σ|row|/(L − n/2); gradient straight through.
+torch::Tensor engine_input_transform(const torch::Tensor& BT, int64_t L = 256);
 
 struct WinogradConv2dImpl : torch::nn::Module {
   WinogradConv2dImpl(int64_t in, int64_t out, int m, bool flex, WinogradQuantOptions q = {});

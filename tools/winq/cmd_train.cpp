@@ -32,6 +32,18 @@ void report_run(const TrainResult& r, bool json) {
 }
 }  // namespace
 
+// Shared by train and adapt: how Winograd-aware layers are fake-quantized and how fast their transforms learn.
+static void add_winograd_training_options(CLI::App* cmd, TrainConfig& c) {
+  cmd->add_option("--q-scheme", c.q_scheme,
+                  "with --Q: what the Winograd-aware layers' fake quantizers model — paper (every stage, as the "
+                  "original work) or engine (the rounding of winq's int8 engine only)")
+      ->check(CLI::IsMember({"paper", "engine"}))
+      ->capture_default_str();
+  cmd->add_option("--transform-lr", c.transform_lr, "with --flex: the transforms' learning rate as a multiple of --lr")
+      ->check(CLI::Range(1e-6, 100.0))
+      ->capture_default_str();
+}
+
 void add_train(CLI::App& app) {
   static TrainArgs a;
   auto* cmd = app.add_subcommand("train", "Train the ResNet-18-like network (LibTorch) on Fashion-MNIST or your data");
@@ -48,6 +60,7 @@ void add_train(CLI::App& app) {
   cmd->add_option("--bits", c.bits, "with --Q: bits of every quantizer (2–8)")->check(CLI::Range(2, 32));
   cmd->add_flag("--q-per-tensor", a.q_per_tensor,
                 "with --Q: one range per tensor for V, U, M, as the original work (default: per Winograd component)");
+  add_winograd_training_options(cmd, c);
   cmd->add_option("--mult", c.mult, "width multiplier: stages of 64m/128m/256m/512m channels")->capture_default_str();
   cmd->add_option("--epochs", c.epochs, "epochs")->check(CLI::Range(1, 10000))->capture_default_str();
   cmd->add_option("--lr", c.lr, "base learning rate")->check(CLI::PositiveNumber)->capture_default_str();
@@ -106,6 +119,7 @@ void add_adapt(CLI::App& app) {
   cmd->add_flag("--Q", a.q, "quantization-aware fine-tuning (fake quantization at every Winograd stage) at --bits");
   cmd->add_option("--bits", c.bits, "with --Q: bits of every quantizer (2–8)")->check(CLI::Range(2, 32));
   cmd->add_flag("--q-per-tensor", a.q_per_tensor, "with --Q: one range per tensor for V, U, M (default: per component)");
+  add_winograd_training_options(cmd, c);
   cmd->add_option("--epochs", c.epochs, "epochs")->check(CLI::Range(1, 10000))->capture_default_str();
   cmd->add_option("--lr", c.lr, "base learning rate (fine-tuning: smaller than training)")
       ->check(CLI::PositiveNumber)
@@ -135,6 +149,8 @@ void add_adapt(CLI::App& app) {
       cfg.winograd = a.cfg.winograd;
       cfg.bits = a.cfg.bits;
       cfg.q_per_component = !a.q_per_tensor;
+      cfg.q_scheme = a.cfg.q_scheme;
+      cfg.transform_lr = a.cfg.transform_lr;
       cfg.epochs = a.cfg.epochs;
       cfg.batch = a.cfg.batch;
       cfg.lr = a.cfg.lr;
@@ -154,7 +170,7 @@ void add_adapt(CLI::App& app) {
 
 void add_export_run(CLI::App& app) {
   static std::string run, which = "best", out, target = "winq";
-  static bool check = false, check_int8 = false;
+  static bool check = false, check_int8 = false, json = false;
   auto* cmd = app.add_subcommand("export-run", "Export a training run's network (best or last checkpoint) to ONNX");
   cmd->add_option("run_dir", run, "run directory of winq train")->required();
   cmd->add_option("--checkpoint", which, "best | last")->check(CLI::IsMember({"best", "last"}))->capture_default_str();
@@ -167,24 +183,36 @@ void add_export_run(CLI::App& app) {
   cmd->add_flag("--check", check, "compare LibTorch's and winq's predictions on the whole test split");
   cmd->add_flag("--check-int8", check_int8,
                 "quantization-aware runs: LibTorch's fake-quantized network vs winq's int8 engine on the export "
-                "(calibrated on 500 training images), whole test split");
+                "(calibrated on 500 training images; a static run's blocks as int8 Winograd of its tile), whole "
+                "test split");
+  cmd->add_flag("--json", json, "print the checks' results as JSON");
   cmd->callback([] {
     const ExportTarget t = target == "onnxruntime" ? ExportTarget::onnxruntime : ExportTarget::winq;
     save_onnx(export_checkpoint(run, which, t), out);
     std::cerr << "wrote " << out << "\n";
+    nlohmann::json j = {{"output", out}};
     if (check) {
       const ExportCheck c = check_export(run, which, 0, t);
-      std::cout << fmt::format(
-          "test images {}: LibTorch top-1 {:.2f}%, winq float executor {:.2f}%, {} prediction(s) differ\n", c.images,
-          c.libtorch_top1, c.winq_top1, c.differing.size());
-      for (int64_t i : c.differing) std::cout << "  differs on test image " << i << "\n";
+      j["check"] = {{"images", c.images}, {"libtorch_top1", c.libtorch_top1}, {"winq_top1", c.winq_top1},
+                    {"differing", c.differing}};
+      if (!json) {
+        std::cout << fmt::format(
+            "test images {}: LibTorch top-1 {:.2f}%, winq float executor {:.2f}%, {} prediction(s) differ\n", c.images,
+            c.libtorch_top1, c.winq_top1, c.differing.size());
+        for (int64_t i : c.differing) std::cout << "  differs on test image " << i << "\n";
+      }
     }
     if (check_int8) {
       const Int8DeployCheck c = check_int8_deployment(run, which);
-      std::cout << fmt::format("test images {}: LibTorch fake-quantized top-1 {:.2f}%, winq int8 engine {:.2f}% "
-                               "({:+.2f} points), {} prediction(s) differ\n",
-                               c.images, c.libtorch_top1, c.engine_top1, c.engine_top1 - c.libtorch_top1, c.differing);
+      j["check_int8"] = {{"images", c.images}, {"libtorch_fake_quant_top1", c.libtorch_top1},
+                         {"engine_top1", c.engine_top1}, {"differing", c.differing}};
+      if (!json)
+        std::cout << fmt::format("test images {}: LibTorch fake-quantized top-1 {:.2f}%, winq int8 engine {:.2f}% "
+                                 "({:+.2f} points), {} prediction(s) differ\n",
+                                 c.images, c.libtorch_top1, c.engine_top1, c.engine_top1 - c.libtorch_top1,
+                                 c.differing);
     }
+    if (json) std::cout << j.dump(2) << "\n";
   });
 }
 
