@@ -36,6 +36,10 @@ struct QuantizeOptions {
   Calibrator winograd_calibrator = Calibrator::mse;  // clipping of the Winograd-domain input components
   std::map<std::string, int> winograd_layers;  // per Conv node: its tile (0 = direct), overriding `winograd`
   bool winograd_1d = false;  // the Winograd layers use the 1-D variant F(m×1, 3×3)
+  // Ranges a quantization-aware run exported with the model (Conv attributes
+  // winograd::attr::kTrainedXMax / kTrainedVMax) replace the calibrator's clip
+  // for those layers' inputs and Winograd components.
+  bool trained_ranges = false;
 };
 
 // What happened to one Conv/Gemm layer.

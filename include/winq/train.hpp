@@ -53,7 +53,8 @@ struct TrainResult {
   std::string run_dir;
   int epochs_done = 0;
   double best_top1 = 0, last_top1 = 0;
-  double seconds_per_epoch = 0;
+  double seconds_per_epoch = 0;  // training time of an epoch (without the test evaluation)
+  double peak_rss_mib = 0;       // the process's peak resident memory
   bool interrupted = false;
 };
 
@@ -107,7 +108,11 @@ struct Int8DeployCheck {
   int64_t images = 0, differing = 0;
   double libtorch_top1 = 0, engine_top1 = 0;
 };
-Int8DeployCheck check_int8_deployment(const std::string& run_dir, const std::string& which = "best", int threads = 0);
+// trained_ranges: the engine takes the Winograd layers' input and V ranges
+// from the run's fake quantizers (exported with the network) instead of
+// calibrating them.
+Int8DeployCheck check_int8_deployment(const std::string& run_dir, const std::string& which = "best", int threads = 0,
+                                      bool trained_ranges = false);
 
 // Summary of the network a configuration builds (parameters, shapes per layer).
 std::string train_summary(const TrainConfig& cfg);

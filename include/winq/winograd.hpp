@@ -78,6 +78,12 @@ namespace attr {
 inline constexpr const char* kLearnedAT = "winq_winograd_at";  // floats m×n
 inline constexpr const char* kLearnedG = "winq_winograd_g";    // floats n×3
 inline constexpr const char* kLearnedBT = "winq_winograd_bt";  // floats n×n
+// Ranges a quantization-aware run learned for a Winograd-aware layer (its
+// fake quantizers' max |x|), exported with the network; `winq quantize
+// --trained-ranges` uses them instead of the calibrator's clip.
+inline constexpr const char* kTrainedTile = "winq_trained_tile";    // int m the ranges were trained at
+inline constexpr const char* kTrainedXMax = "winq_trained_x_max";   // float: the layer's input
+inline constexpr const char* kTrainedVMax = "winq_trained_v_max";   // floats [n·n]: V = Bᵀ d B per component
 }  // namespace attr
 bool has_learned_transforms(const Node& n);
 // The node's transforms (m ∈ {2, 4, 6}); throws Error when they are malformed or
@@ -129,6 +135,7 @@ struct Int8Options {
   bool per_component = true;  // false: one scale for all components (V) and per channel only (U)
   Calibrator calibrator = Calibrator::max;  // for the components of V
   double percentile = 99.99;
+  bool trained_ranges = false;  // V's clips from attr::kTrainedVMax when the node has them for this tile
 };
 
 // Quantizes the Winograd-domain weights of Conv `n` (float weights w [M, C, 3, 3],

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -172,6 +173,22 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
   std::vector<int> producer(g.values.size(), -1);
   for (size_t i = 0; i < g.nodes.size(); ++i)
     for (ValueId o : g.nodes[i].outputs) producer[o] = static_cast<int>(i);
+  // Trained input ranges (a value read by several such layers: the largest).
+  std::map<ValueId, double> trained_x;
+  if (opt.trained_ranges)
+    for (const Node& n : g.nodes)
+      if (n.op == "Conv" && n.attrs.has(winograd::attr::kTrainedXMax)) {
+        const double r = n.attrs.get_float(winograd::attr::kTrainedXMax, 0);
+        if (!(r > 0) || !std::isfinite(r))
+          throw Error(fmt::format("{}: trained input range {} is not a positive number", n.name, r));
+        trained_x[n.inputs[0]] = std::max(trained_x[n.inputs[0]], r);
+      }
+  // Scale-keeping ops (max-pool…) pass their input's scale on: the range belongs there too.
+  for (auto [v, r] : std::map<ValueId, double>(trained_x))
+    for (int p = producer[v]; p >= 0 && keeps_scale(g.nodes[p]); p = producer[g.nodes[p].inputs[0]]) {
+      double& up = trained_x[g.nodes[p].inputs[0]];
+      up = std::max(up, r);
+    }
   auto calibrate = [&](ValueId v) {
     const std::string& name = g.values[v].name;
     auto it = stats.tensors.find(name);
@@ -185,7 +202,8 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
     co.bits = opt.abits;
     co.is_unsigned = a.is_unsigned;
     co.percentile = opt.percentile;
-    a.scale = static_cast<float>(clip_value(s, opt.calibrator, co) / a.qmax);
+    const auto tr = trained_x.find(v);
+    a.scale = static_cast<float>((tr != trained_x.end() ? tr->second : clip_value(s, opt.calibrator, co)) / a.qmax);
     return a;
   };
   std::vector<ValueId> order;
@@ -276,6 +294,7 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
       wo8.per_component = opt.winograd_per_component;
       wo8.calibrator = opt.winograd_calibrator;
       wo8.percentile = opt.percentile;
+      wo8.trained_ranges = opt.trained_ranges;
       // The Winograd weights come from the float weights, so the direct-conv bias correction does not apply.
       winograd::attach_int8_plan(n, w, float_bias, *ws, xq.is_unsigned, wo8);
       info.winograd = tile;

@@ -59,6 +59,24 @@ struct Builder {
     winograd::set_learned_transforms(g.nodes.back(), t);
     return bn_relu(y, bn, name, relu);
   }
+  // A quantization-aware Winograd layer's learned ranges (input, V per
+  // component) on its Conv, for `winq quantize --trained-ranges` (winq target
+  // only: other runtimes need not accept extra Conv attributes).
+  void attach_trained_ranges(const std::string& conv_name, WinogradConv2d& layer) {
+    if (learned != LearnedLayers::winq || !layer || !layer->q_x || !layer->q_v) return;
+    if (!(layer->q_x->max_abs.min().item<double>() > 0) || !(layer->q_v->max_abs.min().item<double>() > 0))
+      return;  // never trained: no ranges
+    for (Node& n : g.nodes) {
+      if (n.name != conv_name) continue;
+      const int64_t nn = layer->n * layer->n;
+      const auto v = layer->q_v->max_abs.detach().to(torch::kFloat).reshape({-1}).expand({nn}).contiguous();
+      n.attrs.set(winograd::attr::kTrainedTile, static_cast<int64_t>(layer->m));
+      n.attrs.set(winograd::attr::kTrainedXMax, layer->q_x->max_abs.item<float>());
+      n.attrs.set(winograd::attr::kTrainedVMax, std::vector<float>(v.data_ptr<float>(), v.data_ptr<float>() + nn));
+      return;
+    }
+    throw Error("export: no Conv named " + conv_name);
+  }
   ValueId bn_relu(ValueId y, torch::nn::BatchNorm2d& bn, const std::string& name, bool relu) {
     Attributes b;
     b.set("epsilon", static_cast<float>(bn->options.eps()));
@@ -128,6 +146,8 @@ Graph graph_from_resnet(ResNet& net, const TrainConfig& cfg, LearnedLayers learn
                      : b.conv_bn(y, blk->conv1_weight(), blk->bn1, name + ".1", true);
     h = flex ? b.winograd_bn(h, blk->wconv2, blk->bn2, name + ".2", false, hw)
              : b.conv_bn(h, blk->conv2_weight(), blk->bn2, name + ".2", false);
+    b.attach_trained_ranges(name + ".1.conv", blk->wconv1);
+    b.attach_trained_ranges(name + ".2.conv", blk->wconv2);
     ValueId sc = blk->proj ? b.conv_bn(y, blk->proj, blk->proj_bn, name + ".proj", false) : y;
     y = b.node("Relu", name + ".out", {b.node("Add", name + ".add", {h, sc})});
   }

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <sys/resource.h>
 
 #include "adapt.hpp"
 #include "checkpoint.hpp"
@@ -36,6 +37,16 @@ extern "C" void openblas_set_num_threads(int) __attribute__((weak));
 namespace fs = std::filesystem;
 
 namespace winq {
+
+namespace {
+// The process's peak resident memory so far (MiB): training's memory figure
+// (network, optimizer state, activations kept for backward, the data split).
+double peak_rss_mib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // Linux: KiB
+}
+}  // namespace
 
 nlohmann::json to_json(const TrainConfig& c) {
   return {{"arch", c.arch}, {"mode", c.mode}, {"mult", c.mult}, {"epochs", c.epochs}, {"lr", c.lr},
@@ -416,7 +427,7 @@ TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_di
                           seen ? 100.0 * correct / seen : 0.0, top1, best ? " (best)" : ""));
     history.push_back({{"epoch", epoch + 1}, {"loss", seen ? loss_sum / seen : 0.0},
                        {"train_top1", seen ? 100.0 * correct / seen : 0.0}, {"test_top1", top1}, {"seconds", secs},
-                       {"lr", lr_at(cfg, st.step, total_steps)}});
+                       {"lr", lr_at(cfg, st.step, total_steps)}, {"peak_rss_mib", std::lround(peak_rss_mib())}});
     log << history.back().dump() << "\n" << std::flush;
     st.epoch = epoch + 1;
     st.batch = 0;
@@ -428,6 +439,7 @@ TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_di
   res.epochs_done = cfg.epochs;
   res.best_top1 = st.best_top1;
   res.seconds_per_epoch = cfg.epochs ? st.seconds / cfg.epochs : 0;
+  res.peak_rss_mib = peak_rss_mib();
   // The best network as ONNX, next to its checkpoint (learned transforms on
   // their Conv for winq's engines; fake quantizers are training-time only).
   save_onnx(export_checkpoint(dir.string(), "best"), (dir / "best.onnx").string());
@@ -515,7 +527,8 @@ ExportCheck check_export(const std::string& run_dir, const std::string& which, i
   return r;
 }
 
-Int8DeployCheck check_int8_deployment(const std::string& run_dir, const std::string& which, int threads) {
+Int8DeployCheck check_int8_deployment(const std::string& run_dir, const std::string& which, int threads,
+                                      bool trained_ranges) {
   const fs::path dir = run_dir;
   const TrainConfig cfg = load_run_config(dir.string());
   if (cfg.bits == 32)
@@ -553,6 +566,7 @@ Int8DeployCheck check_int8_deployment(const std::string& run_dir, const std::str
   // A static run's blocks were trained as Winograd F(m, 3) with the exact
   // transforms: the engine runs them so (the stem stays direct, as trained).
   QuantizeOptions qopt;
+  qopt.trained_ranges = trained_ranges;
   qopt.wbits = qopt.abits = cfg.bits;  // every layer at the run's bits (training rounded only the blocks' 3×3 convs)
   if (cfg.mode == "static")
     for (const Node& n : g.nodes)

@@ -75,7 +75,20 @@ void attach_int8_plan(Node& n, const Tensor& w, const std::vector<double>& bias,
   std::vector<float> vscale(static_cast<size_t>(nn));
   double all_clip = 0;
   std::vector<double> clip(static_cast<size_t>(nn));
+  const std::vector<float> trained = opt.trained_ranges && !opt.one_d && n.attrs.get_int(attr::kTrainedTile, 0) == m
+                                         ? n.attrs.get_floats(attr::kTrainedVMax)
+                                         : std::vector<float>{};
+  if (!trained.empty() && static_cast<int>(trained.size()) != nn)
+    throw Error(fmt::format("{}: trained Winograd ranges for {} components, the tile has {}", n.name, trained.size(), nn));
   for (int k = 0; k < nn; ++k) {
+    if (!trained.empty()) {
+      if (!(trained[k] > 0) || !std::isfinite(trained[k]))
+        throw Error(fmt::format("{}: trained Winograd range {} of component {} is not a positive number", n.name,
+                                trained[k], k));
+      clip[k] = trained[k];
+      all_clip = std::max(all_clip, clip[k]);
+      continue;
+    }
     ClipOptions co;
     co.bits = opt.abits;
     co.is_unsigned = vunsigned[k];

@@ -395,8 +395,40 @@ DeployGaps flex_deployment_gaps(train::QuantScheme scheme) {
   Dataset calib;
   calib.images = train::to_winq(torch::rand({64, 1, 32, 32}));
   calib.labels.assign(64, 0);
-  const Graph q = quantize_model(g, collect_stats(g, calib), QuantizeOptions{}).qdq;
+  const CalibrationStats stats = collect_stats(g, calib);
+  const Graph q = quantize_model(g, stats, QuantizeOptions{}).qdq;
   const Graph lowered = prepare_quantized(q, {{"image", {64, 1, 32, 32}}});
+  // The fake quantizers' ranges travel with the export; --trained-ranges uses them.
+  {
+    int carrying = 0;
+    for (const Node& n : g.nodes) carrying += n.attrs.has(winograd::attr::kTrainedVMax);
+    EXPECT_EQ(carrying, 16);
+    auto& layer = net->blocks[0]->wconv2;  // its input is only its own (conv1 shares its input with the shortcut)
+    const float xmax = layer->q_x->max_abs.item<float>();
+    const auto vmax = layer->q_v->max_abs.to(torch::kFloat).reshape({-1}).expand({36}).contiguous();
+    QuantizeOptions tr;
+    tr.trained_ranges = true;
+    const QuantizeResult r = quantize_model(g, stats, tr);
+    bool found = false;
+    for (const LayerQuantInfo& l : r.layers)
+      if (l.node == "layer1_0.2.conv") {
+        found = true;
+        EXPECT_FLOAT_EQ(static_cast<float>(l.input_scale), xmax / 255.0f) << "unsigned input, trained range";
+      }
+    EXPECT_TRUE(found);
+    int planned = 0;
+    for (const Node& n : r.qdq.nodes) {
+      if (n.name != "layer1_0.2.conv") continue;
+      ++planned;
+      const auto vs = n.attrs.get_floats(winograd::attr::kVScale);
+      const auto vu = n.attrs.get_ints(winograd::attr::kVUnsigned);
+      EXPECT_EQ(vs.size(), 36u);
+      if (vs.size() != 36u || vu.size() != 36u) continue;
+      for (int k = 0; k < 36; ++k)
+        EXPECT_FLOAT_EQ(vs[k], vmax[k].item<float>() / (vu[k] ? 255.0f : 127.0f)) << "component " << k;
+    }
+    EXPECT_EQ(planned, 1);
+  }
   int qwino = 0;
   for (const Node& n : lowered.nodes) qwino += n.op == "QWinogradConv";
   EXPECT_GE(qwino, 8) << "the learned layers with quantized outputs run as int8 Winograd";

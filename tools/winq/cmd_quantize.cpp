@@ -19,7 +19,8 @@ struct QuantizeArgs {
   std::string model, stats, out;
   std::string calibrator = "max", weight_calibrator = "max", keep_float;
   int wbits = 8, abits = 8, skip_first = 0;
-  bool per_tensor = false, bias_correction = false, bit_alloc = false, json = false, winograd_1d = false;
+  bool per_tensor = false, bias_correction = false, bit_alloc = false, json = false, winograd_1d = false,
+       trained_ranges = false;
   double percentile = 99.99;
   std::string winograd = "off", winograd_scales = "component", winograd_clip = "mse";
   // --winograd auto
@@ -118,6 +119,9 @@ void add_quantize(CLI::App& app) {
   cmd->add_flag("--winograd-1d", a.winograd_1d,
                 "with --winograd F2|F4|F6: the 1-D variant F(m×1,3×3) (Winograd along rows, 3(m+2)/m products per "
                 "output instead of 9)");
+  cmd->add_flag("--trained-ranges", a.trained_ranges,
+                "layers of a quantization-aware run (winq export-run) that carry their trained ranges: use those for "
+                "their inputs and Winograd components instead of the calibrator's clip");
   cmd->add_flag("--json", a.json, "print the per-layer result as JSON");
   add_report_option(cmd, a.report);
   cmd->callback([] {
@@ -138,6 +142,7 @@ void add_quantize(CLI::App& app) {
     o.winograd_per_component = a.winograd_scales == "component";
     o.winograd_calibrator = parse_calibrator(a.winograd_clip);
     o.winograd_1d = a.winograd_1d;
+    o.trained_ranges = a.trained_ranges;
     if (a.winograd_1d && (auto_tiles || !o.winograd))
       throw Error("--winograd-1d needs --winograd F2, F4 or F6 (auto chooses among the 2-D tiles)");
     for (size_t p = 0; p < a.keep_float.size();) {

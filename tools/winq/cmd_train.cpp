@@ -23,10 +23,11 @@ struct TrainArgs {
 void report_run(const TrainResult& r, bool json) {
   if (json) {
     print_json({{"run_dir", r.run_dir}, {"epochs_done", r.epochs_done}, {"best_top1", r.best_top1},
-                {"last_top1", r.last_top1}, {"seconds_per_epoch", r.seconds_per_epoch}, {"interrupted", r.interrupted}});
+                {"last_top1", r.last_top1}, {"seconds_per_epoch", r.seconds_per_epoch},
+                {"peak_rss_mib", std::lround(r.peak_rss_mib)}, {"interrupted", r.interrupted}});
   } else if (!r.interrupted) {
-    std::cout << fmt::format("run {}\nbest test top-1 {:.2f}%  last {:.2f}%  {:.1f} s/epoch\n", r.run_dir, r.best_top1,
-                             r.last_top1, r.seconds_per_epoch);
+    std::cout << fmt::format("run {}\nbest test top-1 {:.2f}%  last {:.2f}%  {:.1f} s/epoch  peak memory {:.0f} MiB\n",
+                             r.run_dir, r.best_top1, r.last_top1, r.seconds_per_epoch, r.peak_rss_mib);
   }
   if (r.interrupted) throw Error("training interrupted (checkpoint saved; resume with --resume " + r.run_dir + ")");
 }
@@ -170,7 +171,7 @@ void add_adapt(CLI::App& app) {
 
 void add_export_run(CLI::App& app) {
   static std::string run, which = "best", out, target = "winq";
-  static bool check = false, check_int8 = false, json = false;
+  static bool check = false, check_int8 = false, json = false, trained_ranges = false;
   auto* cmd = app.add_subcommand("export-run", "Export a training run's network (best or last checkpoint) to ONNX");
   cmd->add_option("run_dir", run, "run directory of winq train")->required();
   cmd->add_option("--checkpoint", which, "best | last")->check(CLI::IsMember({"best", "last"}))->capture_default_str();
@@ -185,6 +186,9 @@ void add_export_run(CLI::App& app) {
                 "quantization-aware runs: LibTorch's fake-quantized network vs winq's int8 engine on the export "
                 "(calibrated on 500 training images; a static run's blocks as int8 Winograd of its tile), whole "
                 "test split");
+  cmd->add_flag("--trained-ranges", trained_ranges,
+                "with --check-int8: the Winograd layers' input and V ranges from the run's fake quantizers instead "
+                "of calibration");
   cmd->add_flag("--json", json, "print the checks' results as JSON");
   cmd->callback([] {
     const ExportTarget t = target == "onnxruntime" ? ExportTarget::onnxruntime : ExportTarget::winq;
@@ -203,8 +207,8 @@ void add_export_run(CLI::App& app) {
       }
     }
     if (check_int8) {
-      const Int8DeployCheck c = check_int8_deployment(run, which);
-      j["check_int8"] = {{"images", c.images}, {"libtorch_fake_quant_top1", c.libtorch_top1},
+      const Int8DeployCheck c = check_int8_deployment(run, which, 0, trained_ranges);
+      j["check_int8"] = {{"trained_ranges", trained_ranges}, {"images", c.images}, {"libtorch_fake_quant_top1", c.libtorch_top1},
                          {"engine_top1", c.engine_top1}, {"differing", c.differing}};
       if (!json)
         std::cout << fmt::format("test images {}: LibTorch fake-quantized top-1 {:.2f}%, winq int8 engine {:.2f}% "
