@@ -173,7 +173,7 @@ void add_quantize(CLI::App& app) {
         layers.push_back({{"node", l.node}, {"op", l.op}, {"quantized", l.quantized}, {"input_scale", l.input_scale},
                           {"weight_bits", l.weight_bits}, {"weight_sqnr_db", l.weight_sqnr_db},
                           {"max_bias_shift", l.max_bias_shift}, {"winograd", l.winograd},
-                          {"winograd_1d", l.winograd_1d}});
+                          {"winograd_1d", l.winograd_1d}, {"winograd_learned", l.winograd_learned}});
       nlohmann::json js = {{"model", a.out}, {"options", nlohmann::json::parse(r.qdq.metadata.at("winq.quantization"))},
                             {"layers", layers}};
       if (auto_tiles) {
