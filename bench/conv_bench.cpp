@@ -3,7 +3,7 @@
 // medians. Effective GOP/s = 2·C·C·9·H·W / time. Also the machine's int8 VNNI
 // peak (a register-only vpdpbusd loop) so each figure has a ceiling.
 //
-// Usage: winq_conv_bench [--threads T] [--rounds R] [--json] [--no-peers] [--winograd] [--float] [--shape C@HxW]
+// Usage: winq_conv_bench [--threads T] [--rounds R] [--json] [--no-peers] [--winograd] [--float] [--shape C@HxW] [--engine NAME]
 // (--float: winq's float direct and Winograd F2/F4/F6 against oneDNN fp32 direct and Winograd)
 // (--no-peers: winq alone, for profiling; --winograd: winq's int8 F(2,3),
 // F(4,3), F(6,3) against winq direct and oneDNN's direct and Winograd
@@ -246,7 +246,8 @@ double vnni_peak_gops() {
 int main(int argc, char** argv) {
   int threads = 1, rounds = 5;
   bool json = false, peers = true, wino = false, fp32 = false;
-  std::string only;  // --shape C@HWxHW: one shape (profiling)
+  std::string only;    // --shape C@HWxHW: one shape (profiling)
+  std::string engine;  // --engine NAME: one engine of the table (profiling)
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
@@ -256,9 +257,10 @@ int main(int argc, char** argv) {
     else if (a == "--winograd") wino = true;
     else if (a == "--float") fp32 = true;
     else if (a == "--shape" && i + 1 < argc) only = argv[++i];
+    else if (a == "--engine" && i + 1 < argc) engine = argv[++i];
     else {
       std::cerr << "usage: winq_conv_bench [--threads T] [--rounds R] [--json] [--no-peers] [--winograd] [--float] "
-                   "[--shape C@HxW]\n";
+                   "[--shape C@HxW] [--engine NAME]\n";
       return 2;
     }
   }
@@ -297,6 +299,13 @@ int main(int argc, char** argv) {
     engines.push_back({"oneDNN fp32", [&](const ConvShape& s) { return onednn(s, false, dnnl); }});
     if (wino) engines.push_back({"oneDNN fp32 Wino", [&](const ConvShape& s) { return onednn(s, false, dnnl, true); }});
     if (!wino) engines.push_back({"XNNPACK int8", [&](const ConvShape& s) { return xnnpack_int8(s, pool); }});
+  }
+  if (!engine.empty()) {
+    std::erase_if(engines, [&](const auto& e) { return e.first != engine; });
+    if (engines.empty()) {
+      std::cerr << "winq_conv_bench: no engine named '" << engine << "' with these flags\n";
+      return 2;
+    }
   }
   const size_t E = engines.size();
   if (!json) {

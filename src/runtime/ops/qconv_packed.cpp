@@ -15,6 +15,7 @@
 
 #include "../../kernels/qgemm.hpp"
 #include "../thread_pool.hpp"
+#include "pad_c4.hpp"
 #include "qconv_epilogue.hpp"
 #include "winq/cpu.hpp"
 
@@ -111,35 +112,12 @@ int64_t rows_per_block(int64_t OH, int64_t OW) {
   return best;
 }
 
-// Image-group x (Cg channels of H×W) into xp[ci4][Hp][Wp][4] (4 channels per
-// word, as the kernels read them): borders hold the activation offset (a real
-// zero), channels beyond Cg hold 0 (their weights are 0).
+// Image-group x (Cg channels of H×W) into xp[ci4][Hp][Wp][4] (pad_c4.hpp).
 void pad_c4(const uint8_t* x, bool flip, int64_t Cg, const Window& w, uint8_t offset, uint8_t* xp) {
   const int64_t H = w.in[0], W = w.in[1], pt = w.pad_begin[0], pl = w.pad_begin[1];
   const int64_t Hp = H + pt + w.pad_end[0], Wp = W + pl + w.pad_end[1], C4 = (Cg + 3) / 4;
-  const uint32_t border = offset * 0x01010101u, flip_mask = flip ? 0x80808080u : 0u;
-  for (int64_t c4 = 0; c4 < C4; ++c4) {
-    uint32_t* plane = reinterpret_cast<uint32_t*>(xp) + c4 * Hp * Wp;
-    const int64_t used = std::min<int64_t>(4, Cg - 4 * c4);  // real channels in this word
-    const uint32_t pad_word = used == 4 ? border : border & ((1u << (8 * used)) - 1);
-    for (int64_t iy = 0; iy < Hp; ++iy) {
-      uint32_t* row = plane + iy * Wp;
-      const int64_t y = iy - pt;
-      if (y < 0 || y >= H) {
-        std::fill(row, row + Wp, pad_word);
-        continue;
-      }
-      std::fill(row, row + pl, pad_word);
-      std::fill(row + pl + W, row + Wp, pad_word);
-      uint32_t* d = row + pl;
-      const uint8_t* src[4];
-      for (int64_t j = 0; j < 4; ++j) src[j] = x + ((4 * c4 + std::min<int64_t>(j, used - 1)) * H + y) * W;
-      const uint32_t keep = used == 4 ? 0xFFFFFFFFu : (1u << (8 * used)) - 1;  // zero the missing channels
-      for (int64_t ix = 0; ix < W; ++ix)
-        d[ix] = ((src[0][ix] | (uint32_t{src[1][ix]} << 8) | (uint32_t{src[2][ix]} << 16) |
-                  (uint32_t{src[3][ix]} << 24)) ^ flip_mask) & keep;
-    }
-  }
+  for (int64_t c4 = 0; c4 < C4; ++c4)
+    pad_c4_plane(x, Cg, c4, H, W, pt, pl, Hp, Wp, offset, flip, reinterpret_cast<uint32_t*>(xp) + c4 * Hp * Wp);
 }
 
 // Rows per block for the implicit GEMM, whose block of r rows spans

@@ -13,6 +13,7 @@
 #include "../dispatch.hpp"
 #include "../thread_pool.hpp"
 #include "op.hpp"
+#include "pad_c4.hpp"
 #include "qlinear.hpp"
 #include "window.hpp"
 
@@ -315,16 +316,9 @@ void qwinograd_run(RunContext& c) {
   auto pad_image = [&](int64_t img, int threads) {
     const uint8_t* src = reinterpret_cast<const uint8_t*>(x.raw()) + img * C * H * W;
     parallel_for(K4, threads, [&](int64_t b, int64_t e) {
-      for (int64_t c4 = b; c4 < e; ++c4) {
-        uint8_t* plane = xp.data() + c4 * Hp * ws * 4;
-        std::fill(plane, plane + Hp * ws * 4, pad_byte);
-        for (int j = 0; j < 4 && 4 * c4 + j < C; ++j)
-          for (int64_t iy = 0; iy < H; ++iy) {
-            const uint8_t* s = src + ((4 * c4 + j) * H + iy) * W;
-            uint8_t* d = plane + ((iy + pt) * ws + pl) * 4 + j;
-            for (int64_t ix = 0; ix < W; ++ix) d[ix * 4] = s[ix];
-          }
-      }
+      for (int64_t c4 = b; c4 < e; ++c4)
+        pad_c4_plane(src, C, c4, H, W, pt, pl, Hp, ws, pad_byte, false,
+                     reinterpret_cast<uint32_t*>(xp.data()) + c4 * Hp * ws);
     });
   };
 
