@@ -67,6 +67,11 @@ void input_row(WINQ_WINO_INPUT_ARGS) {
   const __m512i byte = _mm512_set1_epi32(0xFF);
   const __m512 zp = _mm512_set1_ps(static_cast<float>(p.x_zp));
   const float* bt = kDefault ? Default<m>::bt : p.bt;
+  // Locals, not p's members: the byte stores below may alias p, which would
+  // make the compiler reload every pointer after each store.
+  const float *const v_scale = p.v_scale, *const v_lo = p.v_lo, *const v_hi = p.v_hi;
+  const int32_t* const v_off = p.v_off;
+  const bool x_signed = p.x_signed, x_zp = p.x_zp != 0;
   for (int64_t t0 = 0; t0 < tiles; t0 += 4) {
     const int64_t left = tiles - t0;
     const __mmask16 store = left >= 4 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << (4 * left)) - 1);
@@ -79,9 +84,9 @@ void input_row(WINQ_WINO_INPUT_ARGS) {
 #pragma GCC unroll 8
       for (int j = 0; j < n; ++j) {
         const __m512i w = _mm512_permutex2var_epi32(lo, idx[j], hi);
-        const __m512i v = p.x_signed ? _mm512_srai_epi32(_mm512_sllv_epi32(w, shs), 24)
+        const __m512i v = x_signed ? _mm512_srai_epi32(_mm512_sllv_epi32(w, shs), 24)
                                      : _mm512_and_si512(_mm512_srlv_epi32(w, shu), byte);
-        d[j] = p.x_zp ? _mm512_sub_ps(_mm512_cvtepi32_ps(v), zp) : _mm512_cvtepi32_ps(v);
+        d[j] = x_zp ? _mm512_sub_ps(_mm512_cvtepi32_ps(v), zp) : _mm512_cvtepi32_ps(v);
       }
 #pragma GCC unroll 8
       for (int s = 0; s < n; ++s) {
@@ -102,9 +107,9 @@ void input_row(WINQ_WINO_INPUT_ARGS) {
           if (bt[r * n + i] != 0.0f) v = _mm512_fmadd_ps(_mm512_set1_ps(bt[r * n + i]), t[i][s], v);
         const int k = r * n + s;
         // Integer bounds: clamping before the rounding conversion is the same as after.
-        __m512 q = _mm512_mul_ps(v, _mm512_set1_ps(p.v_scale[k]));
-        q = _mm512_min_ps(_mm512_max_ps(q, _mm512_set1_ps(p.v_lo[k])), _mm512_set1_ps(p.v_hi[k]));
-        const __m512i b = _mm512_add_epi32(_mm512_cvtps_epi32(q), _mm512_set1_epi32(p.v_off[k]));
+        __m512 q = _mm512_mul_ps(v, _mm512_set1_ps(v_scale[k]));
+        q = _mm512_min_ps(_mm512_max_ps(q, _mm512_set1_ps(v_lo[k])), _mm512_set1_ps(v_hi[k]));
+        const __m512i b = _mm512_add_epi32(_mm512_cvtps_epi32(q), _mm512_set1_epi32(v_off[k]));
         _mm512_mask_cvtepi32_storeu_epi8(dst + k * comp_stride + t0 * 4, store, b);
       }
   }

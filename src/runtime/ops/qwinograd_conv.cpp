@@ -327,7 +327,7 @@ void qwinograd_run(RunContext& c) {
   // transform, while the chunk's products are still in cache. With fewer
   // blocks than threads, the threads share each block instead (input by
   // channel words, then by output chunks: each thread reads only its weights).
-  const int64_t rows_per_block = std::max<int64_t>(1, std::min((kBlockTiles + TW - 1) / TW, (TH + 1) / 2));
+  const int64_t rows_per_block = std::max<int64_t>(1, std::min((kBlockTiles + TW - 1) / TW, TH));
   const int64_t blocks = (TH + rows_per_block - 1) / rows_per_block, Tb_max = rows_per_block * TW;
   const int64_t chunks = (M + kOChunk - 1) / kOChunk;
   const int64_t panel_bytes = K4 * kernels::kQPanel * 4 * (kt.qgemm_k4_s16 ? 2 : 1);
