@@ -35,8 +35,9 @@ struct WinoInputArgs {
 };
 
 // xp: the padded input plane of 4-channel words (byte j of a word = channel j),
-// at the tile row's top-left; ws words per row; rows [0, n) are read, and each
-// row must be readable for m·⌈tiles/4⌉·4 + 32 words (the SIMD loads).
+// at the tile row's top-left; ws words per row; rows [0, n) are read. The
+// SIMD loads read up to m·⌈tiles/4⌉·4 + 32 words from each row's start (past
+// the row's end: any readable bytes, they reach no stored tile).
 // dst: component 0's word of the first tile; component k at dst + k·comp_stride
 // bytes; tile t at + 4·t (the GEMM's activation layout, one row of K4).
 #define WINQ_WINO_INPUT_ARGS \

@@ -4,9 +4,8 @@
 # learned transforms, calibrated ranges and trained ranges (--trained-ranges);
 # top-1 on the first 2,000 test images within 0.3 points of the float network
 # with the same learned transforms. (All 10,000: float 94.41%, int8 94.34%
-# calibrated with `winq calibrate --images 500`, bench/RESULTS.md. The int8
-# learned-transform path runs the scalar tile transforms, about 70 images/s:
-# the whole split would take minutes here.)
+# calibrated with `winq calibrate --images 500`, bench/RESULTS.md; 2,000
+# images keep this test short under the sanitizers' and CI's load.)
 # Usage: shipped_flex.sh WINQ_BINARY MODEL WORK_DIR
 set -euo pipefail
 winq="$1"

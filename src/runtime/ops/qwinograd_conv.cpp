@@ -6,6 +6,7 @@
 // output bytes. Every stage is exact or a fixed sequence of float32
 // operations, so all ISA paths and thread counts give the same bytes.
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "../../kernels/qgemm.hpp"
@@ -309,16 +310,22 @@ void qwinograd_run(RunContext& c) {
 
   // The padded input: 4-channel words on a grid that holds every tile, plus the
   // slack the SIMD loads read; padding is a real 0 (x = x_zp).
-  const int64_t Hp = TH * m + 2, ws = m * ((TW + 3) / 4) * 4 + 32;
+  // Rows are as wide as the tiles read (TW·m + 2 words); the SIMD loads run
+  // past a row's end into the next row (lanes of no tile, never stored), and
+  // past the last row into kSlack words at the end.
+  constexpr int64_t kSlack = 64;
+  const int64_t Hp = TH * m + 2, ws = TW * m + 2;
   const auto pad_byte = static_cast<uint8_t>(xzp);
   const int64_t pt = win.pad_begin[0], pl = win.pad_begin[1];
-  std::vector<uint8_t> xp(static_cast<size_t>(K4 * Hp * ws * 4));
+  const auto xp_buf = std::make_unique_for_overwrite<uint8_t[]>(static_cast<size_t>((K4 * Hp * ws + kSlack) * 4));
+  uint8_t* const xp = xp_buf.get();
+  std::fill_n(xp + K4 * Hp * ws * 4, kSlack * 4, pad_byte);
   auto pad_image = [&](int64_t img, int threads) {
     const uint8_t* src = reinterpret_cast<const uint8_t*>(x.raw()) + img * C * H * W;
     parallel_for(K4, threads, [&](int64_t b, int64_t e) {
       for (int64_t c4 = b; c4 < e; ++c4)
         pad_c4_plane(src, C, c4, H, W, pt, pl, Hp, ws, pad_byte, false,
-                     reinterpret_cast<uint32_t*>(xp.data()) + c4 * Hp * ws);
+                     reinterpret_cast<uint32_t*>(xp) + c4 * Hp * ws);
     });
   };
 
@@ -337,7 +344,7 @@ void qwinograd_run(RunContext& c) {
     parallel_for(K4 * (r1 - r0), threads, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         const int64_t c4 = i / (r1 - r0), tr = r0 + i % (r1 - r0);
-        kt.wino_input(ip, xp.data() + (c4 * Hp + tr * m) * ws * 4, ws, TW, vb + (c4 * Tb + (tr - r0) * TW) * 4,
+        kt.wino_input(ip, xp + (c4 * Hp + tr * m) * ws * 4, ws, TW, vb + (c4 * Tb + (tr - r0) * TW) * 4,
                       comp_stride);
       }
     });
@@ -362,14 +369,15 @@ void qwinograd_run(RunContext& c) {
     pad_image(img, c.threads);
     if (blocks >= c.threads) {
       parallel_for(blocks, c.threads, [&](int64_t b, int64_t e) {
-        std::vector<uint8_t> vb(vb_size);
-        std::vector<int32_t> P(p_size);
-        for (int64_t blk = b; blk < e; ++blk) run_block(img, blk, 1, vb.data(), P.data());
+        // Scratch that every block overwrites before reading: no initialization.
+        const auto vb = std::make_unique_for_overwrite<uint8_t[]>(vb_size);
+        const auto P = std::make_unique_for_overwrite<int32_t[]>(p_size);
+        for (int64_t blk = b; blk < e; ++blk) run_block(img, blk, 1, vb.get(), P.get());
       });
     } else {
-      std::vector<uint8_t> vb(vb_size);
-      std::vector<int32_t> P(p_size * static_cast<size_t>(chunks));
-      for (int64_t blk = 0; blk < blocks; ++blk) run_block(img, blk, c.threads, vb.data(), P.data());
+      const auto vb = std::make_unique_for_overwrite<uint8_t[]>(vb_size);
+      const auto P = std::make_unique_for_overwrite<int32_t[]>(p_size * static_cast<size_t>(chunks));
+      for (int64_t blk = 0; blk < blocks; ++blk) run_block(img, blk, c.threads, vb.get(), P.get());
     }
   }
   c.out[0] = std::move(y);
