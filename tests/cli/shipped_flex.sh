@@ -26,7 +26,7 @@ ranges = sys.argv[4]
 learned = [l["node"] for l in q["layers"] if l.get("winograd_learned") and l["winograd"] == 4 and l["quantized"]]
 drop = f["top1"] - r["top1"]
 print(f"{ranges} ranges: {len(learned)} learned int8 Winograd layers; float {f['top1']:.2f}%  "
-      f"int8 engine {r['top1']:.2f}% ({r['engine']})  drop {drop:+.2f}")
+      f"int8 engine {r['top1']:.2f}% ({r['engine']}, {r['isa']})  drop {drop:+.2f}")
 sys.exit(0 if len(learned) == 16 and drop <= 0.3 else 1)
 PY
 done

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "common.hpp"
+#include "winq/cpu.hpp"
 #include "winq/winograd.hpp"
 #include "winq/evaluate.hpp"
 #include "winq/onnx.hpp"
@@ -76,7 +77,8 @@ void eval_quantized(const EvalArgs& a, const Graph& g, const Dataset& d, const E
                          {"scale", t.scale}, {"sqnr_db", std::isfinite(t.sqnr_db) ? nlohmann::json(t.sqnr_db) : nlohmann::json()},
                          {"clip_rate", t.clip_rate}, {"entropy_bits", t.entropy_bits}});
     nlohmann::json j = {{"model", a.model}, {"data", d.source}, {"images", r.quantized.images},
-                        {"engine", qo.lower ? "int (reference kernels)" : "qdq (ONNX semantics)"},
+                        {"engine", qo.lower ? "int" : "qdq (ONNX semantics)"},
+                        {"isa", isa_name(active_isa())},
                         {"top1", r.quantized.top1()}, {"top5", r.quantized.top5()},
                         {"images_per_second", r.quantized.images_per_second()}, {"threads", opt.threads},
                         {"preprocess", to_string(pp)}};
@@ -98,7 +100,8 @@ void eval_quantized(const EvalArgs& a, const Graph& g, const Dataset& d, const E
   }
   std::cout << fmt::format("model       {}\ndata        {} ({} images)\nengine      {} ({} threads)\n", a.model,
                            d.source, r.quantized.images,
-                           qo.lower ? "integer (reference kernels)" : "QDQ, ONNX semantics", opt.threads);
+                           qo.lower ? fmt::format("integer, {} kernels", isa_name(active_isa())) : "QDQ, ONNX semantics",
+                           opt.threads);
   std::cout << fmt::format("top-1       {:.2f}%\ntop-5       {:.2f}%\n", r.quantized.top1(), r.quantized.top5());
   if (with_ref)
     std::cout << fmt::format("float top-1 {:.2f}%  (drop {:+.2f} points, same class on {:.2f}% of images)\n",

@@ -7,6 +7,7 @@
 // operations, so all ISA paths and thread counts give the same bytes.
 #include <algorithm>
 #include <memory>
+#include <tuple>
 #include <vector>
 
 #include "../../kernels/qgemm.hpp"
@@ -77,6 +78,26 @@ inline float round_clamped(float v, float lo, float hi) {
   const float c = std::min(std::max(v, lo - 1.0f), hi + 1.0f);
   const float r = (c + 12582912.0f) - 12582912.0f;
   return std::min(std::max(r, lo), hi);
+}
+
+// Tile rows per block (at most ~kBlockTiles tiles): the fewest GEMM vectors
+// (16 tiles each; a block's last vector may be part empty), then the fewest
+// kernel calls (up to 3 vectors each), then enough blocks to give every
+// thread its own, then the largest blocks.
+int64_t winograd_rows_per_block(int64_t TH, int64_t TW, int threads) {
+  const int64_t max_rows = std::clamp<int64_t>((kBlockTiles + TW - 1) / TW, 1, TH);
+  std::tuple<int64_t, int64_t, bool, int64_t> best{INT64_MAX, 0, true, 0};
+  for (int64_t rb = 1; rb <= max_rows; ++rb) {
+    int64_t vectors = 0, calls = 0;
+    for (int64_t r0 = 0; r0 < TH; r0 += rb) {
+      const int64_t v = (std::min(rb, TH - r0) * TW + 15) / 16;
+      vectors += v;
+      calls += (v + 2) / 3;
+    }
+    const std::tuple<int64_t, int64_t, bool, int64_t> key{vectors, calls, (TH + rb - 1) / rb < threads, -rb};
+    if (key < best) best = key;
+  }
+  return -std::get<3>(best);
 }
 
 void qwinograd_infer(InferContext& c) {
@@ -334,9 +355,12 @@ void qwinograd_run(RunContext& c) {
   // transform, while the chunk's products are still in cache. With fewer
   // blocks than threads, the threads share each block instead (input by
   // channel words, then by output chunks: each thread reads only its weights).
-  const int64_t rows_per_block = std::max<int64_t>(1, std::min((kBlockTiles + TW - 1) / TW, TH));
+  const int64_t rows_per_block = winograd_rows_per_block(TH, TW, c.threads);
   const int64_t blocks = (TH + rows_per_block - 1) / rows_per_block, Tb_max = rows_per_block * TW;
-  const int64_t chunks = (M + kOChunk - 1) / kOChunk;
+  // Shared blocks: chunks small enough that every thread gets output channels.
+  const int64_t per_thread = kernels::panels_of((M + c.threads - 1) / c.threads) * kernels::kQPanel;
+  const int64_t ochunk = blocks >= c.threads ? kOChunk : std::clamp<int64_t>(per_thread, kernels::kQPanel, kOChunk);
+  const int64_t chunks = (M + ochunk - 1) / ochunk;
   const int64_t panel_bytes = K4 * kernels::kQPanel * 4 * (kt.qgemm_k4_s16 ? 2 : 1);
   auto run_block = [&](int64_t img, int64_t blk, int threads, uint8_t* vb, int32_t* P) {
     const int64_t r0 = blk * rows_per_block, r1 = std::min(TH, r0 + rows_per_block), Tb = (r1 - r0) * TW;
@@ -350,9 +374,9 @@ void qwinograd_run(RunContext& c) {
     });
     const std::vector<int64_t> row_off = kernels::dense_row_offsets(K4, Tb);
     parallel_for(chunks, threads, [&](int64_t b, int64_t e) {
-      int32_t* Pc = P + (threads > 1 ? b * nn * kOChunk * Tb_max : 0);  // one region per thread
+      int32_t* Pc = P + (threads > 1 ? b * nn * ochunk * Tb_max : 0);  // one region per thread
       for (int64_t ch = b; ch < e; ++ch) {
-        const int64_t o0 = ch * kOChunk, Mc = std::min(kOChunk, M - o0);
+        const int64_t o0 = ch * ochunk, Mc = std::min(ochunk, M - o0);
         for (int k = 0; k < nn; ++k)
           kt.qgemm_k4(Mc, Tb, K4, packed->raw() + k * comp_bytes + (o0 / kernels::kQPanel) * panel_bytes,
                       vb + k * comp_stride, row_off.data(), Pc + k * Mc * Tb, Tb);
@@ -364,7 +388,7 @@ void qwinograd_run(RunContext& c) {
       }
     });
   };
-  const auto vb_size = static_cast<size_t>(nn * K4 * Tb_max * 4), p_size = static_cast<size_t>(nn * kOChunk * Tb_max);
+  const auto vb_size = static_cast<size_t>(nn * K4 * Tb_max * 4), p_size = static_cast<size_t>(nn * ochunk * Tb_max);
   for (int64_t img = 0; img < N; ++img) {
     pad_image(img, c.threads);
     if (blocks >= c.threads) {
