@@ -7,7 +7,7 @@
 // operations, so all ISA paths and thread counts give the same bytes.
 #include <algorithm>
 #include <memory>
-#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "../../kernels/qgemm.hpp"
@@ -82,22 +82,32 @@ inline float round_clamped(float v, float lo, float hi) {
 
 // Tile rows per block (at most ~kBlockTiles tiles): the fewest GEMM vectors
 // (16 tiles each; a block's last vector may be part empty), then the fewest
-// kernel calls (up to 3 vectors each), then enough blocks to give every
-// thread its own, then the largest blocks.
-int64_t winograd_rows_per_block(int64_t TH, int64_t TW, int threads) {
-  const int64_t max_rows = std::clamp<int64_t>((kBlockTiles + TW - 1) / TW, 1, TH);
-  std::tuple<int64_t, int64_t, bool, int64_t> best{INT64_MAX, 0, true, 0};
-  for (int64_t rb = 1; rb <= max_rows; ++rb) {
+// kernel calls (up to 3 vectors each), then the largest blocks. With fewer
+// blocks than threads the threads share each block (run below), which splits
+// the Winograd-domain weights between them but adds three barriers per block:
+// when the weights are small (≤ 256 KiB) and an even split of the tile rows
+// costs no GEMM vector, a block per thread is faster (measured 2026-11-24:
+// 32@32×32 F4 at 2 threads 603 vs 429 effective GOP/s; 128@28×28 F4 with its
+// 590 KB of weights the other way, 2158 shared vs 1443).
+int64_t winograd_rows_per_block(int64_t TH, int64_t TW, int threads, int64_t weight_bytes) {
+  const auto cost = [&](int64_t rb) {
     int64_t vectors = 0, calls = 0;
     for (int64_t r0 = 0; r0 < TH; r0 += rb) {
       const int64_t v = (std::min(rb, TH - r0) * TW + 15) / 16;
       vectors += v;
       calls += (v + 2) / 3;
     }
-    const std::tuple<int64_t, int64_t, bool, int64_t> key{vectors, calls, (TH + rb - 1) / rb < threads, -rb};
-    if (key < best) best = key;
-  }
-  return -std::get<3>(best);
+    return std::pair{vectors, calls};
+  };
+  const int64_t max_rows = std::clamp<int64_t>((kBlockTiles + TW - 1) / TW, 1, TH);
+  int64_t best = 1;
+  for (int64_t rb = 2; rb <= max_rows; ++rb)
+    if (cost(rb) <= cost(best)) best = rb;
+  const int64_t even = (TH + threads - 1) / threads;
+  if ((TH + best - 1) / best < threads && weight_bytes <= (int64_t{256} << 10) &&
+      cost(even).first <= cost(best).first)
+    return even;
+  return best;
 }
 
 void qwinograd_infer(InferContext& c) {
@@ -355,7 +365,7 @@ void qwinograd_run(RunContext& c) {
   // transform, while the chunk's products are still in cache. With fewer
   // blocks than threads, the threads share each block instead (input by
   // channel words, then by output chunks: each thread reads only its weights).
-  const int64_t rows_per_block = winograd_rows_per_block(TH, TW, c.threads);
+  const int64_t rows_per_block = winograd_rows_per_block(TH, TW, c.threads, nn * M * C);
   const int64_t blocks = (TH + rows_per_block - 1) / rows_per_block, Tb_max = rows_per_block * TW;
   // Shared blocks: chunks small enough that every thread gets output channels.
   const int64_t per_thread = kernels::panels_of((M + c.threads - 1) / c.threads) * kernels::kQPanel;
