@@ -20,6 +20,9 @@ struct TrainConfig {
   // on the engine's integer grid, V per component, U per component and output
   // channel, nothing else: M is int32, G and Aᵀ stay float).
   std::string q_scheme = "paper";
+  // engine scheme: also round what the engine rounds outside the Winograd
+  // layers — stem, projections, residual adds, pooled features, classifier.
+  bool q_all_layers = false;
   double transform_lr = 1.0;  // flex: the transforms' learning rate as a multiple of --lr
   double mult = 0.5;            // width multiplier: stages of 64m, 128m, 256m, 512m channels
   int epochs = 30;

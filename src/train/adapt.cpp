@@ -22,9 +22,11 @@ bool ends_with(const std::string& s, const std::string& tail) {
 bool is_transform(const std::string& name) {
   return ends_with(name, ".AT") || ends_with(name, ".G") || ends_with(name, ".BT");
 }
-// ... and the fake quantizers an ordinary conv gets for quantization-aware training.
+// ... and the fake quantizers of quantization-aware training (the layers', the
+// blocks' and, with --q-all-layers, the network's own: q_image, …).
 bool starts_fresh(const std::string& name) {
-  return is_transform(name) || name.find(".q_") != std::string::npos || name.find(".fq") != std::string::npos;
+  return is_transform(name) || name.rfind("q_", 0) == 0 || name.find(".q_") != std::string::npos ||
+         name.find(".fq") != std::string::npos;
 }
 
 }  // namespace

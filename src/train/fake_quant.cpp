@@ -54,4 +54,14 @@ torch::Tensor FakeQuantImpl::forward(const torch::Tensor& x, int64_t dim) {
       .view(x.sizes());
 }
 
+torch::Tensor fake_quant_rows(const torch::Tensor& rows, int bits) {
+  const int64_t R = rows.size(0), qmax = (int64_t{1} << (bits - 1)) - 1;
+  const auto scale = (rows.detach().abs().amax(1).clamp_min(1e-12) / static_cast<double>(qmax)).to(torch::kFloat);
+  return torch::fake_quantize_per_channel_affine(rows, scale, torch::zeros({R}, torch::kInt), 0, -qmax, qmax);
+}
+
+torch::Tensor fake_quant_per_channel(const torch::Tensor& w, int bits) {
+  return fake_quant_rows(w.reshape({w.size(0), -1}), bits).view(w.sizes());
+}
+
 }  // namespace winq::train

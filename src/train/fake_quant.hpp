@@ -28,4 +28,11 @@ struct FakeQuantImpl : torch::nn::Module {
 };
 TORCH_MODULE(FakeQuant);
 
+// Weights as winq quantize rounds them: symmetric, one scale per row of
+// rows [R, K] (an output channel, or a channel and Winograd component) from
+// the row's current max; straight-through gradient (nothing saturates).
+torch::Tensor fake_quant_rows(const torch::Tensor& rows, int bits);
+// A conv or linear weight [O, …] per output channel.
+torch::Tensor fake_quant_per_channel(const torch::Tensor& w, int bits);
+
 }  // namespace winq::train

@@ -39,6 +39,11 @@ BasicBlockImpl::BasicBlockImpl(int64_t in, int64_t out, bool down, const ConvMod
     proj = register_module("proj", conv(in, out, 1));
     proj_bn = register_module("proj_bn", torch::nn::BatchNorm2d(out));
   }
+  if (mode.winograd && mode.quant.all_layers && mode.quant.bits) {
+    bits = mode.quant.bits;
+    q_conv2_out = register_module("q_conv2_out", FakeQuant(bits));
+    if (proj) q_proj_out = register_module("q_proj_out", FakeQuant(bits));
+  }
 }
 
 namespace {
@@ -52,9 +57,26 @@ torch::Tensor conv3x3(torch::nn::Conv2d& c, FakeQuant& fx, FakeQuant& fw, FakeQu
 
 torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
   if (downsample) x = torch::max_pool2d(x, 2, 2);
+  if (bits) return forward_all_layers_quantized(x);
   auto y = torch::relu(bn1(wconv1 ? wconv1(x) : conv3x3(conv1, fq1_x, fq1_w, fq1_y, x)));
   y = bn2(wconv2 ? wconv2(y) : conv3x3(conv2, fq2_x, fq2_w, fq2_y, y));
   auto shortcut = proj ? proj_bn(proj(x)) : x;
+  return torch::relu(y + shortcut);
+}
+
+// The block as the int8 engine runs it: the input (the previous add's ReLU
+// output, or the stem's; max-pooling keeps its grid and its max) rounded once
+// on conv1's input grid and read so by conv1, the projection and the
+// shortcut; conv1's ReLU output on conv2's input grid; conv2's and the
+// projection's outputs (BatchNorm folded) signed; the add's ReLU output is
+// rounded by its consumer.
+torch::Tensor BasicBlockImpl::forward_all_layers_quantized(const torch::Tensor& x_float) {
+  namespace F = torch::nn::functional;
+  const auto x = wconv1->q_x(x_float);
+  auto y = wconv2->q_x(torch::relu(bn1(wconv1(x))));
+  y = q_conv2_out(bn2(wconv2(y)));
+  auto shortcut = x;
+  if (proj) shortcut = q_proj_out(proj_bn(F::conv2d(x, fake_quant_per_channel(proj->weight, bits))));
   return torch::relu(y + shortcut);
 }
 
@@ -71,6 +93,12 @@ ResNetImpl::ResNetImpl(int64_t in_channels, int64_t classes, double mult, const 
       in = out;
     }
   fc = register_module("fc", torch::nn::Linear(in, classes));
+  if (mode.winograd && mode.quant.all_layers && mode.quant.bits) {
+    bits = mode.quant.bits;
+    q_image = register_module("q_image", FakeQuant(bits));
+    q_last = register_module("q_last", FakeQuant(bits, 0, 0.05, /*is_unsigned=*/true));
+    q_pooled = register_module("q_pooled", FakeQuant(bits, 0, 0.05, /*is_unsigned=*/true));
+  }
   // He initialisation for convs; BN starts at identity.
   for (auto& m : modules(/*include_self=*/false)) {
     if (auto* c = m->as<torch::nn::Conv2d>()) torch::nn::init::kaiming_normal_(c->weight, 0, torch::kFanOut, torch::kReLU);
@@ -78,6 +106,14 @@ ResNetImpl::ResNetImpl(int64_t in_channels, int64_t classes, double mult, const 
 }
 
 torch::Tensor ResNetImpl::forward(torch::Tensor x) {
+  if (bits) {  // every tensor the int8 engine rounds (see BasicBlockImpl::forward_all_layers_quantized)
+    namespace F = torch::nn::functional;
+    x = torch::relu(stem_bn(F::conv2d(q_image(x), fake_quant_per_channel(stem->weight, bits),
+                                      F::Conv2dFuncOptions().padding(1))));
+    for (auto& b : blocks) x = b->forward(x);
+    x = q_pooled(torch::adaptive_avg_pool2d(q_last(x), {1, 1}).flatten(1));
+    return F::linear(x, fake_quant_per_channel(fc->weight, bits), fc->bias);
+  }
   x = torch::relu(stem_bn(stem(x)));
   for (auto& b : blocks) x = b->forward(x);
   x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);

@@ -55,7 +55,7 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"bits", c.bits}, {"data", c.data}, {"preprocess", c.preprocess}, {"in_channels", c.in_channels},
           {"classes", c.classes}, {"train_limit", c.train_limit}, {"test_limit", c.test_limit},
           {"out_root", c.out_root}, {"winograd", c.winograd}, {"q_per_component", c.q_per_component},
-          {"q_scheme", c.q_scheme}, {"transform_lr", c.transform_lr},
+          {"q_scheme", c.q_scheme}, {"q_all_layers", c.q_all_layers}, {"transform_lr", c.transform_lr},
           {"adapted_from", c.adapted_from}, {"adapted_checkpoint", c.adapted_checkpoint}};
 }
 
@@ -67,6 +67,7 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
     c.winograd = j.value("winograd", 0);  // absent in runs of earlier versions (normal only)
     c.q_per_component = j.value("q_per_component", true);
     c.q_scheme = j.value("q_scheme", "paper");  // runs of earlier versions
+    c.q_all_layers = j.value("q_all_layers", false);
     c.transform_lr = j.value("transform_lr", 1.0);
     c.adapted_from = j.value("adapted_from", "");
     c.adapted_checkpoint = j.value("adapted_checkpoint", "best");
@@ -273,6 +274,7 @@ train::ResNet make_net(const TrainConfig& c) {
   mode.quant.bits = c.bits == 32 ? 0 : c.bits;
   mode.quant.per_component = c.q_per_component;
   mode.quant.scheme = c.q_scheme == "engine" ? train::QuantScheme::engine : train::QuantScheme::paper;
+  mode.quant.all_layers = c.q_all_layers;
   if (c.mode != "normal") {
     mode.winograd = c.winograd;
     mode.flex = c.mode == "flex";
@@ -295,6 +297,8 @@ void check_config(const TrainConfig& c) {
   if (c.schedule != "cosine" && c.schedule != "step") throw Error("--schedule must be cosine or step");
   if (c.q_scheme != "paper" && c.q_scheme != "engine") throw Error("--q-scheme must be paper or engine");
   if (!(c.transform_lr > 0) || c.transform_lr > 100) throw Error("--transform-lr must be in (0, 100]");
+  if (c.q_all_layers && (c.mode == "normal" || c.bits == 32 || c.q_scheme != "engine"))
+    throw Error("--q-all-layers needs Winograd-aware layers (--static/--flex) with --Q and --q-scheme engine");
 }
 
 
@@ -336,7 +340,10 @@ std::string train_summary(const TrainConfig& cfg) {
                          cfg.mode == "normal" ? "-" : cfg.mode == "flex" ? "yes" : "no",
                          cfg.bits == 32               ? "FP"
                          : cfg.mode == "normal"       ? std::to_string(cfg.bits)
-                                                      : fmt::format("{} ({})", cfg.bits, cfg.q_scheme)};
+                                                      : fmt::format("{} ({}{})", cfg.bits, cfg.q_scheme, cfg.q_all_layers ? ", all layers" : "")};
+  if (cfg.q_all_layers)  // the stem, projections and classifier are rounded too (direct in the engine)
+    for (const Node& n : g.nodes)
+      if ((n.op == "Conv" || n.op == "Gemm") && !notes.count(n.name)) notes[n.name] = {"-", "-", std::to_string(cfg.bits)};
   return render_summary(summarize(prepare(g, {{"image", in}}, keep), notes), in);
 }
 

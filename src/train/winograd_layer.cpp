@@ -10,14 +10,10 @@ torch::Tensor matrix(const std::vector<double>& v, int64_t rows, int64_t cols) {
   return torch::tensor(std::vector<float>(v.begin(), v.end())).reshape({rows, cols});
 }
 // U [O, C, n²] rounded per (output channel, component) on its own max, as
-// winq quantize does (src/winograd/quant_plan.cpp); straight-through gradient
-// (no clipping: the range is the current max).
+// winq quantize does (src/winograd/quant_plan.cpp).
 torch::Tensor fake_quant_u(const torch::Tensor& U, int bits) {
   const int64_t O = U.size(0), C = U.size(1), nn = U.size(2);
-  const int64_t qmax = (int64_t{1} << (bits - 1)) - 1;
-  const auto rows = U.permute({0, 2, 1}).reshape({O * nn, C});
-  const auto scale = (rows.detach().abs().amax(1).clamp_min(1e-12) / static_cast<double>(qmax)).to(torch::kFloat);
-  const auto q = torch::fake_quantize_per_channel_affine(rows, scale, torch::zeros({O * nn}, torch::kInt), 0, -qmax, qmax);
+  const auto q = fake_quant_rows(U.permute({0, 2, 1}).reshape({O * nn, C}), bits);
   return q.view({O, nn, C}).permute({0, 2, 1});
 }
 }  // namespace
@@ -83,7 +79,7 @@ torch::Tensor WinogradConv2dImpl::forward(torch::Tensor x) {
   const auto at = fq(q_at, AT), g = fq(q_g, G), w = fq(q_w, weight);
   const auto bt = engine ? engine_input_transform(BT) : fq(q_bt, BT);
   // Pad 1 (the convolution's own padding) and up to whole tiles at the end.
-  const auto xp = torch::constant_pad_nd(fq(q_x, x), {1, TW * m + 1 - W, 1, TH * m + 1 - H});
+  const auto xp = torch::constant_pad_nd(quant.all_layers ? x : fq(q_x, x), {1, TW * m + 1 - W, 1, TH * m + 1 - H});
   const auto wb = torch::kron(bt, bt).view({nn, 1, n, n}).repeat({C, 1, 1, 1});
   auto V = F::conv2d(xp, wb, F::Conv2dFuncOptions().stride(m).groups(C));         // [N, C·n², TH, TW]
   if (q) V = q_v->forward(V.view({N, C, n, n, TH, TW}), 2).view({N, C * nn, TH, TW});

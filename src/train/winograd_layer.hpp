@@ -31,6 +31,11 @@ struct WinogradQuantOptions {
   int bits = 0;  // 0: float
   bool per_component = true;
   QuantScheme scheme = QuantScheme::paper;
+  // engine scheme: the network rounds every tensor the int8 engine rounds
+  // (resnet.hpp), so a layer's input arrives on its grid already: the block
+  // applies the layer's q_x (its range stays the layer's, for export) and the
+  // layer does not round it again.
+  bool all_layers = false;
 };
 
 // Bᵀ as the int8 engine computes with it (src/winograd/lower_int8.cpp): each

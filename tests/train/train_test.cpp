@@ -506,3 +506,58 @@ TEST(QuantizationAware, OrdinaryConvsGetTheSameFakeQuantization) {
   }
   EXPECT_LT(last, 0.5 * first) << "loss " << first << " -> " << last;
 }
+
+// --q-all-layers: besides the Winograd layers, every tensor winq's int8
+// engine rounds is rounded in training — the image, the stem's and the
+// classifier's weights, each block's input once (read so by conv1, the
+// projection and the shortcut), conv2's and the projection's signed outputs,
+// the last block's output and the pooled features. Every quantizer sees data;
+// the Winograd layer no longer rounds its input itself; 8 bits stay close to
+// the engine scheme without them; gradients reach every weight.
+TEST(QuantizationAware, AllLayersRoundEveryTensorTheEngineRounds) {
+  torch::manual_seed(22);
+  train::ConvMode mode;
+  mode.winograd = 4;
+  mode.quant.bits = 8;
+  mode.quant.scheme = train::QuantScheme::engine;
+  train::ResNet part(1, 10, 0.125, mode);
+  mode.quant.all_layers = true;
+  train::ResNet all(1, 10, 0.125, mode);
+  ASSERT_TRUE(all->q_image && all->q_last && all->q_pooled);
+  ASSERT_FALSE(part->q_image);
+  const auto rep = train::transfer_weights(part, all);
+  size_t fresh_quantizers = 0;  // the rest are the exact transforms a static target keeps
+  for (const std::string& name : rep.fresh) fresh_quantizers += name.find("max_abs") != std::string::npos;
+  EXPECT_EQ(fresh_quantizers, 3u + 8u + 4u) << "image, last, pooled; conv2's output per block; 4 projections";
+  const auto x = torch::randn({8, 1, 32, 32});
+  part->train();
+  all->train();
+  const auto yp = part->forward(x);
+  const auto ya = all->forward(x);
+  // The same weights in float: the reference both quantized networks are measured against.
+  mode.quant.bits = 0;
+  train::ResNet fl(1, 10, 0.125, mode);
+  train::transfer_weights(part, fl);
+  fl->train();
+  const auto yf = fl->forward(x);
+  mode.quant.bits = 8;
+  for (const auto& item : all->named_modules()) {
+    if (const auto* fq = item.value()->template as<train::FakeQuantImpl>())
+      EXPECT_GT(fq->max_abs.min().item<double>(), 0.0) << item.key() << " never saw data";
+  }
+  EXPECT_GT(((ya - yp).norm() / yp.norm()).item<double>(), 1e-6) << "the extra quantizers round";
+  // At 8 bits the other layers' rounding costs little next to the Winograd
+  // layers' own (a random network at initialisation: both are far from float).
+  const double err_part = ((yp - yf).norm() / yf.norm()).item<double>();
+  const double err_all = ((ya - yf).norm() / yf.norm()).item<double>();
+  EXPECT_LT(err_all, 1.5 * err_part) << "engine scheme " << err_part << ", all layers " << err_all;
+  torch::nn::functional::cross_entropy(ya, torch::randint(0, 10, {8})).backward();
+  for (const torch::Tensor* w : {&all->stem->weight, &all->fc->weight, &all->blocks[2]->proj->weight,
+                                 &all->blocks[0]->wconv1->weight})
+    EXPECT_GT(w->grad().abs().sum().item<double>(), 0.0);
+  // Called on its own, an all-layers Winograd layer leaves its input as given.
+  train::WinogradQuantOptions qo = mode.quant;
+  train::WinogradConv2d layer(4, 4, 4, false, qo);
+  layer->forward(torch::rand({1, 4, 8, 8}));
+  EXPECT_EQ(layer->q_x->max_abs.item<double>(), 0.0);
+}

@@ -40,6 +40,9 @@ static void add_winograd_training_options(CLI::App* cmd, TrainConfig& c) {
                   "original work) or engine (the rounding of winq's int8 engine only)")
       ->check(CLI::IsMember({"paper", "engine"}))
       ->capture_default_str();
+  cmd->add_flag("--q-all-layers", c.q_all_layers,
+                "with --Q --q-scheme engine: also fake-quantize what the int8 engine rounds outside the Winograd "
+                "layers (stem, projections, residual adds, pooled features, classifier)");
   cmd->add_option("--transform-lr", c.transform_lr, "with --flex: the transforms' learning rate as a multiple of --lr")
       ->check(CLI::Range(1e-6, 100.0))
       ->capture_default_str();
@@ -151,6 +154,7 @@ void add_adapt(CLI::App& app) {
       cfg.bits = a.cfg.bits;
       cfg.q_per_component = !a.q_per_tensor;
       cfg.q_scheme = a.cfg.q_scheme;
+      cfg.q_all_layers = a.cfg.q_all_layers;
       cfg.transform_lr = a.cfg.transform_lr;
       cfg.epochs = a.cfg.epochs;
       cfg.batch = a.cfg.batch;
