@@ -82,6 +82,10 @@ Tensor slice_batch(const Tensor& images, int64_t begin, int64_t count);
 // int8 kernel and folds the activation offset into their bias, once; the ops
 // then run the packed path (bit-identical to the reference).
 void pack_int8_weights(Graph& g);
+// How a node of a packed plan runs on the integer engine, for people (winq
+// bench): "direct, implicit GEMM", "direct, channels in lanes", "Winograd
+// F(4,3), channels in lanes", …; empty for other ops.
+std::string kernel_description(const Node& n);
 
 // The ONNX operators (default domain) the float executor runs.
 std::vector<std::string> supported_ops();

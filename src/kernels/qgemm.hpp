@@ -32,6 +32,15 @@ inline int64_t panels_of(int64_t M) { return (M + kQPanel - 1) / kQPanel; }
 void pack_weights_k4(const int8_t* W, int64_t M, int64_t K, int8_t* out);    // panels_of(M)·K4·kQPanel·4 bytes
 void pack_weights_k4_s16(const int8_t* W, int64_t M, int64_t K, int16_t* out);  // same, as int16
 
+// ---- channels in lanes (k4c): the same GEMM with the roles of the operands
+// swapped, for small images whose few positions would leave position vectors
+// part empty: a vector holds 16 output channels (one panel of kQPanelWide
+// rows, same K4 × panel × 4 layout), each position's 4-byte word is
+// broadcast, and the accumulators are transposed to rows of C at the end.
+inline constexpr int64_t kQPanelWide = 16;
+inline int64_t wide_panels_of(int64_t M) { return (M + kQPanelWide - 1) / kQPanelWide; }
+void pack_weights_k4_wide(const int8_t* W, int64_t M, int64_t K, int8_t* out);  // wide_panels_of(M)·K4·16·4 bytes
+
 #define WINQ_QGEMM_K4_ARGS                                                                                \
   int64_t M, int64_t N, int64_t K4, const void *wp, const uint8_t *a, const int64_t *row_off, int32_t *C, \
       int64_t ldc
@@ -39,6 +48,9 @@ using QGemmK4Fn = void (*)(WINQ_QGEMM_K4_ARGS);
 void qgemm_u8s8_k4__ref(WINQ_QGEMM_K4_ARGS);
 void qgemm_u8s8_k4__avx2(WINQ_QGEMM_K4_ARGS);
 void qgemm_u8s8_k4__avx512vnni(WINQ_QGEMM_K4_ARGS);
+// wp packed by pack_weights_k4_wide.
+void qgemm_u8s8_k4c__ref(WINQ_QGEMM_K4_ARGS);
+void qgemm_u8s8_k4c__avx512vnni(WINQ_QGEMM_K4_ARGS);
 
 // row_off for a dense buffer a[(k4·N + n)·4 + j].
 std::vector<int64_t> dense_row_offsets(int64_t K4, int64_t N);

@@ -13,6 +13,7 @@ const KernelTable& kernel_table() {
         t.gemm_f32_name = "gemm_f32_6x16__avx2";
         t.qgemm_k4 = kernels::qgemm_u8s8_k4__avx512vnni;
         t.qgemm_k4_name = "qgemm_u8s8_k4__avx512vnni";
+        t.qgemm_k4c = kernels::qgemm_u8s8_k4c__avx512vnni;
         t.requantize_row = kernels::requantize_row__avx512;
         t.requantize_row_name = "requantize_row__avx512";
         t.qadd = kernels::qadd__avx512;

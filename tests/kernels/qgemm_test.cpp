@@ -20,12 +20,15 @@ struct Variant {
   kernels::QGemmK4Fn fn;
   Isa needs;
   bool s16;
+  bool wide = false;  // weights in panels of 16 (pack_weights_k4_wide)
 };
 
 const Variant kVariants[] = {
     {"qgemm_u8s8_k4__ref", kernels::qgemm_u8s8_k4__ref, Isa::scalar, false},
     {"qgemm_u8s8_k4__avx2", kernels::qgemm_u8s8_k4__avx2, Isa::avx2, true},
     {"qgemm_u8s8_k4__avx512vnni", kernels::qgemm_u8s8_k4__avx512vnni, Isa::avx512vnni, false},
+    {"qgemm_u8s8_k4c__ref", kernels::qgemm_u8s8_k4c__ref, Isa::scalar, false, true},
+    {"qgemm_u8s8_k4c__avx512vnni", kernels::qgemm_u8s8_k4c__avx512vnni, Isa::avx512vnni, false, true},
 };
 
 enum class Fill { random, extremes };
@@ -47,9 +50,13 @@ void check(const Variant& v, int64_t M, int64_t N, int64_t K, Fill fill, uint32_
   for (int64_t k = 0; k < K; ++k)
     for (int64_t n = 0; n < N; ++n) a[((k / 4) * N + n) * 4 + k % 4] = A[k * N + n];
   const size_t packed = static_cast<size_t>(kernels::panels_of(M) * K4 * kernels::kQPanel * 4);
-  std::vector<int8_t> w8(packed);
+  std::vector<int8_t> w8(v.wide ? static_cast<size_t>(kernels::wide_panels_of(M) * K4 * kernels::kQPanelWide * 4)
+                                : packed);
   std::vector<int16_t> w16(packed);
-  kernels::pack_weights_k4(W.data(), M, K, w8.data());
+  if (v.wide)
+    kernels::pack_weights_k4_wide(W.data(), M, K, w8.data());
+  else
+    kernels::pack_weights_k4(W.data(), M, K, w8.data());
   kernels::pack_weights_k4_s16(W.data(), M, K, w16.data());
   const int64_t ldc = N + 3;
   std::vector<int32_t> got(static_cast<size_t>(M * ldc), -7);
@@ -77,7 +84,7 @@ TEST_P(QGemmK4, EqualsTheDefinitionExactly) {
   const Variant& v = kVariants[GetParam()];
   if (best_isa() < v.needs) GTEST_SKIP() << v.name << ": this CPU lacks " << isa_name(v.needs);
   uint32_t seed = 1000;
-  for (int64_t M : {1, 7, 8, 9, 17, 33})
+  for (int64_t M : {1, 7, 8, 9, 17, 33, 48, 64})
     for (int64_t N : {1, 7, 8, 15, 16, 17, 31, 32, 33, 47, 48, 49, 64, 100})
       for (int64_t K : {1, 3, 4, 5, 8, 27, 64, 72, 289}) check(v, M, N, K, Fill::random, seed++);
   // Deep reductions at the extremes: 4608 products of 255 · ±128 stay exact in int32.
@@ -85,7 +92,7 @@ TEST_P(QGemmK4, EqualsTheDefinitionExactly) {
   check(v, 16, 48, 4608, Fill::random, seed++);
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, QGemmK4, testing::Range(0, 3),
+INSTANTIATE_TEST_SUITE_P(Variants, QGemmK4, testing::Range(0, 5),
                          [](const testing::TestParamInfo<int>& i) { return std::string(kVariants[i.param].name); });
 
 #include "../../src/kernels/requantize_row.hpp"

@@ -9,6 +9,7 @@
 
 #include "../../src/quant/weights.hpp"
 #include "../test_util.hpp"
+#include "winq/cpu.hpp"
 #include "winq/onnx.hpp"
 #include "winq/quant.hpp"
 #include "winq/requantize.hpp"
@@ -314,7 +315,15 @@ TEST(QConvPacked, EqualsTheReferenceOnAnyGeometry) {
       {20, 24, 9, 11, 3, 3, 1, 1, 1, {1, 0, 2, 1}, DataType::s8, 2},
       {16, 40, 30, 29, 3, 3, 1, 1, 1, {1, 1, 1, 1}, DataType::u8, 0},
       {32, 16, 4, 4, 3, 3, 1, 1, 1, {1, 1, 1, 1}, DataType::s8, 0},
+      // Channels in lanes (AVX-512 VNNI, whole panels of 16, ≤ 256 positions):
+      // uneven pads, dilation, an odd panel count, groups, 16×16.
+      {20, 32, 9, 11, 3, 3, 1, 1, 1, {1, 0, 2, 1}, DataType::s8, 2},
+      {8, 48, 11, 9, 3, 3, 1, 2, 1, {2, 1, 0, 2}, DataType::u8, 0},
+      {8, 32, 8, 8, 3, 3, 1, 1, 2, {1, 1, 1, 1}, DataType::u8, 4},
+      {24, 16, 16, 16, 3, 3, 1, 1, 1, {1, 1, 1, 1}, DataType::u8, 0},
+      {64, 64, 7, 7, 3, 3, 1, 1, 1, {1, 1, 1, 1}, DataType::s8, 0},
   };
+  int wide_layers = 0;
   uint32_t seed = 500;
   for (const int64_t batch : {1, 2})
   for (const Geo& g : geos) {
@@ -356,6 +365,7 @@ TEST(QConvPacked, EqualsTheReferenceOnAnyGeometry) {
     Graph ref = prepare(b.g);
     Graph packed = ref;
     pack_int8_weights(packed);
+    for (const Node& n : packed.nodes) wide_layers += n.attrs.get_string("winq_packed_layout", "") == "wide";
     const Tensor want = FloatExecutor(ref).run({in})[0];
     for (int threads : {1, 2}) {
       const Tensor got = FloatExecutor(packed, threads).run({in})[0];
@@ -363,4 +373,6 @@ TEST(QConvPacked, EqualsTheReferenceOnAnyGeometry) {
       for (int64_t i = 0; i < got.numel(); ++i) ASSERT_EQ(got.data<int8_t>()[i], want.data<int8_t>()[i]) << i;
     }
   }
+  if (active_isa() == Isa::avx512vnni) EXPECT_EQ(wide_layers, 2 * 6) << "geometries run with channels in lanes";
+  else std::cout << "[ SKIPPED  ] channels in lanes: needs AVX-512 VNNI (active: " << isa_name(active_isa()) << ")\n";
 }

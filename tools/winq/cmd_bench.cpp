@@ -110,7 +110,8 @@ void add_bench(CLI::App& app) {
     if (a.json) {
       nlohmann::json js = nlohmann::json::array();
       for (auto& [node, t] : layers)
-        js.push_back({{"node", pg.nodes[node].name}, {"op", pg.nodes[node].op}, {"median_ms", 1e3 * t}});
+        js.push_back({{"node", pg.nodes[node].name}, {"op", pg.nodes[node].op},
+                      {"kernel", kernel_description(pg.nodes[node])}, {"median_ms", 1e3 * t}});
       nlohmann::json res = {{"model", a.model}, {"engine", lower ? "int8" : "float"}, {"batch", a.batch},
                             {"threads", a.threads}, {"runs", a.runs}, {"median_ms", 1e3 * total},
                             {"images_per_second", a.batch / total}, {"layers", js}};
@@ -118,9 +119,10 @@ void add_bench(CLI::App& app) {
       print_json(res);
       return;
     }
-    Table t({"layer", "op", "median ms", "%"});
+    Table t({"layer", "op", "kernel", "median ms", "%"});
     for (auto& [node, ms] : layers)
-      t.add({pg.nodes[node].name, pg.nodes[node].op, fmt::format("{:.3f}", 1e3 * ms), fmt::format("{:.1f}", 100 * ms / total)});
+      t.add({pg.nodes[node].name, pg.nodes[node].op, kernel_description(pg.nodes[node]), fmt::format("{:.3f}", 1e3 * ms),
+             fmt::format("{:.1f}", 100 * ms / total)});
     std::cout << t.render()
               << fmt::format("\n{}: {} engine, batch {}, {} thread(s): median {:.3f} ms over {} runs ({:.0f} images/s)\n",
                              a.model, lower ? "int8" : "float", a.batch, a.threads, 1e3 * total, a.runs,

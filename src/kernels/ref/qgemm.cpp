@@ -22,20 +22,36 @@ namespace winq::kernels {
 
 namespace {
 template <class T>
-void pack_k4(const int8_t* W, int64_t M, int64_t K, T* out) {
-  const int64_t K4 = k4_of(K);
-  for (int64_t p = 0; p < panels_of(M); ++p)
+void pack_k4(const int8_t* W, int64_t M, int64_t K, int64_t panel, T* out) {
+  const int64_t K4 = k4_of(K), panels = (M + panel - 1) / panel;
+  for (int64_t p = 0; p < panels; ++p)
     for (int64_t k4 = 0; k4 < K4; ++k4)
-      for (int64_t r = 0; r < kQPanel; ++r)
+      for (int64_t r = 0; r < panel; ++r)
         for (int64_t j = 0; j < 4; ++j) {
-          const int64_t m = p * kQPanel + r, k = 4 * k4 + j;
-          out[((p * K4 + k4) * kQPanel + r) * 4 + j] = static_cast<T>((m < M && k < K) ? W[m * K + k] : 0);
+          const int64_t m = p * panel + r, k = 4 * k4 + j;
+          out[((p * K4 + k4) * panel + r) * 4 + j] = static_cast<T>((m < M && k < K) ? W[m * K + k] : 0);
         }
+}
+
+// C = W·A for weights packed in panels of `panel` rows.
+void qgemm_panels(int64_t panel, WINQ_QGEMM_K4_ARGS) {
+  const auto* w = static_cast<const int8_t*>(wp);
+  for (int64_t m = 0; m < M; ++m) {
+    const int64_t p = m / panel, r = m % panel;
+    for (int64_t n = 0; n < N; ++n) {
+      int32_t acc = 0;
+      for (int64_t k4 = 0; k4 < K4; ++k4)
+        for (int64_t j = 0; j < 4; ++j)
+          acc += static_cast<int32_t>(w[((p * K4 + k4) * panel + r) * 4 + j]) * a[row_off[k4] + n * 4 + j];
+      C[m * ldc + n] = acc;
+    }
+  }
 }
 }  // namespace
 
-void pack_weights_k4(const int8_t* W, int64_t M, int64_t K, int8_t* out) { pack_k4(W, M, K, out); }
-void pack_weights_k4_s16(const int8_t* W, int64_t M, int64_t K, int16_t* out) { pack_k4(W, M, K, out); }
+void pack_weights_k4(const int8_t* W, int64_t M, int64_t K, int8_t* out) { pack_k4(W, M, K, kQPanel, out); }
+void pack_weights_k4_s16(const int8_t* W, int64_t M, int64_t K, int16_t* out) { pack_k4(W, M, K, kQPanel, out); }
+void pack_weights_k4_wide(const int8_t* W, int64_t M, int64_t K, int8_t* out) { pack_k4(W, M, K, kQPanelWide, out); }
 
 // The packed layouts read back element by element (int8 weights).
 std::vector<int64_t> dense_row_offsets(int64_t K4, int64_t N) {
@@ -44,18 +60,7 @@ std::vector<int64_t> dense_row_offsets(int64_t K4, int64_t N) {
   return off;
 }
 
-void qgemm_u8s8_k4__ref(WINQ_QGEMM_K4_ARGS) {
-  const auto* w = static_cast<const int8_t*>(wp);
-  for (int64_t m = 0; m < M; ++m) {
-    const int64_t p = m / kQPanel, r = m % kQPanel;
-    for (int64_t n = 0; n < N; ++n) {
-      int32_t acc = 0;
-      for (int64_t k4 = 0; k4 < K4; ++k4)
-        for (int64_t j = 0; j < 4; ++j)
-          acc += static_cast<int32_t>(w[((p * K4 + k4) * kQPanel + r) * 4 + j]) * a[row_off[k4] + n * 4 + j];
-      C[m * ldc + n] = acc;
-    }
-  }
-}
+void qgemm_u8s8_k4__ref(WINQ_QGEMM_K4_ARGS) { qgemm_panels(kQPanel, M, N, K4, wp, a, row_off, C, ldc); }
+void qgemm_u8s8_k4c__ref(WINQ_QGEMM_K4_ARGS) { qgemm_panels(kQPanelWide, M, N, K4, wp, a, row_off, C, ldc); }
 
 }  // namespace winq::kernels

@@ -4,7 +4,11 @@
 //    with 4 channels per 32-bit word; every (channel group, ky, kx) row of the
 //    GEMM is then a shifted window of that copy, read in place;
 //  - im2col (strides, few channels, depthwise): the block's input windows are
-//    gathered into a dense buffer first.
+//    gathered into a dense buffer first;
+//  - channels in lanes (small stride-1 images, AVX-512 VNNI): the padded input
+//    once more in KW copies shifted by kx, so that every GEMM row is the
+//    image's positions without the padding columns between output rows,
+//    multiplied by the k4c kernel (16 output channels per vector).
 // Blocks keep their activations in L2 while every weight panel passes over
 // them, and are the unit of parallel work.
 #include "qconv_packed.hpp"
@@ -25,7 +29,7 @@ int32_t activation_offset(DataType x, int64_t zp) { return static_cast<int32_t>(
 
 namespace {
 
-constexpr const char* kPackedLayout = "winq_packed_layout";  // "implicit" or "im2col"
+constexpr const char* kPackedLayout = "winq_packed_layout";  // "implicit", "im2col" or "wide"
 
 // Implicit GEMM needs stride 1 (so a GEMM row is a contiguous window of the
 // padded input) and enough channels that rounding them up to a multiple of
@@ -34,6 +38,22 @@ bool implicit_gemm_fits(const Node& n, int64_t Cg) {
   for (int64_t s : n.attrs.get_ints("strides", {}))
     if (s != 1) return false;
   return Cg % 4 == 0 || Cg >= 16;
+}
+
+// Channels in lanes pays where position vectors would be part empty or the
+// padding columns a large share: images of at most kWidePositions output
+// positions (measured, bench/RESULTS.md: 4×4 … 16×16), with whole panels of
+// 16 output channels. The spatial size must be known when the plan is packed.
+constexpr int64_t kWidePositions = 256;
+bool wide_fits(const Graph& g, const Node& n, const Tensor& w) {
+  const Value& xv = g.values[n.inputs[0]];
+  if (!kernel_table().qgemm_k4c || !spatial_size_known(xv)) return false;
+  const int64_t group = n.attrs.get_int("group", 1), Mg = w.dim(0) / group;
+  if (Mg % kernels::kQPanelWide != 0 || !implicit_gemm_fits(n, w.dim(1))) return false;
+  const Window win = make_window(n.attrs, xv.shape, {w.dim(2), w.dim(3)}, false, n.name);
+  for (int j = 0; j < 2; ++j)
+    if (win.pad_begin[j] < 0 || win.pad_end[j] < 0) return false;
+  return win.out[0] * win.out[1] <= kWidePositions;
 }
 
 const uint8_t* as_u8(const Tensor& x) { return reinterpret_cast<const uint8_t*>(x.raw()); }
@@ -213,6 +233,82 @@ void qconv_run_implicit(RunContext& c, const Window& win) {
   c.out[0] = std::move(y);
 }
 
+// Channels in lanes, for images of few positions (layout "wide"). The padded
+// input xp[c4][Hp][Wp][4] is copied into KW planes shifted by kx·d and cut to
+// OW columns, xs[kx][c4][Hp][OW][4]; GEMM row k4 = (c4·KH + ky)·KW + kx is
+// then plane kx from row ky·d on, and position n = oy·OW + ox is word n of
+// it: N = OH·OW positions exactly, none wasted on padding columns.
+void qconv_run_wide(RunContext& c, const Window& win) {
+  const Tensor& x = c.input(0);
+  const Tensor& w = c.input(1);
+  const int64_t group = c.node.attrs.get_int("group", 1);
+  const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), Cg = C / group, Mg = M / group;
+  const int64_t KH = win.k[0], KW = win.k[1], C4 = (Cg + 3) / 4, K4 = C4 * KH * KW;
+  const int64_t OH = win.out[0], OW = win.out[1], P = OH * OW, HW = win.in[0] * win.in[1];
+  const int64_t Hp = win.in[0] + win.pad_begin[0] + win.pad_end[0], Wp = win.in[1] + win.pad_begin[1] + win.pad_end[1];
+  for (int j = 0; j < 2; ++j)
+    if (win.pad_begin[j] < 0 || win.pad_end[j] < 0 || win.s[j] != 1)
+      throw Error(c.where() + ": packed for channels in lanes but has a negative pad or a stride");
+  const auto gemm = kernel_table().qgemm_k4c;
+  if (!gemm) throw Error(c.where() + ": packed for channels in lanes, which this CPU's kernels lack");
+  const Epilogue epi(c.node, M, c.where());
+  Tensor y(epi.type, window_output_shape(win, N, M));
+  const bool flip = x.dtype() == DataType::s8;
+  const auto offset = static_cast<uint8_t>(activation_offset(x.dtype(), c.node.attrs.get_int(qattr::kXZeroPoint, 0)));
+  const Tensor& packed = *c.node.attrs.get_tensor(kPackedW);
+  const int32_t* bias = c.node.attrs.get_tensor(kPackedBias)->data<int32_t>();
+  const int64_t panels = kernels::wide_panels_of(Mg), panel_bytes = K4 * kernels::kQPanelWide * 4;
+  std::vector<int64_t> row_off(static_cast<size_t>(K4));
+  for (int64_t c4 = 0; c4 < C4; ++c4)
+    for (int64_t ky = 0; ky < KH; ++ky)
+      for (int64_t kx = 0; kx < KW; ++kx)
+        row_off[(c4 * KH + ky) * KW + kx] = 4 * ((kx * C4 + c4) * Hp * OW + ky * win.d[0] * OW);
+  const size_t xp_words = static_cast<size_t>(C4 * Hp * Wp), xs_words = static_cast<size_t>(KW * C4 * Hp * OW);
+  auto shifted = [&](int64_t t, uint32_t* xp, uint32_t* xs) {
+    const int64_t n = t / group, g = t % group;
+    pad_c4(as_u8(x) + (n * C + g * Cg) * HW, flip, Cg, win, offset, reinterpret_cast<uint8_t*>(xp));
+    for (int64_t kx = 0; kx < KW; ++kx)
+      for (int64_t r = 0; r < C4 * Hp; ++r)
+        std::copy_n(xp + r * Wp + kx * win.d[1], OW, xs + (kx * C4 * Hp + r) * OW);
+  };
+  // Panels [p0, p1) × positions [n0, n1) of image-group t; acc is Mg × P.
+  auto run = [&](int64_t t, const uint32_t* xs, int64_t p0, int64_t p1, int64_t n0, int64_t n1, int32_t* acc) {
+    const int64_t n = t / group, g = t % group;
+    const int64_t m0 = p0 * kernels::kQPanelWide, m1 = std::min(p1 * kernels::kQPanelWide, Mg);
+    gemm(m1 - m0, n1 - n0, K4, packed.raw() + g * panels * panel_bytes + p0 * panel_bytes,
+         reinterpret_cast<const uint8_t*>(xs) + 4 * n0, row_off.data(), acc + m0 * P + n0, P);
+    for (int64_t m = m0; m < m1; ++m)
+      epi.apply_packed(acc + m * P + n0, bias[g * Mg + m], g * Mg + m, n1 - n0, y, (n * M + g * Mg + m) * P + n0);
+  };
+  const int64_t tasks = N * group;
+  if (tasks >= c.threads) {
+    parallel_for(tasks, c.threads, [&](int64_t b, int64_t e) {
+      std::vector<uint32_t> xp(xp_words), xs(xs_words);
+      std::vector<int32_t> acc(static_cast<size_t>(Mg * P));
+      for (int64_t t = b; t < e; ++t) {
+        shifted(t, xp.data(), xs.data());
+        run(t, xs.data(), 0, panels, 0, P, acc.data());
+      }
+    });
+  } else {  // batch 1: the threads share the image — pairs of panels, else blocks of positions
+    std::vector<uint32_t> xp(xp_words), xs(xs_words);
+    std::vector<int32_t> acc(static_cast<size_t>(Mg * P));
+    const int64_t pairs = (panels + 1) / 2;
+    const int64_t pos_chunks = pairs >= c.threads ? 1 : std::min<int64_t>((P + 11) / 12, c.threads);
+    const int64_t per_chunk = ((P + pos_chunks - 1) / pos_chunks + 11) / 12 * 12;  // whole 12-position tiles
+    for (int64_t t = 0; t < tasks; ++t) {
+      shifted(t, xp.data(), xs.data());
+      parallel_for(pairs * pos_chunks, c.threads, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const int64_t p0 = 2 * (i / pos_chunks), n0 = (i % pos_chunks) * per_chunk;
+          if (n0 < P) run(t, xs.data(), p0, std::min(panels, p0 + 2), n0, std::min(P, n0 + per_chunk), acc.data());
+        }
+      });
+    }
+  }
+  c.out[0] = std::move(y);
+}
+
 }  // namespace
 
 bool packed_for_active_kernel(const Node& n) {
@@ -220,7 +316,9 @@ bool packed_for_active_kernel(const Node& n) {
 }
 
 void qconv_run_packed(RunContext& c, const Window& win) {
-  if (c.node.attrs.get_string(kPackedLayout, "") == "implicit") return qconv_run_implicit(c, win);
+  const std::string layout = c.node.attrs.get_string(kPackedLayout, "");
+  if (layout == "implicit") return qconv_run_implicit(c, win);
+  if (layout == "wide") return qconv_run_wide(c, win);
   const Tensor& x = c.input(0);
   const Tensor& w = c.input(1);
   const int64_t group = c.node.attrs.get_int("group", 1);
@@ -305,6 +403,16 @@ void qgemm_run_packed(RunContext& c) {
 
 namespace winq {
 
+std::string kernel_description(const Node& n) {
+  if (n.domain != ops::qattr::kDomain) return "";
+  if (n.op == "QWinogradConv") return ops::winograd_kernel_description(n);
+  if (n.op != "QConv" && n.op != "QGemm") return "";
+  if (!ops::packed_for_active_kernel(n)) return "reference (unpacked)";
+  if (n.op == "QGemm") return "GEMM";
+  const std::string layout = n.attrs.get_string(ops::kPackedLayout, "");
+  return layout == "wide" ? "direct, channels in lanes" : layout == "implicit" ? "direct, implicit GEMM" : "direct, im2col";
+}
+
 void pack_int8_weights(Graph& g) {
   // Without SIMD the reference kernels run unpacked: they are the definition.
   if (active_isa() == Isa::scalar) return;
@@ -317,13 +425,15 @@ void pack_int8_weights(Graph& g) {
     const Tensor& w = wv.constant;
     const int64_t group = n.op == "QConv" ? n.attrs.get_int("group", 1) : 1;
     const int64_t M = w.dim(0), Mg = M / group, K = w.numel() / M;
-    const bool implicit = n.op == "QConv" && ops::implicit_gemm_fits(n, w.dim(1));
+    const bool wide = n.op == "QConv" && ops::wide_fits(g, n, w);
+    const bool implicit = wide || (n.op == "QConv" && ops::implicit_gemm_fits(n, w.dim(1)));
     // Implicit GEMM reduces over k' = ((c4·KH + ky)·KW + kx)·4 + j for channel 4·c4 + j.
     const int64_t KK = n.op == "QConv" ? w.dim(2) * w.dim(3) : 1, C4 = (w.dim(1) + 3) / 4;
     const int64_t Kp = implicit ? C4 * KK * 4 : K, K4 = kernels::k4_of(Kp);
     std::vector<int8_t> reordered(static_cast<size_t>(Mg * Kp));
-    const int64_t per_group = kernels::panels_of(Mg) * K4 * kernels::kQPanel * 4;
-    const int64_t esize = kt.qgemm_k4_s16 ? 2 : 1;
+    const int64_t per_group = wide ? kernels::wide_panels_of(Mg) * K4 * kernels::kQPanelWide * 4
+                                   : kernels::panels_of(Mg) * K4 * kernels::kQPanel * 4;
+    const int64_t esize = kt.qgemm_k4_s16 && !wide ? 2 : 1;
     Tensor packed(DataType::u8, {group * per_group * esize});
     for (int64_t gi = 0; gi < group; ++gi) {
       const int8_t* src = w.data<int8_t>() + gi * Mg * K;
@@ -335,12 +445,14 @@ void pack_int8_weights(Graph& g) {
               reordered[m * Kp + ((ci / 4) * KK + kk) * 4 + ci % 4] = src[(m * w.dim(1) + ci) * KK + kk];
         src = reordered.data();
       }
-      if (kt.qgemm_k4_s16)
+      if (wide)
+        kernels::pack_weights_k4_wide(src, Mg, Kp, reinterpret_cast<int8_t*>(packed.raw()) + gi * per_group);
+      else if (kt.qgemm_k4_s16)
         kernels::pack_weights_k4_s16(src, Mg, Kp, reinterpret_cast<int16_t*>(packed.raw()) + gi * per_group);
       else
         kernels::pack_weights_k4(src, Mg, Kp, reinterpret_cast<int8_t*>(packed.raw()) + gi * per_group);
     }
-    n.attrs.set(ops::kPackedLayout, std::string(implicit ? "implicit" : "im2col"));
+    n.attrs.set(ops::kPackedLayout, std::string(wide ? "wide" : implicit ? "implicit" : "im2col"));
     // Bias with the activation offset folded in: bias − offset · Σ_k W[m][k].
     const int32_t offset = ops::activation_offset(g.values[n.inputs[0]].dtype, n.attrs.get_int(ops::qattr::kXZeroPoint, 0));
     Tensor bias(DataType::s32, {M});

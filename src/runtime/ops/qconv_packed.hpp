@@ -9,5 +9,7 @@ namespace winq::ops {
 bool packed_for_active_kernel(const Node& n);
 void qconv_run_packed(RunContext& c, const Window& win);
 void qgemm_run_packed(RunContext& c);
+// The Winograd half of winq::kernel_description (qwinograd_conv.cpp).
+std::string winograd_kernel_description(const Node& n);
 
 }  // namespace winq::ops

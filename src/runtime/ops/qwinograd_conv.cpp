@@ -26,6 +26,11 @@ namespace {
 constexpr const char* kPackedUAttr = "winq_packed_u";         // per component, pack_weights_k4 layout
 constexpr const char* kPackedUSumAttr = "winq_packed_u_sum";   // int32 [n·n, M]: Σ_c U
 constexpr const char* kPackedKernelAttr = "winq_packed_kernel";
+constexpr const char* kPackedWideAttr = "winq_packed_wide";  // 1: packed for the channels-in-lanes kernel
+// Images of at most this many tiles run their per-component GEMMs with
+// channels in lanes: a 16-tile position vector would be mostly empty (F4 at
+// 7×7 has 4 tiles; measured, bench/RESULTS.md).
+constexpr int64_t kWideTiles = 64;
 constexpr int64_t kBlockTiles = 96;  // tiles per block: two widths of the GEMM kernel (48 positions)
 constexpr int64_t kOChunk = 32;      // output channels per GEMM/output-transform pass (a multiple of kQPanel)
 
@@ -33,14 +38,18 @@ struct PackedU {
   Tensor weights, sums;
 };
 
-PackedU pack_u(const Tensor& u) {
+// wide: for the channels-in-lanes kernel (panels of 16 output channels).
+PackedU pack_u(const Tensor& u, bool wide = false) {
   const KernelTable& kt = kernel_table();
   const int64_t nn = u.dim(0), M = u.dim(1), C = u.dim(2);
-  const int64_t per = kernels::panels_of(M) * kernels::k4_of(C) * kernels::kQPanel * 4;
-  PackedU r{Tensor(DataType::u8, {nn * per * (kt.qgemm_k4_s16 ? 2 : 1)}), Tensor(DataType::s32, {nn, M})};
+  const int64_t per = wide ? kernels::wide_panels_of(M) * kernels::k4_of(C) * kernels::kQPanelWide * 4
+                           : kernels::panels_of(M) * kernels::k4_of(C) * kernels::kQPanel * 4;
+  PackedU r{Tensor(DataType::u8, {nn * per * (kt.qgemm_k4_s16 && !wide ? 2 : 1)}), Tensor(DataType::s32, {nn, M})};
   for (int64_t k = 0; k < nn; ++k) {
     const int8_t* src = u.data<int8_t>() + k * M * C;
-    if (kt.qgemm_k4_s16)
+    if (wide)
+      kernels::pack_weights_k4_wide(src, M, C, reinterpret_cast<int8_t*>(r.weights.raw()) + k * per);
+    else if (kt.qgemm_k4_s16)
       kernels::pack_weights_k4_s16(src, M, C, reinterpret_cast<int16_t*>(r.weights.raw()) + k * per);
     else
       kernels::pack_weights_k4(src, M, C, reinterpret_cast<int8_t*>(r.weights.raw()) + k * per);
@@ -308,12 +317,17 @@ void qwinograd_run(RunContext& c) {
   PackedU local;
   const Tensor* packed = at.get_tensor(kPackedUAttr);
   const Tensor* usum = at.get_tensor(kPackedUSumAttr);
+  bool wide = at.get_int(kPackedWideAttr, 0) != 0 && kt.qgemm_k4c;
   if (!packed || !usum || at.get_string(kPackedKernelAttr, "") != kt.qgemm_k4_name) {
+    wide = false;
     local = pack_u(uq);
     packed = &local.weights;
     usum = &local.sums;
   }
-  const int64_t comp_bytes = kernels::panels_of(M) * K4 * kernels::kQPanel * 4 * (kt.qgemm_k4_s16 ? 2 : 1);
+  const auto gemm = wide ? kt.qgemm_k4c : kt.qgemm_k4;
+  const int64_t panel = wide ? kernels::kQPanelWide : kernels::kQPanel;
+  const int64_t panel_bytes = K4 * panel * 4 * (kt.qgemm_k4_s16 && !wide ? 2 : 1);
+  const int64_t comp_bytes = (M + panel - 1) / panel * panel_bytes;
 
   kernels::WinoInputArgs ip;
   ip.m = m;
@@ -365,13 +379,13 @@ void qwinograd_run(RunContext& c) {
   // transform, while the chunk's products are still in cache. With fewer
   // blocks than threads, the threads share each block instead (input by
   // channel words, then by output chunks: each thread reads only its weights).
-  const int64_t rows_per_block = winograd_rows_per_block(TH, TW, c.threads, nn * M * C);
+  // Channels in lanes: the image's few tiles in one block.
+  const int64_t rows_per_block = wide ? TH : winograd_rows_per_block(TH, TW, c.threads, nn * M * C);
   const int64_t blocks = (TH + rows_per_block - 1) / rows_per_block, Tb_max = rows_per_block * TW;
   // Shared blocks: chunks small enough that every thread gets output channels.
-  const int64_t per_thread = kernels::panels_of((M + c.threads - 1) / c.threads) * kernels::kQPanel;
-  const int64_t ochunk = blocks >= c.threads ? kOChunk : std::clamp<int64_t>(per_thread, kernels::kQPanel, kOChunk);
+  const int64_t per_thread = (M + c.threads * panel - 1) / (c.threads * panel) * panel;
+  const int64_t ochunk = blocks >= c.threads ? kOChunk : std::clamp<int64_t>(per_thread, panel, kOChunk);
   const int64_t chunks = (M + ochunk - 1) / ochunk;
-  const int64_t panel_bytes = K4 * kernels::kQPanel * 4 * (kt.qgemm_k4_s16 ? 2 : 1);
   auto run_block = [&](int64_t img, int64_t blk, int threads, uint8_t* vb, int32_t* P) {
     const int64_t r0 = blk * rows_per_block, r1 = std::min(TH, r0 + rows_per_block), Tb = (r1 - r0) * TW;
     const int64_t comp_stride = K4 * Tb * 4;
@@ -388,7 +402,7 @@ void qwinograd_run(RunContext& c) {
       for (int64_t ch = b; ch < e; ++ch) {
         const int64_t o0 = ch * ochunk, Mc = std::min(ochunk, M - o0);
         for (int k = 0; k < nn; ++k)
-          kt.qgemm_k4(Mc, Tb, K4, packed->raw() + k * comp_bytes + (o0 / kernels::kQPanel) * panel_bytes,
+          gemm(Mc, Tb, K4, packed->raw() + k * comp_bytes + (o0 / panel) * panel_bytes,
                       vb + k * comp_stride, row_off.data(), Pc + k * Mc * Tb, Tb);
         for (int64_t o = o0; o < o0 + Mc; ++o)
           for (int64_t tr = r0; tr < r1; ++tr)
@@ -421,13 +435,38 @@ void qwinograd_run(RunContext& c) {
 
 void register_qwinograd_ops(OpTable& t) { t.push_back({"winq.QWinogradConv", {qwinograd_infer, qwinograd_run}}); }
 
+namespace {
+// Channels in lanes for a 2-D layer: the kernel exists, whole panels of 16
+// output channels, and an image of at most kWideTiles tiles (its size known
+// when the plan is packed).
+bool wide_winograd_fits(const Graph& g, const Node& n, int64_t M) {
+  const Value& xv = g.values[n.inputs[0]];
+  if (!kernel_table().qgemm_k4c || M % kernels::kQPanelWide != 0 || !spatial_size_known(xv))
+    return false;
+  const int64_t m = n.attrs.get_int("tile", 0);
+  if (m < 1) return false;
+  const Window win = make_window(n.attrs, xv.shape, {3, 3}, false, n.name);
+  return ((win.out[0] + m - 1) / m) * ((win.out[1] + m - 1) / m) <= kWideTiles;
+}
+}  // namespace
+
+std::string winograd_kernel_description(const Node& n) {
+  const int64_t m = n.attrs.get_int("tile", 0);
+  const std::string tile = is_1d(n.attrs) ? fmt::format("Winograd F({}×1,3×3)", m) : fmt::format("Winograd F({},3)", m);
+  if (!n.attrs.has(kPackedUAttr) || n.attrs.get_string(kPackedKernelAttr, "") != kernel_table().qgemm_k4_name)
+    return tile + ", packed at run time";
+  return tile + (n.attrs.get_int(kPackedWideAttr, 0) && kernel_table().qgemm_k4c ? ", channels in lanes" : "");
+}
+
 // Packs U of every winq.QWinogradConv for the active int8 GEMM kernel.
 void pack_winograd_weights(Graph& g) {
   for (Node& n : g.nodes) {
     if (n.domain != qattr::kDomain || n.op != "QWinogradConv") continue;
     const Value& uv = g.values[n.inputs.at(1)];
     if (!uv.is_constant()) continue;
-    PackedU p = is_1d(n.attrs) ? pack_u_1d(uv.constant) : pack_u(uv.constant);
+    const bool wide = !is_1d(n.attrs) && wide_winograd_fits(g, n, uv.constant.dim(1));
+    PackedU p = is_1d(n.attrs) ? pack_u_1d(uv.constant) : pack_u(uv.constant, wide);
+    n.attrs.set(kPackedWideAttr, int64_t{wide});
     n.attrs.set(kPackedUAttr, p.weights);
     n.attrs.set(kPackedUSumAttr, p.sums);
     n.attrs.set(kPackedKernelAttr, std::string(kernel_table().qgemm_k4_name));

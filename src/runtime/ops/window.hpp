@@ -17,6 +17,12 @@ struct Window {
 Window make_window(const Attributes& a, const Shape& x_shape, const std::vector<int64_t>& kernel,
                    bool ceil_mode, const std::string& where);
 
+// A 2-D image input [N, C, H, W] whose H and W are known (N may be dynamic):
+// what a plan needs to choose a layer's kernel when it is packed.
+inline bool spatial_size_known(const Value& v) {
+  return v.has_shape && v.shape.size() == 4 && v.shape[2] > 0 && v.shape[3] > 0;
+}
+
 // The ONNX output shape [N, channels, out...] of a window op.
 Shape window_output_shape(const Window& w, int64_t n, int64_t channels);
 

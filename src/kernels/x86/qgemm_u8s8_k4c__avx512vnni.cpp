@@ -1,0 +1,117 @@
+// Packed int8 GEMM with channels in lanes (AVX-512 VNNI; compiled with
+// -mavx512f -mavx512bw -mavx512vnni). For small images: a position vector of
+// the row-panel kernel would be part empty (a 4×4 map has 16 positions),
+// while output channels come in multiples of 16. A tile is MB panels of 16
+// output channels × NB positions: MB·NB accumulators, each k-group loads MB
+// weight vectors and broadcasts NB activation words (vpdpbusd's unsigned
+// operand). At the end each panel's NB vectors (position-major) are
+// transposed in registers into 16 rows of C.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "../qgemm.hpp"
+
+namespace winq::kernels {
+
+namespace {
+
+// r[0..15] (row i = position i, lanes = 16 channels) → r[c] = channel c across the 16 positions.
+inline void transpose16(__m512i r[16]) {
+  __m512i t[16], u[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  // u[4j + q], 128-bit lane L = column 4L + q of rows 4j … 4j + 3.
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    u[4 * j + 0] = _mm512_unpacklo_epi64(t[4 * j], t[4 * j + 2]);
+    u[4 * j + 1] = _mm512_unpackhi_epi64(t[4 * j], t[4 * j + 2]);
+    u[4 * j + 2] = _mm512_unpacklo_epi64(t[4 * j + 1], t[4 * j + 3]);
+    u[4 * j + 3] = _mm512_unpackhi_epi64(t[4 * j + 1], t[4 * j + 3]);
+  }
+#pragma GCC unroll 4
+  for (int q = 0; q < 4; ++q) {
+    const __m512i s0 = _mm512_shuffle_i32x4(u[q], u[4 + q], 0x44), s1 = _mm512_shuffle_i32x4(u[q], u[4 + q], 0xEE);
+    const __m512i s2 = _mm512_shuffle_i32x4(u[8 + q], u[12 + q], 0x44);
+    const __m512i s3 = _mm512_shuffle_i32x4(u[8 + q], u[12 + q], 0xEE);
+    r[q] = _mm512_shuffle_i32x4(s0, s2, 0x88);
+    r[4 + q] = _mm512_shuffle_i32x4(s0, s2, 0xDD);
+    r[8 + q] = _mm512_shuffle_i32x4(s1, s3, 0x88);
+    r[12 + q] = _mm512_shuffle_i32x4(s1, s3, 0xDD);
+  }
+}
+
+// Panels p0 … p0 + MB − 1 (rows m0 … m0 + rows − 1 of C) × positions n0 … n0 + NB − 1.
+template <int MB, int NB>
+void tile(int64_t rows, int64_t n0, int64_t K4, const int8_t* w, const uint8_t* a, const int64_t* row_off,
+          int32_t* C, int64_t ldc) {
+  __m512i acc[MB][NB];
+#pragma GCC unroll 4
+  for (int b = 0; b < MB; ++b)
+#pragma GCC unroll 16
+    for (int i = 0; i < NB; ++i) acc[b][i] = _mm512_setzero_si512();
+  const int64_t wstride = K4 * kQPanelWide * 4;  // bytes from one panel to the next
+  const uint8_t* an = a + 4 * n0;
+  for (int64_t k4 = 0; k4 < K4; ++k4) {
+    __m512i wv[MB];
+#pragma GCC unroll 4
+    for (int b = 0; b < MB; ++b) wv[b] = _mm512_loadu_si512(w + b * wstride + k4 * kQPanelWide * 4);
+    const uint8_t* ak = an + row_off[k4];
+#pragma GCC unroll 16
+    for (int i = 0; i < NB; ++i) {
+      int32_t word;
+      __builtin_memcpy(&word, ak + 4 * i, 4);
+      const __m512i x = _mm512_set1_epi32(word);
+#pragma GCC unroll 4
+      for (int b = 0; b < MB; ++b) acc[b][i] = _mm512_dpbusd_epi32(acc[b][i], x, wv[b]);
+    }
+  }
+  const __mmask16 lanes = static_cast<__mmask16>((1u << NB) - 1);
+#pragma GCC unroll 4
+  for (int b = 0; b < MB; ++b) {
+    __m512i r[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) r[i] = i < NB ? acc[b][i] : _mm512_setzero_si512();
+    transpose16(r);
+    const int64_t valid = std::min<int64_t>(kQPanelWide, rows - b * kQPanelWide);
+#pragma GCC unroll 16
+    for (int c = 0; c < 16; ++c) {
+      if (c >= valid) break;
+      _mm512_mask_storeu_epi32(C + (b * kQPanelWide + c) * ldc + n0, lanes, r[c]);
+    }
+  }
+}
+
+template <int MB>
+void positions(int64_t rows, int64_t N, int64_t K4, const int8_t* w, const uint8_t* a, const int64_t* row_off,
+               int32_t* C, int64_t ldc) {
+  constexpr int kNB = 12;  // MB = 2: 24 accumulators, 2 + 12 loads per 24 products
+  int64_t n0 = 0;
+  for (; n0 + kNB <= N; n0 += kNB) tile<MB, kNB>(rows, n0, K4, w, a, row_off, C, ldc);
+  switch (N - n0) {
+#define WINQ_TAIL(nb) \
+  case nb: return tile<MB, nb>(rows, n0, K4, w, a, row_off, C, ldc);
+    WINQ_TAIL(1) WINQ_TAIL(2) WINQ_TAIL(3) WINQ_TAIL(4) WINQ_TAIL(5) WINQ_TAIL(6)
+    WINQ_TAIL(7) WINQ_TAIL(8) WINQ_TAIL(9) WINQ_TAIL(10) WINQ_TAIL(11)
+#undef WINQ_TAIL
+    default: return;
+  }
+}
+
+}  // namespace
+
+void qgemm_u8s8_k4c__avx512vnni(WINQ_QGEMM_K4_ARGS) {
+  const auto* w = static_cast<const int8_t*>(wp);
+  const int64_t panels = wide_panels_of(M), panel_bytes = K4 * kQPanelWide * 4;
+  int64_t p = 0;
+  for (; p + 2 <= panels; p += 2)
+    positions<2>(std::min<int64_t>(2 * kQPanelWide, M - p * kQPanelWide), N, K4, w + p * panel_bytes, a, row_off,
+                 C + p * kQPanelWide * ldc, ldc);
+  if (p < panels)
+    positions<1>(M - p * kQPanelWide, N, K4, w + p * panel_bytes, a, row_off, C + p * kQPanelWide * ldc, ldc);
+}
+
+}  // namespace winq::kernels
