@@ -70,3 +70,48 @@ TEST(FloatConv, MatchesFloat64DirectConvolution) {
   uint32_t seed = 100;
   for (const auto& c : cases) check_conv(c, seed += 10);
 }
+
+// MaxPool on 8-bit integers equals MaxPool on the same values in float, for
+// the 2×2 stride-2 fast path (odd sizes leave a row and a column unread; rows
+// shorter and longer than its 8-output step) and the general walk (3×3 with
+// padding), for uint8 and int8 at the ends of their ranges.
+TEST(IntMaxPool, EqualsFloatMaxPool) {
+  std::mt19937 rng(31);
+  struct Case {
+    int64_t h, w;
+    std::vector<int64_t> k, s, pads;
+  };
+  const Case cases[] = {{8, 8, {2, 2}, {2, 2}, {0, 0, 0, 0}}, {7, 35, {2, 2}, {2, 2}, {0, 0, 0, 0}},
+                        {32, 32, {2, 2}, {2, 2}, {0, 0, 0, 0}}, {3, 3, {2, 2}, {2, 2}, {0, 0, 0, 0}},
+                        {9, 11, {3, 3}, {2, 2}, {1, 1, 1, 1}}};
+  for (const DataType t : {DataType::u8, DataType::s8})
+    for (const Case& cs : cases) {
+      SCOPED_TRACE(testing::Message() << (t == DataType::u8 ? "uint8 " : "int8 ") << cs.h << "×" << cs.w << " k" << cs.k[0]);
+      Attributes a;
+      a.set("kernel_shape", cs.k);
+      a.set("strides", cs.s);
+      a.set("pads", cs.pads);
+      auto run = [&](DataType dt, const Tensor& x) {
+        GraphBuilder b;
+        const ValueId in = b.input("x", x.shape());
+        b.g.values[in].dtype = dt;
+        b.output(b.node("MaxPool", {in}, "y", a));
+        return FloatExecutor(prepare(b.g), 2).run({x})[0];
+      };
+      Tensor xq(t, {2, 3, cs.h, cs.w});
+      Tensor xf(DataType::f32, xq.shape());
+      for (int64_t i = 0; i < xq.numel(); ++i) {
+        const uint32_t r = rng();
+        const uint8_t byte = r % 5 == 0 ? (r & 8 ? 0x80 : 0x7F) : r % 7 == 0 ? (r & 8 ? 0x00 : 0xFF) : static_cast<uint8_t>(r >> 8);
+        reinterpret_cast<uint8_t*>(xq.raw())[i] = byte;
+        xf.data<float>()[i] = t == DataType::u8 ? static_cast<float>(byte) : static_cast<float>(static_cast<int8_t>(byte));
+      }
+      const Tensor yq = run(t, xq), yf = run(DataType::f32, xf);
+      ASSERT_EQ(yq.shape(), yf.shape());
+      for (int64_t i = 0; i < yq.numel(); ++i) {
+        const uint8_t byte = reinterpret_cast<const uint8_t*>(yq.raw())[i];
+        const float v = t == DataType::u8 ? static_cast<float>(byte) : static_cast<float>(static_cast<int8_t>(byte));
+        ASSERT_EQ(v, yf.data<float>()[i]) << "at " << i;
+      }
+    }
+}

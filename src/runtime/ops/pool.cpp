@@ -1,4 +1,6 @@
 // MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool in float (NCHW).
+#include <emmintrin.h>  // SSE2: baseline x86-64
+
 #include <algorithm>
 #include <limits>
 
@@ -39,6 +41,27 @@ void max_into_row(T* dst, const T* r, int64_t lo, int64_t hi, int64_t stride) {
   for (int64_t ox = lo; ox < hi; ++ox) dst[ox] = std::max(dst[ox], r[ox * s]);
 }
 
+// One output row of a 2×2, stride-2 max-pool on bytes: out[ox] = max of
+// r0[2ox], r0[2ox + 1], r1[2ox], r1[2ox + 1]. flip = 0x80 for int8 (x ^ 0x80
+// orders int8 as uint8, and SSE2 has only the unsigned byte maximum). Sixteen
+// input columns per step: the two rows' maximum, then each byte pair's
+// maximum in the pair's low byte, packed to eight outputs.
+void max_pool_2x2_row(const uint8_t* r0, const uint8_t* r1, uint8_t* out, int64_t OW, uint8_t flip) {
+  const __m128i f = _mm_set1_epi8(static_cast<char>(flip)), low = _mm_set1_epi16(0x00FF);
+  int64_t ox = 0;
+  for (; ox + 8 <= OW; ox += 8) {
+    const __m128i a = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + 2 * ox)), f);
+    const __m128i b = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + 2 * ox)), f);
+    const __m128i v = _mm_max_epu8(a, b);
+    const __m128i pairs = _mm_and_si128(_mm_max_epu8(v, _mm_srli_epi16(v, 8)), low);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + ox), _mm_xor_si128(_mm_packus_epi16(pairs, pairs), f));
+  }
+  for (; ox < OW; ++ox) {
+    const auto m = std::max({r0[2 * ox] ^ flip, r0[2 * ox + 1] ^ flip, r1[2 * ox] ^ flip, r1[2 * ox + 1] ^ flip});
+    out[ox] = static_cast<uint8_t>(m ^ flip);
+  }
+}
+
 // MaxPool on 8-bit integers: the same window walk, exact in the integer type.
 // Windows inside the image are reduced row by row, one (ky, kx) tap at a time.
 template <class T>
@@ -53,6 +76,21 @@ void int_max_pool(RunContext& c, const Window& w) {
   while (lo < OW && lo * w.s[1] - w.pad_begin[1] < 0) ++lo;
   while (hi > lo && (hi - 1) * w.s[1] - w.pad_begin[1] + (w.k[1] - 1) * w.d[1] >= W) --hi;
   auto row_fn = w.s[1] == 1 ? max_into_row<T, 1> : w.s[1] == 2 ? max_into_row<T, 2> : max_into_row<T, 0>;
+  // The residual networks' down-sampling: 2×2, stride 2, no padding, every window inside the image.
+  const bool two_by_two = w.k[0] == 2 && w.k[1] == 2 && w.s[0] == 2 && w.s[1] == 2 && w.d[0] == 1 && w.d[1] == 1 &&
+                          w.pad_begin[0] == 0 && w.pad_begin[1] == 0 && 2 * OH <= H && 2 * OW <= W;
+  if (two_by_two) {
+    const uint8_t flip = std::is_signed_v<T> ? 0x80 : 0;
+    parallel_for(NC, c.threads, [&](int64_t b, int64_t e) {
+      for (int64_t nc = b; nc < e; ++nc) {
+        const auto* src = reinterpret_cast<const uint8_t*>(xd + nc * H * W);
+        auto* dst = reinterpret_cast<uint8_t*>(yd + nc * OH * OW);
+        for (int64_t oy = 0; oy < OH; ++oy) max_pool_2x2_row(src + 2 * oy * W, src + (2 * oy + 1) * W, dst + oy * OW, OW, flip);
+      }
+    });
+    c.out[0] = std::move(y);
+    return;
+  }
   parallel_for(NC, c.threads, [&](int64_t b, int64_t e) {
     for (int64_t nc = b; nc < e; ++nc) {
       const T* src = xd + nc * H * W;
