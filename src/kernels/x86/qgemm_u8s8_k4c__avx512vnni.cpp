@@ -86,18 +86,33 @@ void tile(int64_t rows, int64_t n0, int64_t K4, const int8_t* w, const uint8_t* 
 }
 
 template <int MB>
+void tile_of(int nb, int64_t rows, int64_t n0, int64_t K4, const int8_t* w, const uint8_t* a, const int64_t* row_off,
+             int32_t* C, int64_t ldc) {
+  switch (nb) {
+#define WINQ_NB(nb) \
+  case nb: return tile<MB, nb>(rows, n0, K4, w, a, row_off, C, ldc);
+    WINQ_NB(1) WINQ_NB(2) WINQ_NB(3) WINQ_NB(4) WINQ_NB(5) WINQ_NB(6)
+    WINQ_NB(7) WINQ_NB(8) WINQ_NB(9) WINQ_NB(10) WINQ_NB(11) WINQ_NB(12)
+#undef WINQ_NB
+    default: return;
+  }
+}
+
+// N positions in tiles of at most 12 (MB = 2: 24 accumulators, 2 + 12 loads
+// per 24 products), as even as possible: 16 positions as 8 + 8, not 12 + a
+// 4-position tile that would do 8 products per 6 loads.
+template <int MB>
 void positions(int64_t rows, int64_t N, int64_t K4, const int8_t* w, const uint8_t* a, const int64_t* row_off,
                int32_t* C, int64_t ldc) {
-  constexpr int kNB = 12;  // MB = 2: 24 accumulators, 2 + 12 loads per 24 products
+  constexpr int64_t kMaxNB = 12;
+  const int64_t tiles = (N + kMaxNB - 1) / kMaxNB;
+  if (tiles == 0) return;
+  const int64_t base = N / tiles, longer = N % tiles;  // the first `longer` tiles take one more
   int64_t n0 = 0;
-  for (; n0 + kNB <= N; n0 += kNB) tile<MB, kNB>(rows, n0, K4, w, a, row_off, C, ldc);
-  switch (N - n0) {
-#define WINQ_TAIL(nb) \
-  case nb: return tile<MB, nb>(rows, n0, K4, w, a, row_off, C, ldc);
-    WINQ_TAIL(1) WINQ_TAIL(2) WINQ_TAIL(3) WINQ_TAIL(4) WINQ_TAIL(5) WINQ_TAIL(6)
-    WINQ_TAIL(7) WINQ_TAIL(8) WINQ_TAIL(9) WINQ_TAIL(10) WINQ_TAIL(11)
-#undef WINQ_TAIL
-    default: return;
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int nb = static_cast<int>(base + (t < longer ? 1 : 0));
+    tile_of<MB>(nb, rows, n0, K4, w, a, row_off, C, ldc);
+    n0 += nb;
   }
 }
 

@@ -27,10 +27,11 @@ constexpr const char* kPackedUAttr = "winq_packed_u";         // per component, 
 constexpr const char* kPackedUSumAttr = "winq_packed_u_sum";   // int32 [n·n, M]: Σ_c U
 constexpr const char* kPackedKernelAttr = "winq_packed_kernel";
 constexpr const char* kPackedWideAttr = "winq_packed_wide";  // 1: packed for the channels-in-lanes kernel
-// Images of at most this many tiles run their per-component GEMMs with
-// channels in lanes: a 16-tile position vector would be mostly empty (F4 at
-// 7×7 has 4 tiles; measured, bench/RESULTS.md).
-constexpr int64_t kWideTiles = 64;
+// Images of fewer tiles than one 16-tile position vector run their
+// per-component GEMMs with channels in lanes (F4 at 7×7 has 4 tiles). Measured
+// at 1 thread (bench/RESULTS.md): F4 512@7² 472 → 878 effective GOP/s, 256@4²
+// 144 → 247; but 16 and 64 tiles (whole vectors) ran 5–15% slower so.
+constexpr int64_t kWideTiles = 15;
 constexpr int64_t kBlockTiles = 96;  // tiles per block: two widths of the GEMM kernel (48 positions)
 constexpr int64_t kOChunk = 32;      // output channels per GEMM/output-transform pass (a multiple of kQPanel)
 
