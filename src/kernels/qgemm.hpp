@@ -48,9 +48,21 @@ using QGemmK4Fn = void (*)(WINQ_QGEMM_K4_ARGS);
 void qgemm_u8s8_k4__ref(WINQ_QGEMM_K4_ARGS);
 void qgemm_u8s8_k4__avx2(WINQ_QGEMM_K4_ARGS);
 void qgemm_u8s8_k4__avx512vnni(WINQ_QGEMM_K4_ARGS);
-// wp packed by pack_weights_k4_wide.
-void qgemm_u8s8_k4c__ref(WINQ_QGEMM_K4_ARGS);
-void qgemm_u8s8_k4c__avx512vnni(WINQ_QGEMM_K4_ARGS);
+// Channels in lanes: wp packed by pack_weights_k4_wide, panel p (rows
+// 16p … 16p + 15) at wp + p·wstride bytes. wstride = K4·64 for a whole
+// packed matrix; a caller that reduces over a range [k0, k0 + K4) of a
+// matrix packed with K4' groups passes wp + 64·k0, wstride = K4'·64 and
+// row_off + k0 (the direct conv skips the taps that fall in zero padding).
+// The N positions come in rows of `cols` (N a multiple of cols): position
+// n = r·cols + c reads a[row_off[k4] + 4·(r·pitch + c) + j] and writes
+// C[m·ldc + n] — a conv reads its output rows in place from the padded
+// input (pitch = padded width); pitch = cols is one dense row of N.
+#define WINQ_QGEMM_K4C_ARGS                                                                                \
+  int64_t M, int64_t N, int64_t K4, const void *wp, int64_t wstride, const uint8_t *a, const int64_t *row_off, \
+      int64_t cols, int64_t pitch, int32_t *C, int64_t ldc
+using QGemmK4cFn = void (*)(WINQ_QGEMM_K4C_ARGS);
+void qgemm_u8s8_k4c__ref(WINQ_QGEMM_K4C_ARGS);
+void qgemm_u8s8_k4c__avx512vnni(WINQ_QGEMM_K4C_ARGS);
 
 // row_off for a dense buffer a[(k4·N + n)·4 + j].
 std::vector<int64_t> dense_row_offsets(int64_t K4, int64_t N);

@@ -14,8 +14,13 @@ struct RowRequant {
   bool out_unsigned = true;
 };
 
-using RequantRowFn = void (*)(const int32_t* acc, int64_t n, const RowRequant& p, void* out);
-void requantize_row__ref(const int32_t* acc, int64_t n, const RowRequant& p, void* out);
-void requantize_row__avx512(const int32_t* acc, int64_t n, const RowRequant& p, void* out);
+// `rows` rows of n accumulators (row r at acc + r·acc_stride) into rows of n
+// outputs (row r at element r·out_stride of out): one call per channel of a
+// block of output rows, whose accumulators may be spaced by padding columns.
+#define WINQ_REQUANTIZE_ROWS_ARGS \
+  const int32_t *acc, int64_t rows, int64_t n, int64_t acc_stride, const RowRequant &p, void *out, int64_t out_stride
+using RequantRowFn = void (*)(WINQ_REQUANTIZE_ROWS_ARGS);
+void requantize_row__ref(WINQ_REQUANTIZE_ROWS_ARGS);
+void requantize_row__avx512(WINQ_REQUANTIZE_ROWS_ARGS);
 
 }  // namespace winq::kernels

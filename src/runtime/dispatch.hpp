@@ -16,7 +16,7 @@ struct KernelTable {
   kernels::QGemmK4Fn qgemm_k4;  // packed int8 GEMM (u8 activations × s8 weights)
   const char* qgemm_k4_name;
   bool qgemm_k4_s16;            // its weights are packed as int16 (pack_weights_k4_s16)
-  kernels::QGemmK4Fn qgemm_k4c;  // channels in lanes (pack_weights_k4_wide), for small images; null if none
+  kernels::QGemmK4cFn qgemm_k4c;  // channels in lanes (pack_weights_k4_wide), for small images; null if none
   kernels::RequantRowFn requantize_row;  // the conv/FC epilogue
   const char* requantize_row_name;
   kernels::QAddFn qadd;  // winq.QAdd (residual additions)

@@ -20,32 +20,43 @@ struct Variant {
   kernels::QGemmK4Fn fn;
   Isa needs;
   bool s16;
-  bool wide = false;  // weights in panels of 16 (pack_weights_k4_wide)
+  kernels::QGemmK4cFn wide = nullptr;  // channels in lanes: weights in panels of 16 (pack_weights_k4_wide)
 };
 
 const Variant kVariants[] = {
     {"qgemm_u8s8_k4__ref", kernels::qgemm_u8s8_k4__ref, Isa::scalar, false},
     {"qgemm_u8s8_k4__avx2", kernels::qgemm_u8s8_k4__avx2, Isa::avx2, true},
     {"qgemm_u8s8_k4__avx512vnni", kernels::qgemm_u8s8_k4__avx512vnni, Isa::avx512vnni, false},
-    {"qgemm_u8s8_k4c__ref", kernels::qgemm_u8s8_k4c__ref, Isa::scalar, false, true},
-    {"qgemm_u8s8_k4c__avx512vnni", kernels::qgemm_u8s8_k4c__avx512vnni, Isa::avx512vnni, false, true},
+    {"qgemm_u8s8_k4c__ref", nullptr, Isa::scalar, false, kernels::qgemm_u8s8_k4c__ref},
+    {"qgemm_u8s8_k4c__avx512vnni", nullptr, Isa::avx512vnni, false, kernels::qgemm_u8s8_k4c__avx512vnni},
 };
 
 enum class Fill { random, extremes };
 
-void check(const Variant& v, int64_t M, int64_t N, int64_t K, Fill fill, uint32_t seed) {
-  SCOPED_TRACE(testing::Message() << v.name << " M=" << M << " N=" << N << " K=" << K << " seed=" << seed);
+// With k0/k4s (channels in lanes only): the reduction over groups [k0, k0 + k4s)
+// of the packed matrix, as the direct conv runs a row of output positions
+// whose top or bottom taps fall in zero padding. With cols < N (channels in
+// lanes only): the positions as rows of `cols` read from rows 3 words apart
+// more than that (an image's output rows on its padded input).
+void check(const Variant& v, int64_t M, int64_t N, int64_t K, Fill fill, uint32_t seed, int64_t k0 = 0,
+           int64_t k4s = -1, int64_t cols = 0) {
+  if (cols <= 0) cols = N;
+  const int64_t pitch = cols == N ? N : cols + 3, rows = N / cols;
+  SCOPED_TRACE(testing::Message() << v.name << " M=" << M << " N=" << N << " K=" << K << " seed=" << seed
+                                  << " k-groups from " << k0 << " count " << k4s << " rows of " << cols);
   std::mt19937 rng(seed);
   std::vector<int8_t> W(static_cast<size_t>(M * K));
   std::vector<uint8_t> A(static_cast<size_t>(K * N));  // A[k][n]
   for (auto& w : W) w = fill == Fill::extremes ? (rng() & 1 ? 127 : -128) : static_cast<int8_t>(rng());
   for (auto& a : A) a = fill == Fill::extremes ? 255 : static_cast<uint8_t>(rng());
   // The definition.
-  std::vector<int16_t> A16(A.begin(), A.end());
-  std::vector<int32_t> want(static_cast<size_t>(M * N));
-  kernels::qgemm_s8s16__ref(M, N, K, W.data(), K, A16.data(), N, want.data(), N);
-  // Packed.
   const int64_t K4 = kernels::k4_of(K);
+  if (k4s < 0) k4s = K4 - k0;
+  const int64_t klo = std::min(K, 4 * k0), khi = std::min(K, 4 * (k0 + k4s));
+  std::vector<int16_t> A16(A.begin() + klo * N, A.begin() + khi * N);
+  std::vector<int32_t> want(static_cast<size_t>(M * N), 0);
+  if (khi > klo) kernels::qgemm_s8s16__ref(M, N, khi - klo, W.data() + klo, K, A16.data(), N, want.data(), N);
+  // Packed.
   std::vector<uint8_t> a(static_cast<size_t>(K4 * N * 4), 0);
   for (int64_t k = 0; k < K; ++k)
     for (int64_t n = 0; n < N; ++n) a[((k / 4) * N + n) * 4 + k % 4] = A[k * N + n];
@@ -61,15 +72,19 @@ void check(const Variant& v, int64_t M, int64_t N, int64_t K, Fill fill, uint32_
   const int64_t ldc = N + 3;
   std::vector<int32_t> got(static_cast<size_t>(M * ldc), -7);
   // Row k4 placed at a shifted, gapped offset (as the implicit-GEMM conv reads its input).
-  const int64_t gap = 4 * (N + 5) + 4;
+  const int64_t gap = 4 * (rows * pitch + 5) + 4;
   std::vector<uint8_t> spread(static_cast<size_t>(K4 * gap + 4), 0xAB);
   std::vector<int64_t> row_off(static_cast<size_t>(K4));
   for (int64_t k4 = 0; k4 < K4; ++k4) {
     row_off[k4] = (K4 - 1 - k4) * gap + 4;  // reversed order, gaps filled with 0xAB
-    std::copy(a.begin() + k4 * N * 4, a.begin() + (k4 + 1) * N * 4, spread.begin() + row_off[k4]);
+    for (int64_t n = 0; n < N; ++n)
+      std::copy_n(a.begin() + (k4 * N + n) * 4, 4, spread.begin() + row_off[k4] + 4 * ((n / cols) * pitch + n % cols));
   }
-  v.fn(M, N, K4, v.s16 ? static_cast<const void*>(w16.data()) : w8.data(), spread.data(), row_off.data(), got.data(),
-       ldc);
+  if (v.wide)
+    v.wide(M, N, k4s, w8.data() + 64 * k0, K4 * 64, spread.data(), row_off.data() + k0, cols, pitch, got.data(), ldc);
+  else
+    v.fn(M, N, K4, v.s16 ? static_cast<const void*>(w16.data()) : w8.data(), spread.data(), row_off.data(),
+         got.data(), ldc);
   for (int64_t m = 0; m < M; ++m) {
     for (int64_t n = 0; n < N; ++n) ASSERT_EQ(got[m * ldc + n], want[m * N + n]) << "at m=" << m << " n=" << n;
     for (int64_t n = N; n < ldc; ++n) ASSERT_EQ(got[m * ldc + n], -7) << "wrote past the row at m=" << m;
@@ -90,6 +105,15 @@ TEST_P(QGemmK4, EqualsTheDefinitionExactly) {
   // Deep reductions at the extremes: 4608 products of 255 · ±128 stay exact in int32.
   check(v, 9, 33, 4608, Fill::extremes, seed++);
   check(v, 16, 48, 4608, Fill::random, seed++);
+  if (v.wide)  // a range of k-groups of the packed matrix: the first, a middle, the last, one group
+    for (int64_t M : {16, 33, 64})
+      for (int64_t N : {4, 8, 12, 13})
+        for (const auto& [k0, k4s] : {std::pair<int64_t, int64_t>{0, 24}, {24, 24}, {48, 24}, {71, 1}, {10, 37}})
+          check(v, M, N, 288, Fill::random, seed++, k0, k4s);
+  if (v.wide)  // output rows of 1, 4, 7, 8, 14 and 16 positions read in place from a wider padded input
+    for (int64_t M : {16, 32, 48})
+      for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{4, 4}, {3, 7}, {2, 8}, {5, 1}, {2, 14}, {3, 16}})
+        check(v, M, rows * cols, 72, Fill::random, seed++, 0, -1, cols);
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, QGemmK4, testing::Range(0, 5),
@@ -125,8 +149,18 @@ TEST(RequantizeRow, Avx512EqualsTheDefinition) {
     if (trial % 3 == 0) p.qmin = p.out_unsigned ? 3 : -7, p.qmax = p.out_unsigned ? 15 : 7;
     // Two guard bytes after the row: the masked tail must not write them.
     std::vector<uint8_t> want(static_cast<size_t>(n + 2), 0xEE), got(static_cast<size_t>(n + 2), 0xEE);
-    kernels::requantize_row__ref(acc.data(), n, p, want.data());
-    kernels::requantize_row__avx512(acc.data(), n, p, got.data());
+    kernels::requantize_row__ref(acc.data(), 1, n, n, p, want.data(), n);
+    kernels::requantize_row__avx512(acc.data(), 1, n, n, p, got.data(), n);
     ASSERT_EQ(got, want) << "n=" << n;
+    // The same accumulators as rows of w < n with gaps between them (a block of
+    // output rows spaced by padding columns), into rows spaced by 3 bytes more.
+    const int64_t w = 1 + static_cast<int64_t>(rng() % std::min<uint64_t>(20, n)), gap = static_cast<int64_t>(rng() % 3);
+    const int64_t rows = (n - w) / (w + gap) + 1, ostride = w + 3;
+    std::vector<uint8_t> want2(static_cast<size_t>(rows * ostride), 0xEE), got2(want2);
+    kernels::requantize_row__ref(acc.data(), rows, w, w + gap, p, want2.data(), ostride);
+    kernels::requantize_row__avx512(acc.data(), rows, w, w + gap, p, got2.data(), ostride);
+    ASSERT_EQ(got2, want2) << "rows=" << rows << " w=" << w << " gap=" << gap;
+    for (int64_t r = 0; r < rows; ++r)  // the reference itself: row r is the 1-D result at r·(w + gap)
+      for (int64_t i = 0; i < w; ++i) ASSERT_EQ(want2[r * ostride + i], want[r * (w + gap) + i]);
   }
 }

@@ -33,16 +33,18 @@ void pack_k4(const int8_t* W, int64_t M, int64_t K, int64_t panel, T* out) {
         }
 }
 
-// C = W·A for weights packed in panels of `panel` rows.
-void qgemm_panels(int64_t panel, WINQ_QGEMM_K4_ARGS) {
+// C = W·A for weights packed in panels of `panel` rows, panel p at wp + p·wstride
+// bytes; position n in rows of `cols`, input rows `pitch` words apart.
+void qgemm_panels(int64_t panel, int64_t wstride, int64_t cols, int64_t pitch, WINQ_QGEMM_K4_ARGS) {
   const auto* w = static_cast<const int8_t*>(wp);
   for (int64_t m = 0; m < M; ++m) {
     const int64_t p = m / panel, r = m % panel;
     for (int64_t n = 0; n < N; ++n) {
+      const int64_t at = 4 * ((n / cols) * pitch + n % cols);
       int32_t acc = 0;
       for (int64_t k4 = 0; k4 < K4; ++k4)
         for (int64_t j = 0; j < 4; ++j)
-          acc += static_cast<int32_t>(w[((p * K4 + k4) * panel + r) * 4 + j]) * a[row_off[k4] + n * 4 + j];
+          acc += static_cast<int32_t>(w[p * wstride + (k4 * panel + r) * 4 + j]) * a[row_off[k4] + at + j];
       C[m * ldc + n] = acc;
     }
   }
@@ -60,7 +62,11 @@ std::vector<int64_t> dense_row_offsets(int64_t K4, int64_t N) {
   return off;
 }
 
-void qgemm_u8s8_k4__ref(WINQ_QGEMM_K4_ARGS) { qgemm_panels(kQPanel, M, N, K4, wp, a, row_off, C, ldc); }
-void qgemm_u8s8_k4c__ref(WINQ_QGEMM_K4_ARGS) { qgemm_panels(kQPanelWide, M, N, K4, wp, a, row_off, C, ldc); }
+void qgemm_u8s8_k4__ref(WINQ_QGEMM_K4_ARGS) {
+  qgemm_panels(kQPanel, K4 * kQPanel * 4, N, N, M, N, K4, wp, a, row_off, C, ldc);
+}
+void qgemm_u8s8_k4c__ref(WINQ_QGEMM_K4C_ARGS) {
+  if (N > 0) qgemm_panels(kQPanelWide, wstride, cols, pitch, M, N, K4, wp, a, row_off, C, ldc);
+}
 
 }  // namespace winq::kernels

@@ -46,14 +46,13 @@ inline void transpose16(__m512i r[16]) {
 
 // Panels p0 … p0 + MB − 1 (rows m0 … m0 + rows − 1 of C) × positions n0 … n0 + NB − 1.
 template <int MB, int NB>
-void tile(int64_t rows, int64_t n0, int64_t K4, const int8_t* w, const uint8_t* a, const int64_t* row_off,
-          int32_t* C, int64_t ldc) {
+void tile(int64_t rows, int64_t n0, int64_t K4, const int8_t* w, int64_t wstride, const uint8_t* a,
+          const int64_t* row_off, int32_t* C, int64_t ldc) {
   __m512i acc[MB][NB];
 #pragma GCC unroll 4
   for (int b = 0; b < MB; ++b)
 #pragma GCC unroll 16
     for (int i = 0; i < NB; ++i) acc[b][i] = _mm512_setzero_si512();
-  const int64_t wstride = K4 * kQPanelWide * 4;  // bytes from one panel to the next
   const uint8_t* an = a + 4 * n0;
   for (int64_t k4 = 0; k4 < K4; ++k4) {
     __m512i wv[MB];
@@ -86,11 +85,11 @@ void tile(int64_t rows, int64_t n0, int64_t K4, const int8_t* w, const uint8_t* 
 }
 
 template <int MB>
-void tile_of(int nb, int64_t rows, int64_t n0, int64_t K4, const int8_t* w, const uint8_t* a, const int64_t* row_off,
-             int32_t* C, int64_t ldc) {
+void tile_of(int nb, int64_t rows, int64_t n0, int64_t K4, const int8_t* w, int64_t wstride, const uint8_t* a,
+             const int64_t* row_off, int32_t* C, int64_t ldc) {
   switch (nb) {
 #define WINQ_NB(nb) \
-  case nb: return tile<MB, nb>(rows, n0, K4, w, a, row_off, C, ldc);
+  case nb: return tile<MB, nb>(rows, n0, K4, w, wstride, a, row_off, C, ldc);
     WINQ_NB(1) WINQ_NB(2) WINQ_NB(3) WINQ_NB(4) WINQ_NB(5) WINQ_NB(6)
     WINQ_NB(7) WINQ_NB(8) WINQ_NB(9) WINQ_NB(10) WINQ_NB(11) WINQ_NB(12)
 #undef WINQ_NB
@@ -98,12 +97,12 @@ void tile_of(int nb, int64_t rows, int64_t n0, int64_t K4, const int8_t* w, cons
   }
 }
 
-// N positions in tiles of at most 12 (MB = 2: 24 accumulators, 2 + 12 loads
-// per 24 products), as even as possible: 16 positions as 8 + 8, not 12 + a
-// 4-position tile that would do 8 products per 6 loads.
+// A row of N positions in tiles of at most 12 (MB = 2: 24 accumulators,
+// 2 + 12 loads per 24 products), as even as possible: 16 positions as 8 + 8,
+// not 12 + a 4-position tile that would do 8 products per 6 loads.
 template <int MB>
-void positions(int64_t rows, int64_t N, int64_t K4, const int8_t* w, const uint8_t* a, const int64_t* row_off,
-               int32_t* C, int64_t ldc) {
+void positions(int64_t rows, int64_t N, int64_t K4, const int8_t* w, int64_t wstride, const uint8_t* a,
+               const int64_t* row_off, int32_t* C, int64_t ldc) {
   constexpr int64_t kMaxNB = 12;
   const int64_t tiles = (N + kMaxNB - 1) / kMaxNB;
   if (tiles == 0) return;
@@ -111,22 +110,28 @@ void positions(int64_t rows, int64_t N, int64_t K4, const int8_t* w, const uint8
   int64_t n0 = 0;
   for (int64_t t = 0; t < tiles; ++t) {
     const int nb = static_cast<int>(base + (t < longer ? 1 : 0));
-    tile_of<MB>(nb, rows, n0, K4, w, a, row_off, C, ldc);
+    tile_of<MB>(nb, rows, n0, K4, w, wstride, a, row_off, C, ldc);
     n0 += nb;
   }
 }
 
 }  // namespace
 
-void qgemm_u8s8_k4c__avx512vnni(WINQ_QGEMM_K4_ARGS) {
+void qgemm_u8s8_k4c__avx512vnni(WINQ_QGEMM_K4C_ARGS) {
   const auto* w = static_cast<const int8_t*>(wp);
-  const int64_t panels = wide_panels_of(M), panel_bytes = K4 * kQPanelWide * 4;
-  int64_t p = 0;
-  for (; p + 2 <= panels; p += 2)
-    positions<2>(std::min<int64_t>(2 * kQPanelWide, M - p * kQPanelWide), N, K4, w + p * panel_bytes, a, row_off,
-                 C + p * kQPanelWide * ldc, ldc);
-  if (p < panels)
-    positions<1>(M - p * kQPanelWide, N, K4, w + p * panel_bytes, a, row_off, C + p * kQPanelWide * ldc, ldc);
+  const int64_t panels = wide_panels_of(M);
+  if (N <= 0) return;
+  if (pitch == cols) cols = N;  // one dense row: tiles may cross the row ends
+  for (int64_t r0 = 0; r0 < N; r0 += cols) {
+    const uint8_t* ar = a + 4 * (r0 / cols) * pitch;  // the row's input; its outputs start at C + r0
+    int64_t p = 0;
+    for (; p + 2 <= panels; p += 2)
+      positions<2>(std::min<int64_t>(2 * kQPanelWide, M - p * kQPanelWide), cols, K4, w + p * wstride, wstride,
+                   ar, row_off, C + p * kQPanelWide * ldc + r0, ldc);
+    if (p < panels)
+      positions<1>(M - p * kQPanelWide, cols, K4, w + p * wstride, wstride, ar, row_off,
+                   C + p * kQPanelWide * ldc + r0, ldc);
+  }
 }
 
 }  // namespace winq::kernels

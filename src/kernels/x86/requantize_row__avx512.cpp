@@ -19,9 +19,9 @@ inline __m512i round_shift(__m512i x, __m128i n, __m512i half_minus_one, __m512i
 
 }  // namespace
 
-void requantize_row__avx512(const int32_t* acc, int64_t n, const RowRequant& p, void* out) {
+void requantize_row__avx512(WINQ_REQUANTIZE_ROWS_ARGS) {
   if (p.rq.multiplier == 0) {  // every output rounds to 0
-    requantize_row__ref(acc, n, p, out);
+    requantize_row__ref(acc, rows, n, acc_stride, p, out, out_stride);
     return;
   }
   const __m512i bias = _mm512_set1_epi32(p.bias), mult = _mm512_set1_epi64(p.rq.multiplier);
@@ -30,6 +30,8 @@ void requantize_row__avx512(const int32_t* acc, int64_t n, const RowRequant& p, 
   // Clamp to the int32 range the scalar path uses before adding the zero point.
   const __m512i zp = _mm512_set1_epi32(p.zp), lo = _mm512_set1_epi32(p.qmin), hi = _mm512_set1_epi32(p.qmax);
   const __m512i lim_lo = _mm512_set1_epi64(INT32_MIN / 2), lim_hi = _mm512_set1_epi64(INT32_MAX / 2);
+  int64_t out_offset = 0;
+  for (int64_t row = 0; row < rows; ++row, acc += acc_stride, out_offset += out_stride)
   for (int64_t i = 0; i < n; i += 16) {  // the last group masked: short rows stay vectorized
     const __mmask16 m = n - i >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << (n - i)) - 1);
     const __m512i v = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, acc + i), bias);
@@ -41,9 +43,9 @@ void requantize_row__avx512(const int32_t* acc, int64_t n, const RowRequant& p, 
     __m512i r = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
     r = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(r, zp), lo), hi);
     if (p.out_unsigned)
-      _mm512_mask_cvtusepi32_storeu_epi8(static_cast<uint8_t*>(out) + i, m, r);
+      _mm512_mask_cvtusepi32_storeu_epi8(static_cast<uint8_t*>(out) + out_offset + i, m, r);
     else
-      _mm512_mask_cvtsepi32_storeu_epi8(static_cast<int8_t*>(out) + i, m, r);
+      _mm512_mask_cvtsepi32_storeu_epi8(static_cast<int8_t*>(out) + out_offset + i, m, r);
   }
 }
 

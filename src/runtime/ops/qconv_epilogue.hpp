@@ -37,6 +37,7 @@ struct Epilogue {
   std::vector<float> scale;
   int32_t zp = 0, qmin = 0, qmax = 0;
   const Attributes* attrs = nullptr;
+  kernels::RequantRowFn requantize_rows = kernel_table().requantize_row;  // looked up once per layer run
 
   Epilogue(const Node& n, int64_t channels, const std::string& where) : type(y_type(n, where)), attrs(&n.attrs) {
     if (type == DataType::f32) {
@@ -77,15 +78,25 @@ struct Epilogue {
   }
   // A row of packed-kernel accumulators plus the folded bias (modulo 2^32: see requantize_row).
   void apply_packed(int32_t* acc, int32_t bias, int64_t channel, int64_t count, Tensor& y, int64_t at) const {
+    apply_packed_rows(acc, 1, count, count, bias, channel, y, at, count);
+  }
+  // `rows` such rows, acc_stride apart in acc and out_stride apart in y.
+  void apply_packed_rows(int32_t* acc, int64_t rows, int64_t count, int64_t acc_stride, int32_t bias, int64_t channel,
+                         Tensor& y, int64_t at, int64_t out_stride) const {
     if (type == DataType::f32) {
-      for (int64_t i = 0; i < count; ++i)
-        acc[i] = static_cast<int32_t>(static_cast<uint32_t>(acc[i]) + static_cast<uint32_t>(bias));
-      apply(acc, channel, count, y, at, 1);
+      for (int64_t r = 0; r < rows; ++r) {
+        int32_t* a = acc + r * acc_stride;
+        for (int64_t i = 0; i < count; ++i)
+          a[i] = static_cast<int32_t>(static_cast<uint32_t>(a[i]) + static_cast<uint32_t>(bias));
+        apply(a, channel, count, y, at + r * out_stride, 1);
+      }
       return;
     }
     const kernels::RowRequant p{bias, rq[channel], zp, qmin, qmax, type == DataType::u8};
-    kernel_table().requantize_row(acc, count, p, type == DataType::u8 ? static_cast<void*>(y.data<uint8_t>() + at)
-                                                                     : static_cast<void*>(y.data<int8_t>() + at));
+    requantize_rows(acc, rows, count, acc_stride, p,
+                    type == DataType::u8 ? static_cast<void*>(y.data<uint8_t>() + at)
+                                         : static_cast<void*>(y.data<int8_t>() + at),
+                    out_stride);
   }
   int32_t requantize_with_zp(int32_t acc, Requant r) const {
     return std::clamp(requantize(acc, r, INT32_MIN / 2, INT32_MAX / 2) + zp, qmin, qmax);

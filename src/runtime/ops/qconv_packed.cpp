@@ -5,16 +5,18 @@
 //    GEMM is then a shifted window of that copy, read in place;
 //  - im2col (strides, few channels, depthwise): the block's input windows are
 //    gathered into a dense buffer first;
-//  - channels in lanes (small stride-1 images, AVX-512 VNNI): the padded input
-//    once more in KW copies shifted by kx, so that every GEMM row is the
-//    image's positions without the padding columns between output rows,
-//    multiplied by the k4c kernel (16 output channels per vector).
+//  - channels in lanes (small stride-1 images, AVX-512 VNNI): the same padded
+//    input, read in place by the k4c kernel (16 output channels per vector,
+//    positions broadcast one by one) output row by output row, so that no
+//    padding column is computed; rows whose kernel rows reach only zero
+//    padding leave those taps out.
 // Blocks keep their activations in L2 while every weight panel passes over
 // them, and are the unit of parallel work.
 #include "qconv_packed.hpp"
 
 #include <algorithm>
 #include <climits>
+#include <memory>
 #include <vector>
 
 #include "../../kernels/qgemm.hpp"
@@ -196,8 +198,7 @@ void qconv_run_implicit(RunContext& c, const Window& win) {
     gemm(m1 - m0, B, K4, packed.raw() + g * group_bytes + p0 * panel_bytes, xp + 4 * oy0 * Wp, row_off.data(), acc,
          B);
     for (int64_t m = m0; m < m1; ++m)
-      for (int64_t oy = oy0; oy < oy1; ++oy)
-        epi.apply_packed(acc + (m - m0) * B + (oy - oy0) * Wp, bias[m], m, OW, y, (n * M + m) * P + oy * OW);
+      epi.apply_packed_rows(acc + (m - m0) * B, oy1 - oy0, OW, Wp, bias[m], m, y, (n * M + m) * P + oy0 * OW, OW);
   };
   auto pad = [&](int64_t t, uint8_t* xp) {
     const int64_t n = t / group, g = t % group;
@@ -233,11 +234,44 @@ void qconv_run_implicit(RunContext& c, const Window& win) {
   c.out[0] = std::move(y);
 }
 
-// Channels in lanes, for images of few positions (layout "wide"). The padded
-// input xp[c4][Hp][Wp][4] is copied into KW planes shifted by kx·d and cut to
-// OW columns, xs[kx][c4][Hp][OW][4]; GEMM row k4 = (c4·KH + ky)·KW + kx is
-// then plane kx from row ky·d on, and position n = oy·OW + ox is word n of
-// it: N = OH·OW positions exactly, none wasted on padding columns.
+// Channels in lanes, for images of few positions (layout "wide"). The k4c
+// kernel broadcasts positions one by one, so it reads the padded input
+// xp[c4][Hp][Wp][4] in place output row by output row (OW positions, input
+// rows Wp words apart): N = OH·OW positions exactly, none wasted on padding
+// columns, and no copy of the input beyond the padded one.
+// Rows of output positions that read the same taps: a group of consecutive
+// output rows [oy0, oy1) reduces over k-groups [k0, k0 + k4s) only. The wide
+// layout orders k by (ky, kx, c4), so a tap row ky that falls entirely in the
+// zero padding for these output rows is a range of k-groups left out — exact
+// when padding contributes nothing (activation offset 0: a uint8 input with
+// zero point 0, every ReLU output).
+struct RowGroup {
+  int64_t oy0, oy1, k0, k4s;
+};
+std::vector<RowGroup> wide_row_groups(const Window& win, int64_t C4, bool padding_is_zero) {
+  const int64_t OH = win.out[0], KH = win.k[0], KW = win.k[1], H = win.in[0], d = win.d[0], pt = win.pad_begin[0];
+  std::vector<RowGroup> groups;
+  for (int64_t oy = 0; oy < OH; ++oy) {
+    int64_t lo = 0, hi = KH;
+    if (padding_is_zero) {
+      while (lo < KH && oy - pt + lo * d < 0) ++lo;
+      while (hi > lo && oy - pt + (hi - 1) * d >= H) --hi;
+    }
+    const int64_t k0 = lo * KW * C4, k4s = (hi - lo) * KW * C4;
+    if (!groups.empty() && groups.back().k0 == k0 && groups.back().k4s == k4s)
+      groups.back().oy1 = oy + 1;
+    else
+      groups.push_back({oy, oy + 1, k0, k4s});
+  }
+  return groups;
+}
+
+// Scratch without zero-fill (every word is written before it is read).
+template <class T>
+std::unique_ptr<T[]> scratch(int64_t n) {
+  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
+}
+
 void qconv_run_wide(RunContext& c, const Window& win) {
   const Tensor& x = c.input(0);
   const Tensor& w = c.input(1);
@@ -245,7 +279,8 @@ void qconv_run_wide(RunContext& c, const Window& win) {
   const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), Cg = C / group, Mg = M / group;
   const int64_t KH = win.k[0], KW = win.k[1], C4 = (Cg + 3) / 4, K4 = C4 * KH * KW;
   const int64_t OH = win.out[0], OW = win.out[1], P = OH * OW, HW = win.in[0] * win.in[1];
-  const int64_t Hp = win.in[0] + win.pad_begin[0] + win.pad_end[0], Wp = win.in[1] + win.pad_begin[1] + win.pad_end[1];
+  const int64_t H = win.in[0], W = win.in[1], pt = win.pad_begin[0], pl = win.pad_begin[1];
+  const int64_t Hp = H + pt + win.pad_end[0], Wp = W + pl + win.pad_end[1];
   for (int j = 0; j < 2; ++j)
     if (win.pad_begin[j] < 0 || win.pad_end[j] < 0 || win.s[j] != 1)
       throw Error(c.where() + ": packed for channels in lanes but has a negative pad or a stride");
@@ -258,50 +293,57 @@ void qconv_run_wide(RunContext& c, const Window& win) {
   const Tensor& packed = *c.node.attrs.get_tensor(kPackedW);
   const int32_t* bias = c.node.attrs.get_tensor(kPackedBias)->data<int32_t>();
   const int64_t panels = kernels::wide_panels_of(Mg), panel_bytes = K4 * kernels::kQPanelWide * 4;
+  // k-group (ky·KW + kx)·C4 + c4 reads word-plane c4 shifted by (ky·d, kx·d):
+  // output row oy is then OW words from row oy of that window, read in place.
   std::vector<int64_t> row_off(static_cast<size_t>(K4));
-  for (int64_t c4 = 0; c4 < C4; ++c4)
-    for (int64_t ky = 0; ky < KH; ++ky)
-      for (int64_t kx = 0; kx < KW; ++kx)
-        row_off[(c4 * KH + ky) * KW + kx] = 4 * ((kx * C4 + c4) * Hp * OW + ky * win.d[0] * OW);
-  const size_t xp_words = static_cast<size_t>(C4 * Hp * Wp), xs_words = static_cast<size_t>(KW * C4 * Hp * OW);
-  auto shifted = [&](int64_t t, uint32_t* xp, uint32_t* xs) {
+  for (int64_t ky = 0; ky < KH; ++ky)
+    for (int64_t kx = 0; kx < KW; ++kx)
+      for (int64_t c4 = 0; c4 < C4; ++c4)
+        row_off[(ky * KW + kx) * C4 + c4] = 4 * (c4 * Hp * Wp + ky * win.d[0] * Wp + kx * win.d[1]);
+  const std::vector<RowGroup> row_groups = wide_row_groups(win, C4, offset == 0);
+  const int64_t xp_words = C4 * Hp * Wp;
+  auto pad = [&](int64_t t, uint32_t* xp) {
     const int64_t n = t / group, g = t % group;
     pad_c4(as_u8(x) + (n * C + g * Cg) * HW, flip, Cg, win, offset, reinterpret_cast<uint8_t*>(xp));
-    for (int64_t kx = 0; kx < KW; ++kx)
-      for (int64_t r = 0; r < C4 * Hp; ++r)
-        std::copy_n(xp + r * Wp + kx * win.d[1], OW, xs + (kx * C4 * Hp + r) * OW);
   };
-  // Panels [p0, p1) × positions [n0, n1) of image-group t; acc is Mg × P.
-  auto run = [&](int64_t t, const uint32_t* xs, int64_t p0, int64_t p1, int64_t n0, int64_t n1, int32_t* acc) {
+  // Panels [p0, p1) × output rows [r0, r1) of image-group t, row group by row
+  // group; acc is Mg × P.
+  auto run = [&](int64_t t, const uint32_t* xp, int64_t p0, int64_t p1, int64_t r0, int64_t r1, int32_t* acc) {
     const int64_t n = t / group, g = t % group;
     const int64_t m0 = p0 * kernels::kQPanelWide, m1 = std::min(p1 * kernels::kQPanelWide, Mg);
-    gemm(m1 - m0, n1 - n0, K4, packed.raw() + g * panels * panel_bytes + p0 * panel_bytes,
-         reinterpret_cast<const uint8_t*>(xs) + 4 * n0, row_off.data(), acc + m0 * P + n0, P);
+    const auto* wg = reinterpret_cast<const uint8_t*>(packed.raw()) + (g * panels + p0) * panel_bytes;
+    for (const RowGroup& rg : row_groups) {
+      const int64_t b = std::max(r0, rg.oy0), e = std::min(r1, rg.oy1);
+      if (b < e)
+        gemm(m1 - m0, (e - b) * OW, rg.k4s, wg + 64 * rg.k0, panel_bytes,
+             reinterpret_cast<const uint8_t*>(xp + b * Wp), row_off.data() + rg.k0, OW, Wp, acc + m0 * P + b * OW, P);
+    }
     for (int64_t m = m0; m < m1; ++m)
-      epi.apply_packed(acc + m * P + n0, bias[g * Mg + m], g * Mg + m, n1 - n0, y, (n * M + g * Mg + m) * P + n0);
+      epi.apply_packed(acc + m * P + r0 * OW, bias[g * Mg + m], g * Mg + m, (r1 - r0) * OW, y,
+                       (n * M + g * Mg + m) * P + r0 * OW);
   };
   const int64_t tasks = N * group;
   if (tasks >= c.threads) {
     parallel_for(tasks, c.threads, [&](int64_t b, int64_t e) {
-      std::vector<uint32_t> xp(xp_words), xs(xs_words);
-      std::vector<int32_t> acc(static_cast<size_t>(Mg * P));
+      auto xp = scratch<uint32_t>(xp_words);
+      auto acc = scratch<int32_t>(Mg * P);
       for (int64_t t = b; t < e; ++t) {
-        shifted(t, xp.data(), xs.data());
-        run(t, xs.data(), 0, panels, 0, P, acc.data());
+        pad(t, xp.get());
+        run(t, xp.get(), 0, panels, 0, OH, acc.get());
       }
     });
-  } else {  // batch 1: the threads share the image — pairs of panels, else blocks of positions
-    std::vector<uint32_t> xp(xp_words), xs(xs_words);
-    std::vector<int32_t> acc(static_cast<size_t>(Mg * P));
+  } else {  // batch 1: the threads share the image — pairs of panels, else blocks of output rows
+    auto xp = scratch<uint32_t>(xp_words);
+    auto acc = scratch<int32_t>(Mg * P);
     const int64_t pairs = (panels + 1) / 2;
-    const int64_t pos_chunks = pairs >= c.threads ? 1 : std::min<int64_t>((P + 11) / 12, c.threads);
-    const int64_t per_chunk = ((P + pos_chunks - 1) / pos_chunks + 11) / 12 * 12;  // whole 12-position tiles
+    const int64_t row_chunks = pairs >= c.threads ? 1 : std::min<int64_t>(OH, c.threads);
+    const int64_t per_chunk = (OH + row_chunks - 1) / row_chunks;
     for (int64_t t = 0; t < tasks; ++t) {
-      shifted(t, xp.data(), xs.data());
-      parallel_for(pairs * pos_chunks, c.threads, [&](int64_t b, int64_t e) {
+      pad(t, xp.get());
+      parallel_for(pairs * row_chunks, c.threads, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) {
-          const int64_t p0 = 2 * (i / pos_chunks), n0 = (i % pos_chunks) * per_chunk;
-          if (n0 < P) run(t, xs.data(), p0, std::min(panels, p0 + 2), n0, std::min(P, n0 + per_chunk), acc.data());
+          const int64_t p0 = 2 * (i / row_chunks), r0 = (i % row_chunks) * per_chunk;
+          if (r0 < OH) run(t, xp.get(), p0, std::min(panels, p0 + 2), r0, std::min(OH, r0 + per_chunk), acc.get());
         }
       });
     }
@@ -427,7 +469,9 @@ void pack_int8_weights(Graph& g) {
     const int64_t M = w.dim(0), Mg = M / group, K = w.numel() / M;
     const bool wide = n.op == "QConv" && ops::wide_fits(g, n, w);
     const bool implicit = wide || (n.op == "QConv" && ops::implicit_gemm_fits(n, w.dim(1)));
-    // Implicit GEMM reduces over k' = ((c4·KH + ky)·KW + kx)·4 + j for channel 4·c4 + j.
+    // Implicit GEMM reduces over k' = ((c4·KH + ky)·KW + kx)·4 + j for channel
+    // 4·c4 + j; channels in lanes over k' = ((ky·KW + kx)·C4 + c4)·4 + j (so
+    // that the taps of a kernel row are one range of k-groups).
     const int64_t KK = n.op == "QConv" ? w.dim(2) * w.dim(3) : 1, C4 = (w.dim(1) + 3) / 4;
     const int64_t Kp = implicit ? C4 * KK * 4 : K, K4 = kernels::k4_of(Kp);
     std::vector<int8_t> reordered(static_cast<size_t>(Mg * Kp));
@@ -442,7 +486,8 @@ void pack_int8_weights(Graph& g) {
         for (int64_t m = 0; m < Mg; ++m)
           for (int64_t ci = 0; ci < w.dim(1); ++ci)
             for (int64_t kk = 0; kk < KK; ++kk)
-              reordered[m * Kp + ((ci / 4) * KK + kk) * 4 + ci % 4] = src[(m * w.dim(1) + ci) * KK + kk];
+              reordered[m * Kp + (wide ? kk * C4 + ci / 4 : (ci / 4) * KK + kk) * 4 + ci % 4] =
+                  src[(m * w.dim(1) + ci) * KK + kk];
         src = reordered.data();
       }
       if (wide)

@@ -325,7 +325,6 @@ void qwinograd_run(RunContext& c) {
     packed = &local.weights;
     usum = &local.sums;
   }
-  const auto gemm = wide ? kt.qgemm_k4c : kt.qgemm_k4;
   const int64_t panel = wide ? kernels::kQPanelWide : kernels::kQPanel;
   const int64_t panel_bytes = K4 * panel * 4 * (kt.qgemm_k4_s16 && !wide ? 2 : 1);
   const int64_t comp_bytes = (M + panel - 1) / panel * panel_bytes;
@@ -402,9 +401,14 @@ void qwinograd_run(RunContext& c) {
       int32_t* Pc = P + (threads > 1 ? b * nn * ochunk * Tb_max : 0);  // one region per thread
       for (int64_t ch = b; ch < e; ++ch) {
         const int64_t o0 = ch * ochunk, Mc = std::min(ochunk, M - o0);
-        for (int k = 0; k < nn; ++k)
-          gemm(Mc, Tb, K4, packed->raw() + k * comp_bytes + (o0 / panel) * panel_bytes,
-                      vb + k * comp_stride, row_off.data(), Pc + k * Mc * Tb, Tb);
+        for (int k = 0; k < nn; ++k) {
+          const std::byte* wk = packed->raw() + k * comp_bytes + (o0 / panel) * panel_bytes;
+          if (wide)
+            kt.qgemm_k4c(Mc, Tb, K4, wk, panel_bytes, vb + k * comp_stride, row_off.data(), Tb, Tb, Pc + k * Mc * Tb,
+                         Tb);
+          else
+            kt.qgemm_k4(Mc, Tb, K4, wk, vb + k * comp_stride, row_off.data(), Pc + k * Mc * Tb, Tb);
+        }
         for (int64_t o = o0; o < o0 + Mc; ++o)
           for (int64_t tr = r0; tr < r1; ++tr)
             kt.wino_output(op, Pc + (o - o0) * Tb + (tr - r0) * TW, Mc * Tb, corr.data() + o, zscale.data() + o, M,
