@@ -20,16 +20,19 @@ inline __m512i round_shift(__m512i x, __m128i n, __m512i half_minus_one, __m512i
 }  // namespace
 
 void requantize_row__avx512(WINQ_REQUANTIZE_ROWS_ARGS) {
-  if (p.rq.multiplier == 0) {  // every output rounds to 0
+  const int64_t lo64 = int64_t{p.qmin} - p.zp, hi64 = int64_t{p.qmax} - p.zp;
+  // Zero multipliers, and output ranges that reach past the int32 clamp of the definition.
+  if (p.rq.multiplier == 0 || lo64 < INT32_MIN / 2 || hi64 > INT32_MAX / 2 || lo64 > hi64) {
     requantize_row__ref(acc, rows, n, acc_stride, p, out, out_stride);
     return;
   }
   const __m512i bias = _mm512_set1_epi32(p.bias), mult = _mm512_set1_epi64(p.rq.multiplier);
   const __m128i shift = _mm_cvtsi32_si128(p.rq.shift);
   const __m512i half_minus_one = _mm512_set1_epi64((int64_t{1} << (p.rq.shift - 1)) - 1), one = _mm512_set1_epi64(1);
-  // Clamp to the int32 range the scalar path uses before adding the zero point.
-  const __m512i zp = _mm512_set1_epi32(p.zp), lo = _mm512_set1_epi32(p.qmin), hi = _mm512_set1_epi32(p.qmax);
-  const __m512i lim_lo = _mm512_set1_epi64(INT32_MIN / 2), lim_hi = _mm512_set1_epi64(INT32_MAX / 2);
+  // clamp(clamp(v, INT32_MIN/2, INT32_MAX/2) + zp, qmin, qmax) = clamp(v, qmin − zp, qmax − zp) + zp
+  // when [qmin − zp, qmax − zp] lies inside the first clamp (checked above): one clamp, in 64 bits.
+  const __m512i zp = _mm512_set1_epi32(p.zp);
+  const __m512i lim_lo = _mm512_set1_epi64(lo64), lim_hi = _mm512_set1_epi64(hi64);
   int64_t out_offset = 0;
   for (int64_t row = 0; row < rows; ++row, acc += acc_stride, out_offset += out_stride)
   for (int64_t i = 0; i < n; i += 16) {  // the last group masked: short rows stay vectorized
@@ -41,7 +44,7 @@ void requantize_row__avx512(WINQ_REQUANTIZE_ROWS_ARGS) {
     even = _mm512_min_epi64(_mm512_max_epi64(even, lim_lo), lim_hi);
     odd = _mm512_min_epi64(_mm512_max_epi64(odd, lim_lo), lim_hi);
     __m512i r = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
-    r = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(r, zp), lo), hi);
+    r = _mm512_add_epi32(r, zp);
     if (p.out_unsigned)
       _mm512_mask_cvtusepi32_storeu_epi8(static_cast<uint8_t*>(out) + out_offset + i, m, r);
     else

@@ -2,6 +2,7 @@
 #include <emmintrin.h>  // SSE2: baseline x86-64
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "../thread_pool.hpp"
@@ -62,6 +63,21 @@ void max_pool_2x2_row(const uint8_t* r0, const uint8_t* r1, uint8_t* out, int64_
   }
 }
 
+// The same for maps 8 columns wide (8×8 → 4×4), which have no 8 outputs in a
+// row: the two input rows of an output row are 16 consecutive bytes, and the
+// output rows of every channel follow each other, so `pairs` output rows of 4
+// come from 16 bytes each.
+void max_pool_2x2_w8(const uint8_t* x, uint8_t* out, int64_t pairs, uint8_t flip) {
+  const __m128i f = _mm_set1_epi8(static_cast<char>(flip)), low = _mm_set1_epi16(0x00FF);
+  for (int64_t p = 0; p < pairs; ++p) {
+    const __m128i a = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + 16 * p)), f);
+    const __m128i v = _mm_max_epu8(a, _mm_srli_si128(a, 8));  // the two rows' maximum, low 8 bytes
+    const __m128i m = _mm_and_si128(_mm_max_epu8(v, _mm_srli_epi16(v, 8)), low);
+    const int32_t four = _mm_cvtsi128_si32(_mm_xor_si128(_mm_packus_epi16(m, m), f));
+    std::memcpy(out + 4 * p, &four, 4);
+  }
+}
+
 // MaxPool on 8-bit integers: the same window walk, exact in the integer type.
 // Windows inside the image are reduced row by row, one (ky, kx) tap at a time.
 template <class T>
@@ -79,6 +95,12 @@ void int_max_pool(RunContext& c, const Window& w) {
   // The residual networks' down-sampling: 2×2, stride 2, no padding, every window inside the image.
   const bool two_by_two = w.k[0] == 2 && w.k[1] == 2 && w.s[0] == 2 && w.s[1] == 2 && w.d[0] == 1 && w.d[1] == 1 &&
                           w.pad_begin[0] == 0 && w.pad_begin[1] == 0 && 2 * OH <= H && 2 * OW <= W;
+  if (two_by_two && W == 8 && H == 2 * OH) {
+    const uint8_t flip = std::is_signed_v<T> ? 0x80 : 0;
+    max_pool_2x2_w8(reinterpret_cast<const uint8_t*>(xd), reinterpret_cast<uint8_t*>(yd), NC * OH, flip);
+    c.out[0] = std::move(y);
+    return;
+  }
   if (two_by_two) {
     const uint8_t flip = std::is_signed_v<T> ? 0x80 : 0;
     parallel_for(NC, c.threads, [&](int64_t b, int64_t e) {

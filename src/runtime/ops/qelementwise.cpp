@@ -99,11 +99,22 @@ void qgap_run(RunContext& c) {
   for (size_t i = 2; i < os.size(); ++i) inner *= os[i], os[i] = 1;
   const int64_t NC = x.dim(0) * x.dim(1);
   Tensor y(r.type, os);
-  for (int64_t nc = 0; nc < NC; ++nc) {
+  // Σ (x − zx) = Σ x − inner·zx, summed in the input's own type (no per-element dispatch).
+  auto sum_of = [&](int64_t nc) {
     int64_t sum = 0;
-    for (int64_t i = 0; i < inner; ++i) sum += at(x, nc * inner + i) - zx;
-    store(y, nc, std::clamp(requantize(sum, rq, INT32_MIN / 2, INT32_MAX / 2) + r.zp, r.qmin, r.qmax));
-  }
+    if (x.dtype() == DataType::u8) {
+      const uint8_t* p = x.data<uint8_t>() + nc * inner;
+      for (int64_t i = 0; i < inner; ++i) sum += p[i];
+    } else if (x.dtype() == DataType::s8) {
+      const int8_t* p = x.data<int8_t>() + nc * inner;
+      for (int64_t i = 0; i < inner; ++i) sum += p[i];
+    } else {
+      for (int64_t i = 0; i < inner; ++i) sum += at(x, nc * inner + i);
+    }
+    return sum - inner * zx;
+  };
+  for (int64_t nc = 0; nc < NC; ++nc)
+    store(y, nc, std::clamp(requantize(sum_of(nc), rq, INT32_MIN / 2, INT32_MAX / 2) + r.zp, r.qmin, r.qmax));
   c.out[0] = std::move(y);
 }
 
