@@ -51,6 +51,10 @@ nlohmann::json to_json(const TrainConfig& c);
 // The configuration a run directory was started with (its config.json).
 TrainConfig load_run_config(const std::string& run_dir);
 TrainConfig train_config_from_json(const nlohmann::json& j);
+// What winq adapt starts from: a run directory (its config.json) or an ONNX
+// file written by winq train / export-run (the network it records: width,
+// preprocessing, input channels, classes; data and training settings default).
+TrainConfig adapt_source_config(const std::string& from);
 
 struct TrainResult {
   std::string run_dir;

@@ -1,6 +1,11 @@
 #include "export.hpp"
 
 #include "tensor_bridge.hpp"
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
 #include "winq/error.hpp"
 #include "winq/winograd.hpp"
 
@@ -26,7 +31,13 @@ struct Builder {
     g.nodes.push_back(std::move(n));
     return out;
   }
-  ValueId constant(const std::string& name, const torch::Tensor& t) { return g.add_constant(name, to_winq(t)); }
+  // When set, every tensor written is also listed with its module tensor (a handle
+  // to the same storage): the export read backwards (read_exported_network).
+  std::vector<std::pair<std::string, torch::Tensor>>* written = nullptr;
+  ValueId constant(const std::string& name, const torch::Tensor& t) {
+    if (written) written->emplace_back(name, t);
+    return g.add_constant(name, to_winq(t));
+  }
 
   ValueId conv_bn(ValueId x, torch::nn::Conv2d& conv, torch::nn::BatchNorm2d& bn, const std::string& name, bool relu) {
     return conv_bn(x, conv->weight, bn, name, relu);
@@ -114,10 +125,14 @@ winograd::TileMatrices effective_transforms(WinogradConv2d& layer) {
   return t;
 }
 
-Graph graph_from_resnet(ResNet& net, const TrainConfig& cfg, LearnedLayers learned) {
+namespace {
+
+Graph build_graph(ResNet& net, const TrainConfig& cfg, LearnedLayers learned,
+                  std::vector<std::pair<std::string, torch::Tensor>>* written) {
   torch::NoGradGuard no_grad;
   Builder b;
   b.learned = learned;
+  b.written = written;
   b.g.name = "winq_" + cfg.arch;
   b.g.opset = 13;
   ValueId x = b.value("image");
@@ -162,6 +177,36 @@ Graph graph_from_resnet(ResNet& net, const TrainConfig& cfg, LearnedLayers learn
   b.g.metadata["winq.mult"] = std::to_string(cfg.mult);
   validate(b.g);
   return b.g;
+}
+
+}  // namespace
+
+Graph graph_from_resnet(ResNet& net, const TrainConfig& cfg, LearnedLayers learned) {
+  return build_graph(net, cfg, learned, nullptr);
+}
+
+void read_exported_network(const Graph& g, const std::string& source, ResNet& net, const TrainConfig& cfg) {
+  for (const Node& n : g.nodes)
+    if (winograd::has_learned_transforms(n))
+      throw Error(fmt::format("{}: layer '{}' carries learned Winograd transforms; adapt a Winograd-aware network "
+                              "from its run directory (the ONNX file is read as an ordinary network)",
+                              source, n.name));
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  build_graph(net, cfg, LearnedLayers::winq, &tensors);
+  torch::NoGradGuard no_grad;
+  for (auto& [name, dst] : tensors) {
+    const ValueId id = g.find_value(name);
+    if (id == kNoValue || !g.values[id].is_constant())
+      throw Error(fmt::format("{}: no initializer '{}': not a {} exported by winq (winq train / export-run)", source,
+                              name, cfg.arch));
+    const Tensor& t = g.values[id].constant;
+    if (t.dtype() != DataType::f32 || !std::equal(t.shape().begin(), t.shape().end(), dst.sizes().begin(),
+                                                   dst.sizes().end()))
+      throw Error(fmt::format("{}: initializer '{}' has shape {}, the {} of width {} needs {}", source, name,
+                              fmt::join(t.shape(), "×"), cfg.arch, cfg.mult,
+                              fmt::join(dst.sizes().begin(), dst.sizes().end(), "×")));
+    dst.copy_(to_torch(t));
+  }
 }
 
 }  // namespace winq::train

@@ -19,6 +19,14 @@ enum class LearnedLayers {
 // int8 engine starts from the matrices training adapted to.
 Graph graph_from_resnet(ResNet& net, const TrainConfig& cfg, LearnedLayers learned = LearnedLayers::winq);
 
+// The export read backwards: fills `net` (an ordinary network built for `cfg`)
+// with the initializers of `g`, a graph that graph_from_resnet wrote for the
+// same configuration (the ONNX file of winq train / export-run). The names and
+// shapes must all match; a layer with learned transforms is refused (the file
+// holds no quantizer ranges or optimizer state: adapt such runs from their
+// directory). `source` names the file in errors.
+void read_exported_network(const Graph& g, const std::string& source, ResNet& net, const TrainConfig& cfg);
+
 // The transforms a flex layer computes with (fake-quantized in a
 // quantization-aware run; the module is evaluated in eval mode).
 winograd::TileMatrices effective_transforms(WinogradConv2d& layer);

@@ -112,6 +112,48 @@ TrainConfig load_run_config(const std::string& run_dir) {
 
 namespace {
 
+bool is_model_file(const std::string& from) { return fs::is_regular_file(from); }
+
+// The network of an ONNX file written by winq train / export-run, from what
+// the export records: architecture and width (metadata), preprocessing, the
+// input's channels and the classifier's rows.
+TrainConfig model_file_config(const Graph& g, const std::string& path) {
+  auto meta = [&](const char* key) {
+    auto it = g.metadata.find(key);
+    if (it == g.metadata.end())
+      throw Error(fmt::format("{}: no '{}' metadata: not a network exported by winq train / export-run (adapt "
+                              "starts from those, or from a run directory)",
+                              path, key));
+    return it->second;
+  };
+  TrainConfig c;
+  c.arch = meta("winq.arch");
+  if (c.arch != "resnet18") throw Error(fmt::format("{}: architecture '{}' (adapt knows resnet18)", path, c.arch));
+  try {
+    c.mult = std::stod(meta("winq.mult"));
+  } catch (const std::logic_error&) {
+    throw Error(fmt::format("{}: winq.mult '{}' is not a number", path, meta("winq.mult")));
+  }
+  if (auto it = g.metadata.find("winq.preprocess"); it != g.metadata.end()) c.preprocess = it->second;
+  if (g.inputs.size() != 1 || g.values[g.inputs[0]].shape.size() != 4)
+    throw Error(path + ": expected one image input of rank 4");
+  c.in_channels = static_cast<int>(g.values[g.inputs[0]].shape[1]);
+  const ValueId fc = g.find_value("fc.weight");
+  if (fc == kNoValue || !g.values[fc].is_constant() || g.values[fc].constant.rank() != 2)
+    throw Error(path + ": no classifier weight 'fc.weight': not a network exported by winq train / export-run");
+  c.classes = static_cast<int>(g.values[fc].constant.dim(0));
+  return c;
+}
+
+}  // namespace
+
+TrainConfig adapt_source_config(const std::string& from) {
+  if (!is_model_file(from)) return load_run_config(from);
+  return model_file_config(load_onnx(from), from);
+}
+
+namespace {
+
 std::atomic<bool> g_stop{false};
 void on_signal(int) {
   g_stop = true;
@@ -305,18 +347,24 @@ void check_config(const TrainConfig& c) {
 // winq adapt: the trained network of cfg.adapted_from, carried into `net`.
 void adapt_network(const TrainConfig& cfg, train::ResNet& net) {
   const fs::path src_dir = cfg.adapted_from;
-  const TrainConfig src = load_run_config(src_dir.string());
+  const TrainConfig src = adapt_source_config(src_dir.string());
   if (src.arch != cfg.arch || src.mult != cfg.mult || src.in_channels != cfg.in_channels || src.classes != cfg.classes)
     throw Error(fmt::format("{}: a {} of width {} with {} input channel(s) and {} classes; adapt keeps the network "
                             "and changes only its 3×3 convolutions",
                             src_dir.string(), src.arch, src.mult, src.in_channels, src.classes));
   train::ResNet from = make_net(src);
-  const std::string ckpt = (src_dir / (cfg.adapted_checkpoint + ".pt")).string();
-  const train::TrainState st = train::load_checkpoint(ckpt, from, nullptr);
+  std::string origin;
+  if (is_model_file(src_dir.string())) {  // an exported ONNX file: weights and BatchNorm statistics only
+    train::read_exported_network(load_onnx(src_dir.string()), src_dir.string(), from, src);
+    origin = fmt::format("{} (ordinary network, ONNX)", src_dir.string());
+  } else {
+    const std::string ckpt = (src_dir / (cfg.adapted_checkpoint + ".pt")).string();
+    const train::TrainState st = train::load_checkpoint(ckpt, from, nullptr);
+    origin = fmt::format("{} ({} network, test top-1 {:.2f}% at epoch {})", ckpt,
+                         src.mode == "normal" ? "ordinary" : src.mode + " Winograd", st.best_top1, st.epoch);
+  }
   const train::TransferReport rep = train::transfer_weights(from, net);
-  std::cerr << fmt::format("adapted from {} ({} network, test top-1 {:.2f}% at epoch {}): {} tensors copied, {} new "
-                           "(transforms and quantizer ranges)\n",
-                           ckpt, src.mode == "normal" ? "ordinary" : src.mode + " Winograd", st.best_top1, st.epoch,
+  std::cerr << fmt::format("adapted from {}: {} tensors copied, {} new (transforms and quantizer ranges)\n", origin,
                            rep.copied, rep.fresh.size());
 }
 

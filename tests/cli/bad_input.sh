@@ -61,5 +61,8 @@ expect_error "cannot write"          -- "$winq" calibrate "$model" --images 5 --
 expect_error "appears twice"         -- "$winq" transforms --m 2 --points 0,1,1,inf
 expect_error "not an integer"        -- "$winq" transforms --m 2 --points 0,one,-1
 expect_error "needs 6 interpolation" -- "$winq" transforms --m 4 --points 0,1
+expect_error "winq.arch"             -- "$winq" adapt --from "$model" --flex --F 4 --out "$tmp/runs"
+expect_error "not a valid ONNX"      -- "$winq" adapt --from "$tmp/truncated.onnx" --flex --F 4 --out "$tmp/runs"
+expect_error "no config.json"        -- "$winq" adapt --from "$tmp" --flex --F 4 --out "$tmp/runs"
 echo "$((24 - fails)) passed, $fails failed"
 [[ $fails -eq 0 ]]

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <map>
 
 #include "../../src/train/adapt.hpp"
 #include "../../src/train/checkpoint.hpp"
@@ -11,6 +12,9 @@
 #include "../../src/train/tensor_bridge.hpp"
 #include "../../src/train/winograd_layer.hpp"
 #include "winq/calib.hpp"
+#include "winq/onnx.hpp"
+#include "winq/train.hpp"
+#include "winq/winograd.hpp"
 #include "winq/quant.hpp"
 #include "winq/runtime.hpp"
 
@@ -285,6 +289,78 @@ TEST(Adapt, StaticTargetKeepsTheExactTransformsAndWidthsMustMatch) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("cannot adapt"), std::string::npos) << e.what();
   }
+}
+
+// winq adapt --from MODEL.onnx: the exported file read back into a fresh
+// network gives every weight and BatchNorm statistic exactly (f32 both ways),
+// and the configuration comes from what the export records.
+TEST(Adapt, ExportedModelFileReadsBackExactly) {
+  torch::manual_seed(21);
+  TrainConfig cfg;
+  cfg.mult = 0.125;
+  cfg.preprocess = "pad=2,mean=0.5,std=0.25";
+  train::ResNet trained(1, 7, 0.125);
+  cfg.classes = 7;
+  for (auto& b : trained->named_buffers())
+    if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.3, 0.3);
+    else if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
+  const fs::path dir = fs::temp_directory_path() / "winq_adapt_onnx_test";
+  fs::create_directories(dir);
+  const std::string path = (dir / "m.onnx").string();
+  save_onnx(train::graph_from_resnet(trained, cfg), path);
+
+  const TrainConfig got = adapt_source_config(path);
+  EXPECT_EQ(got.mult, 0.125);
+  EXPECT_EQ(got.classes, 7);
+  EXPECT_EQ(got.in_channels, 1);
+  EXPECT_EQ(got.preprocess, cfg.preprocess);
+
+  torch::manual_seed(22);
+  train::ResNet fresh(1, 7, 0.125);
+  const Graph g = load_onnx(path);
+  train::read_exported_network(g, path, fresh, got);
+  std::map<std::string, torch::Tensor> want;
+  for (auto& p : trained->named_parameters()) want[p.key()] = p.value();
+  for (auto& b : trained->named_buffers()) want[b.key()] = b.value();
+  int compared = 0;
+  for (auto& p : fresh->named_parameters()) {
+    EXPECT_TRUE(torch::equal(p.value(), want.at(p.key()))) << p.key();
+    ++compared;
+  }
+  for (auto& b : fresh->named_buffers())
+    if (b.key().find("num_batches_tracked") == std::string::npos) {
+      EXPECT_TRUE(torch::equal(b.value(), want.at(b.key()))) << b.key();
+      ++compared;
+    }
+  EXPECT_GT(compared, 60);
+  trained->eval();
+  fresh->eval();
+  const auto x = torch::randn({2, 1, 32, 32});
+  EXPECT_TRUE(torch::equal(fresh->forward(x), trained->forward(x)));
+
+  // A file that is not such an export is refused, naming what is missing.
+  auto expect_error = [](auto&& f, const std::string& what) {
+    try {
+      f();
+      ADD_FAILURE() << "no error; expected one about " << what;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  Graph renamed = g;
+  renamed.values[renamed.find_value("layer2_0.proj.bn.running_var")].name = "other";
+  expect_error([&] { train::read_exported_network(renamed, path, fresh, got); }, "layer2_0.proj.bn.running_var");
+  train::ResNet wider(1, 7, 0.25);
+  expect_error([&] { train::read_exported_network(g, path, wider, got); }, "has shape");
+  Graph learned = g;
+  for (Node& n : learned.nodes)
+    if (n.name == "layer1_0.1.conv") winograd::set_learned_transforms(n, winograd::tile_matrices(4));
+  expect_error([&] { train::read_exported_network(learned, path, fresh, got); }, "learned Winograd transforms");
+  Graph anonymous = g;
+  anonymous.metadata.clear();
+  save_onnx(anonymous, path);
+  expect_error([&] { adapt_source_config(path); }, "winq.arch");
+  fs::remove_all(dir);
 }
 
 // A flex network (learned transforms, here perturbed away from exact ones) is

@@ -109,7 +109,7 @@ void add_adapt(CLI::App& app) {
   TrainConfig& c = a.cfg;
   c.epochs = 20;
   c.lr = 0.01;
-  cmd->add_option("--from", from, "run directory of the trained network (winq train)");
+  cmd->add_option("--from", from, "the trained network: its run directory (winq train), or its ONNX file as winq train / export-run wrote it (e.g. models/fashion_resnet18_w0.5.onnx)");
   cmd->add_option("--checkpoint", checkpoint, "which of its checkpoints: best | last")
       ->check(CLI::IsMember({"best", "last"}))
       ->capture_default_str();
@@ -141,14 +141,14 @@ void add_adapt(CLI::App& app) {
   cmd->callback([] {
     TrainConfig cfg;
     if (a.resume.empty()) {
-      if (from.empty()) throw Error("adapt needs --from RUN_DIR (or --resume DIR)");
+      if (from.empty()) throw Error("adapt needs --from RUN_DIR|MODEL.onnx (or --resume DIR)");
       if (!a.winograd_static && !a.winograd_flex && !a.normal)
         throw Error("adapt needs --static or --flex (or --use-normal-conv --Q)");
       if (a.normal && (!a.q || a.cfg.winograd)) throw Error("--use-normal-conv needs --Q and takes no --F");
       if (!a.normal && !a.cfg.winograd) throw Error("adapt needs --F 2, 4 or 6");
       if (a.q && a.cfg.bits == 32) a.cfg.bits = 8;
       if (!a.q && a.cfg.bits != 32) throw Error("--bits needs --Q");
-      cfg = load_run_config(from);  // the network and data of the trained run
+      cfg = adapt_source_config(from);  // the network and data of the trained run
       cfg.mode = a.winograd_flex ? "flex" : a.winograd_static ? "static" : "normal";
       cfg.winograd = a.cfg.winograd;
       cfg.bits = a.cfg.bits;
