@@ -45,6 +45,7 @@ struct WinoInputArgs {
 using WinoInputFn = void (*)(WINQ_WINO_INPUT_ARGS);
 void wino_input_row__ref(WINQ_WINO_INPUT_ARGS);
 void wino_input_row__avx512(WINQ_WINO_INPUT_ARGS);
+void wino_input_row__avx2(WINQ_WINO_INPUT_ARGS);
 
 struct WinoOutputArgs {
   int m = 4;
@@ -63,9 +64,10 @@ struct WinoOutputArgs {
 using WinoOutputFn = void (*)(WINQ_WINO_OUTPUT_ARGS);
 void wino_output_row__ref(WINQ_WINO_OUTPUT_ARGS);
 void wino_output_row__avx512(WINQ_WINO_OUTPUT_ARGS);
+void wino_output_row__avx2(WINQ_WINO_OUTPUT_ARGS);
 
 // True when bt and at are the default transforms (src/winograd) that the
-// AVX-512 kernels compile with constant coefficients (the fast path).
+// AVX-512 and AVX2 kernels compile with constant coefficients (the fast path).
 bool wino_default_transforms__avx512(int m, const float* bt, const float* at);
 
 }  // namespace winq::kernels

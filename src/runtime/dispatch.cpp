@@ -35,9 +35,9 @@ const KernelTable& kernel_table() {
         t.requantize_row_name = "requantize_row__ref";
         t.qadd = kernels::qadd__ref;
         t.qadd_name = "qadd__ref";
-        t.wino_input = kernels::wino_input_row__ref;
-        t.wino_output = kernels::wino_output_row__ref;
-        t.wino_name = "wino_{input,output}_row__ref";
+        t.wino_input = kernels::wino_input_row__avx2;
+        t.wino_output = kernels::wino_output_row__avx2;
+        t.wino_name = "wino_{input,output}_row__avx2";
         t.wino_f32_input = kernels::wino_f32_input_row__avx2;
         t.wino_f32_output = kernels::wino_f32_output_row__avx2;
         t.wino_f32_name = "wino_f32_{input,output}_row__avx2";

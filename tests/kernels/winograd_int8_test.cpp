@@ -1,11 +1,12 @@
-// The int8 Winograd tile transforms: wino_input_row__avx512 and
-// wino_output_row__avx512 against the definitions (__ref) at tolerance 0, for
+// The int8 Winograd tile transforms: the AVX-512 and AVX2 variants of
+// wino_input_row / wino_output_row against the definitions (__ref) at tolerance 0, for
 // F(2,3), F(4,3), F(6,3): random transforms with zero entries, signed and
 // unsigned inputs and outputs, zero points, rounding ties (scales of 1/2 and
 // 1/4), clamping, partial groups of tiles, partial last tiles and rows. Whole
 // buffers are compared, so a write outside the described region also fails.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <random>
 #include <vector>
 
@@ -38,9 +39,29 @@ void default_transforms(int m, std::vector<float>& bt, std::vector<float>& at) {
     for (const auto& v : row) at.push_back(static_cast<float>(v.get_d()));
 }
 
+struct Variant {
+  const char* name;
+  Isa isa;
+  kernels::WinoInputFn input;
+  kernels::WinoOutputFn output;
+};
+const Variant kVariants[] = {
+    {"avx512", Isa::avx512vnni, kernels::wino_input_row__avx512, kernels::wino_output_row__avx512},
+    {"avx2", Isa::avx2, kernels::wino_input_row__avx2, kernels::wino_output_row__avx2},
+};
+
+// The variants this CPU can run; the others are reported as skipped.
+std::vector<Variant> runnable_variants() {
+  std::vector<Variant> v;
+  for (const Variant& x : kVariants)
+    if (best_isa() >= x.isa) v.push_back(x);
+    else std::printf("[  SKIPPED ] %s: this CPU lacks it\n", x.name);
+  return v;
+}
+
 }  // namespace
 
-// The AVX-512 kernels compile the default transforms with constant
+// The SIMD kernels compile the default transforms with constant
 // coefficients; the trials below with default transforms test that path.
 TEST(WinogradInt8, DefaultTransformsTakeTheConstantPath) {
   for (int m : {2, 4, 6}) {
@@ -52,8 +73,11 @@ TEST(WinogradInt8, DefaultTransformsTakeTheConstantPath) {
   }
 }
 
-TEST(WinogradInt8, InputTransformAvx512EqualsTheDefinition) {
-  if (best_isa() < Isa::avx512vnni) GTEST_SKIP() << "wino_input_row__avx512: this CPU lacks AVX-512";
+TEST(WinogradInt8, InputTransformSimdEqualsTheDefinition) {
+  const auto variants = runnable_variants();
+  if (variants.empty()) GTEST_SKIP() << "this CPU has neither AVX-512 nor AVX2";
+  for (const Variant& var : variants) {
+  SCOPED_TRACE(var.name);
   std::mt19937 rng(777);
   int64_t inside = 0, total = 0;  // results strictly between the clamp bounds
   for (int trial = 0; trial < 300; ++trial) {
@@ -86,7 +110,7 @@ TEST(WinogradInt8, InputTransformAvx512EqualsTheDefinition) {
     const int64_t comp_stride = 4 * tiles + 8 + rng() % 8;
     std::vector<uint8_t> ref(static_cast<size_t>(nn * comp_stride), 0xA5), got = ref;
     kernels::wino_input_row__ref(p, xp.data(), ws, tiles, ref.data(), comp_stride);
-    kernels::wino_input_row__avx512(p, xp.data(), ws, tiles, got.data(), comp_stride);
+    var.input(p, xp.data(), ws, tiles, got.data(), comp_stride);
     ASSERT_EQ(got, ref) << "m=" << m << " tiles=" << tiles << " signed=" << p.x_signed;
     for (int k = 0; k < nn; ++k)
       for (int64_t b = 0; b < 4 * tiles; ++b, ++total) {
@@ -95,10 +119,14 @@ TEST(WinogradInt8, InputTransformAvx512EqualsTheDefinition) {
       }
   }
   EXPECT_GT(inside, total / 2) << "most results must be rounded, not clamped";
+  }
 }
 
-TEST(WinogradInt8, OutputTransformAvx512EqualsTheDefinition) {
-  if (best_isa() < Isa::avx512vnni) GTEST_SKIP() << "wino_output_row__avx512: this CPU lacks AVX-512";
+TEST(WinogradInt8, OutputTransformSimdEqualsTheDefinition) {
+  const auto variants = runnable_variants();
+  if (variants.empty()) GTEST_SKIP() << "this CPU has neither AVX-512 nor AVX2";
+  for (const Variant& var : variants) {
+  SCOPED_TRACE(var.name);
   std::mt19937 rng(778);
   int64_t inside = 0, total = 0;
   const float coefs[] = {0.0f, 1.0f, -1.0f, 2.0f, -2.0f, 0.5f, -0.5f, 8.0f, 0.03125f, -32.0f};
@@ -132,8 +160,7 @@ TEST(WinogradInt8, OutputTransformAvx512EqualsTheDefinition) {
     std::vector<uint8_t> ref(static_cast<size_t>(m * OW + 64), 0x5A), got = ref;
     kernels::wino_output_row__ref(p, P.data(), comp_stride, corr.data(), zs.data(), coef_stride, bias, tiles,
                                   ref.data(), OW, rows);
-    kernels::wino_output_row__avx512(p, P.data(), comp_stride, corr.data(), zs.data(), coef_stride, bias, tiles,
-                                     got.data(), OW, rows);
+    var.output(p, P.data(), comp_stride, corr.data(), zs.data(), coef_stride, bias, tiles, got.data(), OW, rows);
     ASSERT_EQ(got, ref) << "m=" << m << " tiles=" << tiles << " OW=" << OW << " rows=" << rows;
     for (int64_t i = 0; i < rows * OW; ++i, ++total) {
       const int v = p.y_unsigned ? ref[i] : static_cast<int8_t>(ref[i]);
@@ -141,4 +168,5 @@ TEST(WinogradInt8, OutputTransformAvx512EqualsTheDefinition) {
     }
   }
   EXPECT_GT(inside, total / 2) << "most results must be rounded, not clamped";
+  }
 }

@@ -11,109 +11,93 @@
 #include <immintrin.h>
 
 #include "../winograd_int8.hpp"
+#include "winograd_int8_default.hpp"
 
 namespace winq::kernels {
 
 namespace {
 
-// The default transforms (DESIGN.md's points, Bᵀ rows scaled to integers as in
-// src/winograd/lower_int8.cpp). When a layer uses them, the kernels below are
-// instantiated with these constants: the compiler drops the zero terms and the
-// multiplications by ±1. The same operations in the same order as with the
-// run-time coefficients, so the bytes are the same (tests check both).
-template <int m>
-struct Default;
-template <>
-struct Default<2> {
-  static constexpr float bt[16] = {1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, -1, 0, 1};
-  static constexpr float at[8] = {1, 1, 1, 0, 0, 1, -1, 1};
-};
-template <>
-struct Default<4> {
-  static constexpr float bt[36] = {4, 0, -5, 0, 1, 0, 0, 4, 4, -1, -1, 0, 0, -4, 4, 1, -1, 0,
-                                   0, -2, -1, 2, 1, 0, 0, 2, -1, -2, 1, 0, 0, 4, 0, -5, 0, 1};
-  static constexpr float at[24] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 0, 0, 1, 1, 4, 4, 0, 0, 1, -1, 8, -8, 1};
-};
-template <>
-struct Default<6> {
-  static constexpr float bt[64] = {4, 0,  -21, 0,   21,  0,   -4, 0, 0, -4, -4, 17,  17,  -4, -4, 0,
-                                   0, 4,  -4,  -17, 17,  4,   -4, 0, 0, 2,  1,  -10, -5,  8,  4,  0,
-                                   0, -2, 1,   10,  -5,  -8,  4,  0, 0, 4,  8,  -5,  -10, 1,  2,  0,
-                                   0, -4, 8,   5,   -10, -1,  2,  0, 0, -4, 0,  21,  0,   -21, 0,  4};
-  static constexpr float at[48] = {1, 1, 1,  1,  1,   1,      1,       0, 0, 1, -1, 2,  -2,  0.5f,   -0.5f,   0,
-                                   0, 1, 1,  4,  4,   0.25f,  0.25f,   0, 0, 1, -1, 8,  -8,  0.125f, -0.125f, 0,
-                                   0, 1, 1,  16, 16,  0.0625f, 0.0625f, 0, 0, 1, -1, 32, -32, 0.03125f, -0.03125f, 1};
+struct S {  // the vector operations winograd_int8_tiles.inl uses, 16 lanes
+  using F = __m512;
+  using I = __m512i;
+  static F zero() { return _mm512_setzero_ps(); }
+  static F set1(float v) { return _mm512_set1_ps(v); }
+  static F add(F a, F b) { return _mm512_add_ps(a, b); }
+  static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static F min(F a, F b) { return _mm512_min_ps(a, b); }
+  static F max(F a, F b) { return _mm512_max_ps(a, b); }
+  static F cvt(I v) { return _mm512_cvtepi32_ps(v); }
+  static I round(F v) { return _mm512_cvtps_epi32(v); }  // to nearest even (MXCSR default), as nearbyint
+  static I set1_i(int32_t v) { return _mm512_set1_epi32(v); }
+  static I add_i(I a, I b) { return _mm512_add_epi32(a, b); }
+  static I sub_i(I a, I b) { return _mm512_sub_epi32(a, b); }
 };
 
-bool same(const float* v, const float* table, int count) {
-  for (int i = 0; i < count; ++i)
-    if (v[i] != table[i]) return false;
-  return true;
-}
+}  // namespace
+
+}  // namespace winq::kernels
+
+#include "winograd_int8_tiles.inl"
+
+namespace winq::kernels {
+
+namespace {
+
+using wino_default::Default;
+using wino_default::same;
 
 template <int m, bool kDefault>
-void input_row(WINQ_WINO_INPUT_ARGS) {
-  constexpr int n = m + 2;
-  // idx[j]: lane q·4 + c reads word m·q + j of the 32 loaded.
-  __m512i idx[n];
-  for (int j = 0; j < n; ++j) {
-    alignas(64) int32_t v[16];
-    for (int l = 0; l < 16; ++l) v[l] = m * (l / 4) + j;
-    idx[j] = _mm512_load_si512(v);
-  }
-  alignas(64) static constexpr int32_t kShiftU[16] = {0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24};
-  alignas(64) static constexpr int32_t kShiftS[16] = {24, 16, 8, 0, 24, 16, 8, 0, 24, 16, 8, 0, 24, 16, 8, 0};
-  const __m512i shu = _mm512_load_si512(kShiftU), shs = _mm512_load_si512(kShiftS);
-  const __m512i byte = _mm512_set1_epi32(0xFF);
-  const __m512 zp = _mm512_set1_ps(static_cast<float>(p.x_zp));
-  const float* bt = kDefault ? Default<m>::bt : p.bt;
-  // Locals, not p's members: the byte stores below may alias p, which would
-  // make the compiler reload every pointer after each store.
-  const float *const v_scale = p.v_scale, *const v_lo = p.v_lo, *const v_hi = p.v_hi;
-  const int32_t* const v_off = p.v_off;
-  const bool x_signed = p.x_signed, x_zp = p.x_zp != 0;
-  for (int64_t t0 = 0; t0 < tiles; t0 += 4) {
-    const int64_t left = tiles - t0;
-    const __mmask16 store = left >= 4 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << (4 * left)) - 1);
-    __m512 t[n][n];  // t[i][s] = Σ_j B'ᵀ[s][j] d[i][j]
-#pragma GCC unroll 8
-    for (int i = 0; i < n; ++i) {
-      const uint8_t* row = xp + (i * ws + t0 * m) * 4;
-      const __m512i lo = _mm512_loadu_si512(row), hi = _mm512_loadu_si512(row + 64);
-      __m512 d[n];
-#pragma GCC unroll 8
-      for (int j = 0; j < n; ++j) {
-        const __m512i w = _mm512_permutex2var_epi32(lo, idx[j], hi);
-        const __m512i v = x_signed ? _mm512_srai_epi32(_mm512_sllv_epi32(w, shs), 24)
-                                     : _mm512_and_si512(_mm512_srlv_epi32(w, shu), byte);
-        d[j] = x_zp ? _mm512_sub_ps(_mm512_cvtepi32_ps(v), zp) : _mm512_cvtepi32_ps(v);
-      }
-#pragma GCC unroll 8
-      for (int s = 0; s < n; ++s) {
-        __m512 acc = _mm512_setzero_ps();
-#pragma GCC unroll 8
-        for (int j = 0; j < n; ++j)
-          if (bt[s * n + j] != 0.0f) acc = _mm512_fmadd_ps(_mm512_set1_ps(bt[s * n + j]), d[j], acc);  // exact: integers < 2^24
-        t[i][s] = acc;
-      }
+struct Input {
+  static void run(WINQ_WINO_INPUT_ARGS) {
+    constexpr int n = m + 2;
+    // idx[j]: lane q·4 + c reads word m·q + j of the 32 loaded.
+    __m512i idx[n];
+    for (int j = 0; j < n; ++j) {
+      alignas(64) int32_t v[16];
+      for (int l = 0; l < 16; ++l) v[l] = m * (l / 4) + j;
+      idx[j] = _mm512_load_si512(v);
     }
+    alignas(64) static constexpr int32_t kShiftU[16] = {0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24};
+    alignas(64) static constexpr int32_t kShiftS[16] = {24, 16, 8, 0, 24, 16, 8, 0, 24, 16, 8, 0, 24, 16, 8, 0};
+    const __m512i shu = _mm512_load_si512(kShiftU), shs = _mm512_load_si512(kShiftS);
+    const __m512i byte = _mm512_set1_epi32(0xFF);
+    const __m512 zp = _mm512_set1_ps(static_cast<float>(p.x_zp));
+    const float* bt = kDefault ? Default<m>::bt : p.bt;
+    // Locals, not p's members: the byte stores below may alias p, which would
+    // make the compiler reload every pointer after each store.
+    const float *const v_scale = p.v_scale, *const v_lo = p.v_lo, *const v_hi = p.v_hi;
+    const int32_t* const v_off = p.v_off;
+    const bool x_signed = p.x_signed, x_zp = p.x_zp != 0;
+    for (int64_t t0 = 0; t0 < tiles; t0 += 4) {
+      const int64_t left = tiles - t0;
+      const __mmask16 store = left >= 4 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << (4 * left)) - 1);
+      __m512 t[n][n];  // t[i][s] = Σ_j B'ᵀ[s][j] d[i][j]
 #pragma GCC unroll 8
-    for (int s = 0; s < n; ++s)
+      for (int i = 0; i < n; ++i) {
+        const uint8_t* row = xp + (i * ws + t0 * m) * 4;
+        const __m512i lo = _mm512_loadu_si512(row), hi = _mm512_loadu_si512(row + 64);
+        __m512 d[n];
 #pragma GCC unroll 8
-      for (int r = 0; r < n; ++r) {
-        __m512 v = _mm512_setzero_ps();
-#pragma GCC unroll 8
-        for (int i = 0; i < n; ++i)
-          if (bt[r * n + i] != 0.0f) v = _mm512_fmadd_ps(_mm512_set1_ps(bt[r * n + i]), t[i][s], v);
-        const int k = r * n + s;
-        // Integer bounds: clamping before the rounding conversion is the same as after.
-        __m512 q = _mm512_mul_ps(v, _mm512_set1_ps(v_scale[k]));
-        q = _mm512_min_ps(_mm512_max_ps(q, _mm512_set1_ps(v_lo[k])), _mm512_set1_ps(v_hi[k]));
-        const __m512i b = _mm512_add_epi32(_mm512_cvtps_epi32(q), _mm512_set1_epi32(v_off[k]));
-        _mm512_mask_cvtepi32_storeu_epi8(dst + k * comp_stride + t0 * 4, store, b);
+        for (int j = 0; j < n; ++j) {
+          const __m512i w = _mm512_permutex2var_epi32(lo, idx[j], hi);
+          const __m512i v = x_signed ? _mm512_srai_epi32(_mm512_sllv_epi32(w, shs), 24)
+                                       : _mm512_and_si512(_mm512_srlv_epi32(w, shu), byte);
+          d[j] = x_zp ? _mm512_sub_ps(_mm512_cvtepi32_ps(v), zp) : _mm512_cvtepi32_ps(v);
+        }
+        input_row_pass<S, n>(bt, d, t[i]);
       }
+#pragma GCC unroll 8
+      for (int s = 0; s < n; ++s)
+#pragma GCC unroll 8
+        for (int r = 0; r < n; ++r) {
+          const int k = r * n + s;
+          const __m512i b = input_component<S, n>(bt, t, r, s, v_scale[k], v_lo[k], v_hi[k], v_off[k]);
+          _mm512_mask_cvtepi32_storeu_epi8(dst + k * comp_stride + t0 * 4, store, b);
+        }
+    }
   }
-}
+};
 
 // The m result vectors of one output row (lane = tile) as pixel-ordered bytes.
 template <int m>
@@ -151,72 +135,44 @@ void store_row(const __m512i (&r)[m], uint8_t* out, int64_t count) {
 }
 
 template <int m, bool kDefault>
-void output_row(WINQ_WINO_OUTPUT_ARGS) {
-  constexpr int n = m + 2;
-  const float* at = kDefault ? Default<m>::at : p.at;
-  const __m512 lo = _mm512_set1_ps(static_cast<float>(p.qmin - p.y_zp));
-  const __m512 hi = _mm512_set1_ps(static_cast<float>(p.qmax - p.y_zp));
-  const __m512i zp = _mm512_set1_epi32(p.y_zp);
-  for (int64_t t0 = 0; t0 < tiles; t0 += 16) {
-    const int64_t left = tiles - t0;
-    const __mmask16 lanes = left >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << left) - 1);
-    __m512 t[m][n];  // t[r][j] = Σ_i Aᵀ[r][i] z[i][j]
+struct Output {
+  static void run(WINQ_WINO_OUTPUT_ARGS) {
+    constexpr int n = m + 2;
+    const float* at = kDefault ? Default<m>::at : p.at;
+    const __m512 lo = _mm512_set1_ps(static_cast<float>(p.qmin - p.y_zp));
+    const __m512 hi = _mm512_set1_ps(static_cast<float>(p.qmax - p.y_zp));
+    const __m512i zp = _mm512_set1_epi32(p.y_zp);
+    for (int64_t t0 = 0; t0 < tiles; t0 += 16) {
+      const int64_t left = tiles - t0;
+      const __mmask16 lanes = left >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << left) - 1);
+      __m512 t[m][n];  // t[r][j] = Σ_i Aᵀ[r][i] z[i][j]
 #pragma GCC unroll 8
-    for (int j = 0; j < n; ++j) {
-      __m512 z[n];
+      for (int j = 0; j < n; ++j) {
+        __m512 z[n];
 #pragma GCC unroll 8
-      for (int i = 0; i < n; ++i) {
-        const int k = i * n + j;
-        const __m512i pk = _mm512_maskz_loadu_epi32(lanes, P + k * comp_stride + t0);
-        z[i] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(pk, _mm512_set1_epi32(corr[k * coef_stride]))),
-                             _mm512_set1_ps(z_scale[k * coef_stride]));
+        for (int i = 0; i < n; ++i) {
+          const int k = i * n + j;
+          z[i] = output_z<S>(_mm512_maskz_loadu_epi32(lanes, P + k * comp_stride + t0), corr[k * coef_stride],
+                             z_scale[k * coef_stride]);
+        }
+        output_column_pass<S, m>(at, z, t, j);
       }
-#pragma GCC unroll 8
-      for (int r = 0; r < m; ++r) {
-        __m512 acc = _mm512_setzero_ps();
-#pragma GCC unroll 8
-        for (int i = 0; i < n; ++i)
-          if (at[r * n + i] != 0.0f) acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_set1_ps(at[r * n + i]), z[i]));
-        t[r][j] = acc;
+      const int64_t x0 = t0 * m, count = OW - x0 < 16 * m ? OW - x0 : 16 * m;
+      for (int r = 0; r < rows; ++r) {
+        __m512i res[m];
+        output_row_values<S, m>(at, t[r], bias, lo, hi, zp, res);
+        store_row<m>(res, y + r * OW + x0, count);
       }
-    }
-    const int64_t x0 = t0 * m, count = OW - x0 < 16 * m ? OW - x0 : 16 * m;
-    for (int r = 0; r < rows; ++r) {
-      __m512i res[m];
-#pragma GCC unroll 8
-      for (int s = 0; s < m; ++s) {
-        __m512 acc = _mm512_set1_ps(bias);
-#pragma GCC unroll 8
-        for (int j = 0; j < n; ++j)
-          if (at[s * n + j] != 0.0f) acc = _mm512_add_ps(acc, _mm512_mul_ps(t[r][j], _mm512_set1_ps(at[s * n + j])));
-        acc = _mm512_min_ps(_mm512_max_ps(acc, lo), hi);  // integer bounds: clamping before rounding is the same
-        res[s] = _mm512_add_epi32(_mm512_cvtps_epi32(acc), zp);
-      }
-      store_row<m>(res, y + r * OW + x0, count);
     }
   }
-}
+};
 
 }  // namespace
 
-void wino_input_row__avx512(WINQ_WINO_INPUT_ARGS) {
-  switch (p.m) {
-    case 2: return (same(p.bt, Default<2>::bt, 16) ? input_row<2, true> : input_row<2, false>)(p, xp, ws, tiles, dst, comp_stride);
-    case 4: return (same(p.bt, Default<4>::bt, 36) ? input_row<4, true> : input_row<4, false>)(p, xp, ws, tiles, dst, comp_stride);
-    case 6: return (same(p.bt, Default<6>::bt, 64) ? input_row<6, true> : input_row<6, false>)(p, xp, ws, tiles, dst, comp_stride);
-    default: return wino_input_row__ref(p, xp, ws, tiles, dst, comp_stride);
-  }
-}
+void wino_input_row__avx512(WINQ_WINO_INPUT_ARGS) { dispatch_input<Input>(p, xp, ws, tiles, dst, comp_stride); }
 
 void wino_output_row__avx512(WINQ_WINO_OUTPUT_ARGS) {
-#define WINQ_OUT_ARGS p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, y, OW, rows
-  switch (p.m) {
-    case 2: return (same(p.at, Default<2>::at, 8) ? output_row<2, true> : output_row<2, false>)(WINQ_OUT_ARGS);
-    case 4: return (same(p.at, Default<4>::at, 24) ? output_row<4, true> : output_row<4, false>)(WINQ_OUT_ARGS);
-    case 6: return (same(p.at, Default<6>::at, 48) ? output_row<6, true> : output_row<6, false>)(WINQ_OUT_ARGS);
-    default: return wino_output_row__ref(WINQ_OUT_ARGS);
-  }
-#undef WINQ_OUT_ARGS
+  dispatch_output<Output>(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, y, OW, rows);
 }
 
 bool wino_default_transforms__avx512(int m, const float* bt, const float* at) {
