@@ -18,5 +18,6 @@ struct QAddArgs {
 using QAddFn = void (*)(const void* a, const void* b, void* y, int64_t n, const QAddArgs& p);
 void qadd__ref(const void* a, const void* b, void* y, int64_t n, const QAddArgs& p);
 void qadd__avx512(const void* a, const void* b, void* y, int64_t n, const QAddArgs& p);
+void qadd__avx2(const void* a, const void* b, void* y, int64_t n, const QAddArgs& p);
 
 }  // namespace winq::kernels

@@ -22,5 +22,6 @@ struct RowRequant {
 using RequantRowFn = void (*)(WINQ_REQUANTIZE_ROWS_ARGS);
 void requantize_row__ref(WINQ_REQUANTIZE_ROWS_ARGS);
 void requantize_row__avx512(WINQ_REQUANTIZE_ROWS_ARGS);
+void requantize_row__avx2(WINQ_REQUANTIZE_ROWS_ARGS);
 
 }  // namespace winq::kernels

@@ -31,10 +31,10 @@ const KernelTable& kernel_table() {
         t.qgemm_k4 = kernels::qgemm_u8s8_k4__avx2;
         t.qgemm_k4_name = "qgemm_u8s8_k4__avx2";
         t.qgemm_k4_s16 = true;
-        t.requantize_row = kernels::requantize_row__ref;
-        t.requantize_row_name = "requantize_row__ref";
-        t.qadd = kernels::qadd__ref;
-        t.qadd_name = "qadd__ref";
+        t.requantize_row = kernels::requantize_row__avx2;
+        t.requantize_row_name = "requantize_row__avx2";
+        t.qadd = kernels::qadd__avx2;
+        t.qadd_name = "qadd__avx2";
         t.wino_input = kernels::wino_input_row__avx2;
         t.wino_output = kernels::wino_output_row__avx2;
         t.wino_name = "wino_{input,output}_row__avx2";

@@ -179,6 +179,11 @@ TEST(Adversarial, WinogradInputTransformAtEachComponentsExtremes) {
             kernels::wino_input_row__avx512(p, xp.data(), ws, tiles, got.data(), comp_stride);
             ASSERT_EQ(got, ref);
           }
+          if (best_isa() >= Isa::avx2) {
+            std::vector<uint8_t> got(ref.size(), 0xA5);
+            kernels::wino_input_row__avx2(p, xp.data(), ws, tiles, got.data(), comp_stride);
+            ASSERT_EQ(got, ref) << "wino_input_row__avx2";
+          }
         }
     }
   }
@@ -221,6 +226,11 @@ TEST(Adversarial, QAddWithTheLargestMultipliersAndOperandsAtBothEnds) {
         if (best_isa() >= Isa::avx512vnni) {
           kernels::qadd__avx512(a.data(), b.data(), got.data(), n, p);
           ASSERT_EQ(got, ref) << "qadd__avx512 shift=" << shift << " pattern " << pat;
+        }
+        if (best_isa() >= Isa::avx2) {
+          std::fill(got.begin(), got.end(), uint8_t{0x5A});
+          kernels::qadd__avx2(a.data(), b.data(), got.data(), n, p);
+          ASSERT_EQ(got, ref) << "qadd__avx2 shift=" << shift << " pattern " << pat;
         }
       }
     }

@@ -1,9 +1,10 @@
-// qadd__avx512 against the definition qadd__ref at tolerance 0: every type
+// qadd__avx512 and qadd__avx2 against the definition qadd__ref at tolerance 0: every type
 // combination, random lengths (masked tails), zero points, multipliers at the
 // ends of their range, rounding ties and clamping; two guard bytes after the
 // output must stay untouched.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <random>
 #include <vector>
 
@@ -12,8 +13,21 @@
 
 using namespace winq;
 
-TEST(QAdd, Avx512EqualsTheDefinitionExactly) {
-  if (best_isa() < Isa::avx512vnni) GTEST_SKIP() << "qadd__avx512: this CPU lacks AVX-512";
+TEST(QAdd, SimdEqualsTheDefinitionExactly) {
+  struct Variant {
+    const char* name;
+    Isa isa;
+    kernels::QAddFn fn;
+  };
+  int ran = 0;
+  for (const Variant& var : {Variant{"qadd__avx512", Isa::avx512vnni, kernels::qadd__avx512},
+                             Variant{"qadd__avx2", Isa::avx2, kernels::qadd__avx2}}) {
+  if (best_isa() < var.isa) {
+    std::printf("[  SKIPPED ] %s: this CPU lacks it\n", var.name);
+    continue;
+  }
+  ++ran;
+  SCOPED_TRACE(var.name);
   std::mt19937 rng(4242);
   for (int trial = 0; trial < 600; ++trial) {
     SCOPED_TRACE(testing::Message() << "trial " << trial << " (seed 4242)");
@@ -42,7 +56,9 @@ TEST(QAdd, Avx512EqualsTheDefinitionExactly) {
     for (auto& v : b) v = static_cast<uint8_t>(rng());
     std::vector<uint8_t> want(static_cast<size_t>(n + 2), 0xEE), got(static_cast<size_t>(n + 2), 0xEE);
     kernels::qadd__ref(a.data(), b.data(), want.data(), n, p);
-    kernels::qadd__avx512(a.data(), b.data(), got.data(), n, p);
+    var.fn(a.data(), b.data(), got.data(), n, p);
     ASSERT_EQ(got, want) << "n=" << n;
   }
+  }
+  if (ran == 0) GTEST_SKIP() << "this CPU has neither AVX-512 nor AVX2";
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <random>
 #include <vector>
 
@@ -123,8 +124,21 @@ INSTANTIATE_TEST_SUITE_P(Variants, QGemmK4, testing::Range(0, 5),
 
 // The epilogue variants against requantize() at tolerance 0: random and
 // extreme accumulators, every shift, both output types, ties included.
-TEST(RequantizeRow, Avx512EqualsTheDefinition) {
-  if (best_isa() < Isa::avx512vnni) GTEST_SKIP() << "requantize_row__avx512: this CPU lacks AVX-512";
+TEST(RequantizeRow, SimdEqualsTheDefinition) {
+  struct Variant {
+    const char* name;
+    Isa isa;
+    kernels::RequantRowFn fn;
+  };
+  int ran = 0;
+  for (const Variant& var : {Variant{"requantize_row__avx512", Isa::avx512vnni, kernels::requantize_row__avx512},
+                             Variant{"requantize_row__avx2", Isa::avx2, kernels::requantize_row__avx2}}) {
+  if (best_isa() < var.isa) {
+    std::printf("[  SKIPPED ] %s: this CPU lacks it\n", var.name);
+    continue;
+  }
+  ++ran;
+  SCOPED_TRACE(var.name);
   std::mt19937_64 rng(77);
   for (int trial = 0; trial < 400; ++trial) {
     SCOPED_TRACE(trial);
@@ -150,7 +164,7 @@ TEST(RequantizeRow, Avx512EqualsTheDefinition) {
     // Two guard bytes after the row: the masked tail must not write them.
     std::vector<uint8_t> want(static_cast<size_t>(n + 2), 0xEE), got(static_cast<size_t>(n + 2), 0xEE);
     kernels::requantize_row__ref(acc.data(), 1, n, n, p, want.data(), n);
-    kernels::requantize_row__avx512(acc.data(), 1, n, n, p, got.data(), n);
+    var.fn(acc.data(), 1, n, n, p, got.data(), n);
     ASSERT_EQ(got, want) << "n=" << n;
     // The same accumulators as rows of w < n with gaps between them (a block of
     // output rows spaced by padding columns), into rows spaced by 3 bytes more.
@@ -158,9 +172,11 @@ TEST(RequantizeRow, Avx512EqualsTheDefinition) {
     const int64_t rows = (n - w) / (w + gap) + 1, ostride = w + 3;
     std::vector<uint8_t> want2(static_cast<size_t>(rows * ostride), 0xEE), got2(want2);
     kernels::requantize_row__ref(acc.data(), rows, w, w + gap, p, want2.data(), ostride);
-    kernels::requantize_row__avx512(acc.data(), rows, w, w + gap, p, got2.data(), ostride);
+    var.fn(acc.data(), rows, w, w + gap, p, got2.data(), ostride);
     ASSERT_EQ(got2, want2) << "rows=" << rows << " w=" << w << " gap=" << gap;
     for (int64_t r = 0; r < rows; ++r)  // the reference itself: row r is the 1-D result at r·(w + gap)
       for (int64_t i = 0; i < w; ++i) ASSERT_EQ(want2[r * ostride + i], want[r * (w + gap) + i]);
   }
+  }
+  if (ran == 0) GTEST_SKIP() << "this CPU has neither AVX-512 nor AVX2";
 }

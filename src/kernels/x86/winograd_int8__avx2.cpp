@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "../winograd_int8.hpp"
+#include "avx2_lanes.hpp"
 #include "winograd_int8_default.hpp"
 
 namespace winq::kernels {
@@ -46,13 +47,7 @@ namespace winq::kernels {
 
 namespace {
 
-// Byte 0 of each 32-bit lane gathered into the low 4 bytes of each 128-bit half.
-inline __m128i low_bytes(__m256i v) {
-  const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
-                                        0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
-  const __m256i b = _mm256_shuffle_epi8(v, pick);
-  return _mm_unpacklo_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));  // 8 bytes
-}
+using avx2::low_bytes;
 
 template <int m, bool kDefault>
 struct Input {
@@ -138,10 +133,9 @@ struct Output {
     const __m256 lo = _mm256_set1_ps(static_cast<float>(p.qmin - p.y_zp));
     const __m256 hi = _mm256_set1_ps(static_cast<float>(p.qmax - p.y_zp));
     const __m256i zp = _mm256_set1_epi32(p.y_zp);
-    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (int64_t t0 = 0; t0 < tiles; t0 += 8) {
       const int64_t left = tiles - t0;
-      const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(left < 8 ? left : 8)), iota);
+      const __m256i lanes = avx2::first_lanes(left);
       __m256 t[m][n];
 #pragma GCC unroll 8
       for (int j = 0; j < n; ++j) {
