@@ -3,7 +3,10 @@
 // activations are widened to int16 and multiplied with vpmaddwd, whose pair
 // sums are 32-bit: exact. Weights come packed as int16 (pack_weights_k4_s16).
 // A tile is 4 output channels × 8 positions; the loops over the tile are
-// unrolled so that its accumulators stay in registers.
+// unrolled so that its accumulators stay in registers. The last positions of
+// a row (fewer than 8) run the same tile with masked loads and stores: small
+// images have many such rows (a 7×7 implicit-GEMM block spans 61 positions),
+// and a masked load never touches the bytes past the row.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -15,17 +18,30 @@ namespace winq::kernels {
 
 namespace {
 
-// Channels [r0, r0 + R) of a panel, positions [n0, n0 + 8).
-template <int R>
+// Lanes [0, count) set: the positions a tail tile covers.
+inline __m256i first_positions(int64_t count) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(count)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// Channels [r0, r0 + R) of a panel, positions [n0, n0 + 8) (with kTail: [n0, n0 + count)).
+template <int R, bool kTail = false>
 inline void tile8(int64_t r0, int64_t rows, int64_t n0, int64_t K4, const int16_t* wpanel, const uint8_t* a,
-                  const int64_t* row_off, int32_t* C, int64_t ldc) {
+                  const int64_t* row_off, int32_t* C, int64_t ldc, int64_t count = 8) {
+  const __m256i mask = first_positions(count);
   __m256i lo[R], hi[R];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
   for (int64_t k4 = 0; k4 < K4; ++k4) {
     const uint8_t* ak = a + row_off[k4] + n0 * 4;
-    const __m256i x_lo = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ak)));
-    const __m256i x_hi = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ak + 16)));
+    __m256i x_lo, x_hi;
+    if constexpr (kTail) {
+      const __m256i x = _mm256_maskload_epi32(reinterpret_cast<const int*>(ak), mask);
+      x_lo = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(x));
+      x_hi = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(x, 1));
+    } else {
+      x_lo = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ak)));
+      x_hi = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ak + 16)));
+    }
     const int16_t* wk = wpanel + (k4 * kQPanel + r0) * 4;
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
@@ -39,7 +55,10 @@ inline void tile8(int64_t r0, int64_t rows, int64_t n0, int64_t K4, const int16_
   for (int r = 0; r < R && r0 + r < rows; ++r) {
     // Each position holds two partial sums; add the pairs and restore the order.
     const __m256i s = _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo[r], hi[r]), _MM_SHUFFLE(3, 1, 2, 0));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(C + (r0 + r) * ldc + n0), s);
+    if constexpr (kTail)
+      _mm256_maskstore_epi32(C + (r0 + r) * ldc + n0, mask, s);
+    else
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(C + (r0 + r) * ldc + n0), s);
   }
 }
 
@@ -56,14 +75,10 @@ void qgemm_u8s8_k4__avx2(WINQ_QGEMM_K4_ARGS) {
       tile8<4>(0, rows, n0, K4, wpanel, a, row_off, cp, ldc);
       if (rows > 4) tile8<4>(4, rows, n0, K4, wpanel, a, row_off, cp, ldc);
     }
-    for (int64_t r = 0; r < rows; ++r)  // the last positions, fewer than 8
-      for (int64_t n = n0; n < N; ++n) {
-        int32_t acc = 0;
-        for (int64_t k4 = 0; k4 < K4; ++k4)
-          for (int64_t j = 0; j < 4; ++j)
-            acc += static_cast<int32_t>(wpanel[(k4 * kQPanel + r) * 4 + j]) * a[row_off[k4] + n * 4 + j];
-        cp[r * ldc + n] = acc;
-      }
+    if (n0 < N) {  // the last positions, fewer than 8
+      tile8<4, true>(0, rows, n0, K4, wpanel, a, row_off, cp, ldc, N - n0);
+      if (rows > 4) tile8<4, true>(4, rows, n0, K4, wpanel, a, row_off, cp, ldc, N - n0);
+    }
   }
 }
 
