@@ -10,6 +10,10 @@
 
 namespace winq {
 
+namespace ops {
+struct OpDef;
+}
+
 using InputShapes = std::map<std::string, Shape>;
 
 struct PrepareOptions {
@@ -47,6 +51,9 @@ class FloatExecutor {
   int threads_;
   Observer observer_;
   std::vector<int> last_use_;  // per value: index of the last node reading it
+  std::vector<const ops::OpDef*> op_defs_;  // per node, looked up once (not by name on every run)
+  std::vector<std::string> where_;          // per node: "node 'name' (Op)" for the kernels' error messages
+  std::vector<char> in_place_;              // per value: a constant read in place from graph_ (not a graph input)
 };
 
 // Median latency of `runs` runs on one input (after `warmup` runs), in total

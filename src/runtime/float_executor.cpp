@@ -12,11 +12,15 @@ FloatExecutor::FloatExecutor(Graph prepared, int threads) : graph_(std::move(pre
   last_use_.assign(graph_.values.size(), -1);
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const Node& n = graph_.nodes[i];
-    if (!ops::find_op(n.domain, n.op))
-      throw Unsupported(fmt::format("unsupported op '{}' at node '{}'", n.op, n.name));
+    op_defs_.push_back(ops::find_op(n.domain, n.op));
+    where_.push_back(fmt::format("node '{}' ({})", n.name, n.op));
+    if (!op_defs_.back()) throw Unsupported(fmt::format("unsupported op '{}' at node '{}'", n.op, n.name));
     for (ValueId v : n.inputs)
       if (v != kNoValue) last_use_[v] = static_cast<int>(i);
   }
+  in_place_.assign(graph_.values.size(), 0);
+  for (size_t v = 0; v < graph_.values.size(); ++v) in_place_[v] = graph_.values[v].is_constant();
+  for (ValueId v : graph_.inputs) in_place_[v] = 0;  // a given input overrides an initializer of its name
   for (ValueId v : graph_.inputs)
     if (!graph_.values[v].shape_known()) throw Error("FloatExecutor needs a prepared graph (input shapes known)");
 }
@@ -25,9 +29,7 @@ std::vector<Tensor> FloatExecutor::run(const std::vector<Tensor>& inputs) {
   const Graph& g = graph_;
   if (inputs.size() != g.inputs.size())
     throw Error(fmt::format("the model takes {} input(s), {} given", g.inputs.size(), inputs.size()));
-  std::vector<Tensor> slot(g.values.size());
-  for (size_t i = 0; i < g.values.size(); ++i)
-    if (g.values[i].is_constant()) slot[i] = g.values[i].constant;
+  std::vector<Tensor> slot(g.values.size());  // computed values; constants are read in place
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Value& v = g.values[g.inputs[i]];
     if (inputs[i].shape() != v.shape || inputs[i].dtype() != v.dtype)
@@ -38,9 +40,11 @@ std::vector<Tensor> FloatExecutor::run(const std::vector<Tensor>& inputs) {
   }
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
-    ops::RunContext rc{n, g.opset, threads_, {}, std::vector<Tensor>(n.outputs.size())};
-    for (ValueId v : n.inputs) rc.in.push_back(v == kNoValue ? nullptr : &slot[v]);
-    ops::find_op(n.domain, n.op)->run(rc);
+    ops::RunContext rc{n, g.opset, threads_, {}, std::vector<Tensor>(n.outputs.size()), &where_[i]};
+    rc.in.reserve(n.inputs.size());
+    for (ValueId v : n.inputs)
+      rc.in.push_back(v == kNoValue ? nullptr : in_place_[v] ? &g.values[v].constant : &slot[v]);
+    op_defs_[i]->run(rc);
     for (size_t o = 0; o < n.outputs.size(); ++o) {
       const ValueId id = n.outputs[o];
       if (rc.out[o].shape() != g.values[id].shape)
@@ -50,11 +54,11 @@ std::vector<Tensor> FloatExecutor::run(const std::vector<Tensor>& inputs) {
       if (observer_) observer_(id, slot[id]);
     }
     for (ValueId v : n.inputs)
-      if (v != kNoValue && last_use_[v] == static_cast<int>(i) && !g.values[v].is_constant() && !g.is_graph_output(v))
+      if (v != kNoValue && last_use_[v] == static_cast<int>(i) && !in_place_[v] && !g.is_graph_output(v))
         slot[v] = Tensor();
   }
   std::vector<Tensor> out;
-  for (ValueId v : g.outputs) out.push_back(slot[v]);
+  for (ValueId v : g.outputs) out.push_back(in_place_[v] ? g.values[v].constant : slot[v]);
   return out;
 }
 

@@ -73,7 +73,8 @@ Graph prepare(Graph g, const InputShapes& shapes, const PrepareOptions& opt) {
         out.constant = std::move(t);
         folded[i] = 1;
       } else if (all_const) {
-        ops::RunContext rc{n, g.opset, 1, {}, std::vector<Tensor>(n.outputs.size())};
+        const std::string where = fmt::format("node '{}' ({})", n.name, n.op);
+        ops::RunContext rc{n, g.opset, 1, {}, std::vector<Tensor>(n.outputs.size()), &where};
         for (ValueId v : n.inputs) rc.in.push_back(v == kNoValue ? nullptr : &g.values[v].constant);
         def->run(rc);
         for (size_t o = 0; o < n.outputs.size(); ++o) {

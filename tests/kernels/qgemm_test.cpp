@@ -112,7 +112,7 @@ TEST_P(QGemmK4, EqualsTheDefinitionExactly) {
         for (const auto& [k0, k4s] : {std::pair<int64_t, int64_t>{0, 24}, {24, 24}, {48, 24}, {71, 1}, {10, 37}})
           check(v, M, N, 288, Fill::random, seed++, k0, k4s);
   if (v.wide)  // output rows of 1, 4, 7, 8, 14 and 16 positions read in place from a wider padded input
-    for (int64_t M : {16, 32, 48})
+    for (int64_t M : {16, 32, 48, 64, 112})  // 64, 112: rows of ≤ 6 positions take 4 panels at a time, then 2, 1
       for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{4, 4}, {3, 7}, {2, 8}, {5, 1}, {2, 14}, {3, 16}})
         check(v, M, rows * cols, 72, Fill::random, seed++, 0, -1, cols);
 }
@@ -156,6 +156,11 @@ TEST(RequantizeRow, SimdEqualsTheDefinition) {
     p.bias = static_cast<int32_t>(rng() % 20001) - 10000;
     p.rq = trial % 50 == 0 ? Requant{} : make_requant(std::ldexp(1.0 + static_cast<double>(rng() % 1000) / 1000.0, -static_cast<int>(rng() % 30)));
     if (trial % 7 == 0) p.rq = make_requant(0.5);  // multiplier 2^30: halves, many ties
+    if (trial % 7 == 1) p.rq = make_requant(0.25);  // shift 32: quarters, ties at 2 mod 4
+    if (trial % 7 == 2) {  // shift 41: ties at 2^10 mod 2^11 (the multiples of 2^10 above, bias a multiple of 2^11)
+      p.rq = make_requant(std::ldexp(1.0, -10));
+      p.bias = (p.bias / 2048) * 2048;
+    }
     p.zp = static_cast<int32_t>(rng() % 11) - 5;
     p.out_unsigned = rng() & 1;
     p.qmin = p.out_unsigned ? 0 : -128;

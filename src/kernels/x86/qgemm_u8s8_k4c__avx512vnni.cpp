@@ -87,9 +87,11 @@ void tile(int64_t rows, int64_t n0, int64_t K4, const int8_t* w, int64_t wstride
 template <int MB>
 void tile_of(int nb, int64_t rows, int64_t n0, int64_t K4, const int8_t* w, int64_t wstride, const uint8_t* a,
              const int64_t* row_off, int32_t* C, int64_t ldc) {
-  switch (nb) {
-#define WINQ_NB(nb) \
-  case nb: return tile<MB, nb>(rows, n0, K4, w, wstride, a, row_off, C, ldc);
+  switch (nb) {  // only the tiles of at most 24 accumulators exist (32 registers: + MB weights + 1 broadcast)
+#define WINQ_NB(nb)                                                                  \
+  case nb:                                                                           \
+    if constexpr (MB * nb <= 24) return tile<MB, nb>(rows, n0, K4, w, wstride, a, row_off, C, ldc); \
+    return;
     WINQ_NB(1) WINQ_NB(2) WINQ_NB(3) WINQ_NB(4) WINQ_NB(5) WINQ_NB(6)
     WINQ_NB(7) WINQ_NB(8) WINQ_NB(9) WINQ_NB(10) WINQ_NB(11) WINQ_NB(12)
 #undef WINQ_NB
@@ -97,13 +99,14 @@ void tile_of(int nb, int64_t rows, int64_t n0, int64_t K4, const int8_t* w, int6
   }
 }
 
-// A row of N positions in tiles of at most 12 (MB = 2: 24 accumulators,
-// 2 + 12 loads per 24 products), as even as possible: 16 positions as 8 + 8,
-// not 12 + a 4-position tile that would do 8 products per 6 loads.
+// A row of N positions in tiles of at most 24 / MB (MB = 2: 12 positions,
+// 24 accumulators, 2 + 12 loads per 24 products), as even as possible: 16
+// positions as 8 + 8, not 12 + a 4-position tile that would do 8 products
+// per 6 loads.
 template <int MB>
 void positions(int64_t rows, int64_t N, int64_t K4, const int8_t* w, int64_t wstride, const uint8_t* a,
                const int64_t* row_off, int32_t* C, int64_t ldc) {
-  constexpr int64_t kMaxNB = 12;
+  constexpr int64_t kMaxNB = MB == 1 ? 12 : 24 / MB;
   const int64_t tiles = (N + kMaxNB - 1) / kMaxNB;
   if (tiles == 0) return;
   const int64_t base = N / tiles, longer = N % tiles;  // the first `longer` tiles take one more
@@ -125,6 +128,13 @@ void qgemm_u8s8_k4c__avx512vnni(WINQ_QGEMM_K4C_ARGS) {
   for (int64_t r0 = 0; r0 < N; r0 += cols) {
     const uint8_t* ar = a + 4 * (r0 / cols) * pitch;  // the row's input; its outputs start at C + r0
     int64_t p = 0;
+    // Rows of at most 6 positions (4×4 maps) take 4 panels at a time: with 2,
+    // a tile would hold 8 accumulators, fewer than vpdpbusd's latency ×
+    // throughput needs to keep both ports busy.
+    if (cols <= 6)
+      for (; p + 4 <= panels; p += 4)
+        positions<4>(std::min<int64_t>(4 * kQPanelWide, M - p * kQPanelWide), cols, K4, w + p * wstride, wstride, ar,
+                     row_off, C + p * kQPanelWide * ldc + r0, ldc);
     for (; p + 2 <= panels; p += 2)
       positions<2>(std::min<int64_t>(2 * kQPanelWide, M - p * kQPanelWide), cols, K4, w + p * wstride, wstride,
                    ar, row_off, C + p * kQPanelWide * ldc + r0, ldc);

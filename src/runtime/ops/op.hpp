@@ -31,7 +31,11 @@ struct RunContext {
   std::vector<Tensor> out;
   bool has_input(size_t i) const { return i < in.size() && in[i] != nullptr; }
   const Tensor& input(size_t i) const;
-  std::string where() const { return fmt::format("node '{}' ({})", node.name, node.op); }
+  // "node 'name' (Op)": kernels pass it to helpers that only use it in error
+  // messages, several times per run, so whoever runs the node formats it once
+  // (the executor when it is built) and passes it here.
+  const std::string& where() const { return *where_text; }
+  const std::string* where_text = nullptr;
 };
 
 struct OpDef {
