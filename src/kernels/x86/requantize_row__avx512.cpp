@@ -17,39 +17,6 @@ inline __m512i round_shift(__m512i x, __m128i n, __m512i half_minus_one, __m512i
   return _mm512_sra_epi64(_mm512_add_epi64(_mm512_add_epi64(x, half_minus_one), odd), n);
 }
 
-// The same sum x + half − 1 + bit n of x, the bit as a mask (one test, one masked add).
-inline __m512i round_carry(__m512i x, __m512i bit_n, __m512i half_minus_one, __m512i one) {
-  return _mm512_mask_add_epi64(_mm512_add_epi64(x, half_minus_one), _mm512_test_epi64_mask(x, bit_n),
-                               _mm512_add_epi64(x, half_minus_one), one);
-}
-
-// Shifts of 32 and more (the usual case: real multipliers below 1/2).
-// |acc · multiplier| < 2^62, so every rounded value lies in [−2^30, 2^30 − 1]:
-// the definition's first clamp (INT32_MIN/2, INT32_MAX/2) never acts and the
-// rest is 32-bit. The odd lanes shift by n − 32 only: the high dword of
-// x >> (n − 32) is the low dword of x >> n, already in place for the blend.
-void requantize_rows_shift32(WINQ_REQUANTIZE_ROWS_ARGS) {
-  const __m512i bias = _mm512_set1_epi32(p.bias), mult = _mm512_set1_epi64(p.rq.multiplier);
-  const __m128i shift = _mm_cvtsi32_si128(p.rq.shift), shift_high = _mm_cvtsi32_si128(p.rq.shift - 32);
-  const __m512i half_minus_one = _mm512_set1_epi64((int64_t{1} << (p.rq.shift - 1)) - 1), one = _mm512_set1_epi64(1);
-  const __m512i bit_n = _mm512_set1_epi64(int64_t{1} << p.rq.shift);
-  const __m512i zp = _mm512_set1_epi32(p.zp), qmin = _mm512_set1_epi32(p.qmin), qmax = _mm512_set1_epi32(p.qmax);
-  int64_t out_offset = 0;
-  for (int64_t row = 0; row < rows; ++row, acc += acc_stride, out_offset += out_stride)
-    for (int64_t i = 0; i < n; i += 16) {
-      const __mmask16 m = n - i >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << (n - i)) - 1);
-      const __m512i v = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, acc + i), bias);
-      const __m512i even = _mm512_sra_epi64(round_carry(_mm512_mul_epi32(v, mult), bit_n, half_minus_one, one), shift);
-      const __m512i odd = _mm512_sra_epi64(
-          round_carry(_mm512_mul_epi32(_mm512_srli_epi64(v, 32), mult), bit_n, half_minus_one, one), shift_high);
-      const __m512i r = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, even, odd), zp), qmin), qmax);
-      if (p.out_unsigned)
-        _mm512_mask_cvtusepi32_storeu_epi8(static_cast<uint8_t*>(out) + out_offset + i, m, r);
-      else
-        _mm512_mask_cvtsepi32_storeu_epi8(static_cast<int8_t*>(out) + out_offset + i, m, r);
-    }
-}
-
 }  // namespace
 
 void requantize_row__avx512(WINQ_REQUANTIZE_ROWS_ARGS) {
@@ -59,8 +26,6 @@ void requantize_row__avx512(WINQ_REQUANTIZE_ROWS_ARGS) {
     requantize_row__ref(acc, rows, n, acc_stride, p, out, out_stride);
     return;
   }
-  if (p.rq.shift >= 32 && p.zp >= INT32_MIN / 2 && p.zp <= INT32_MAX / 2 + 1)
-    return requantize_rows_shift32(acc, rows, n, acc_stride, p, out, out_stride);
   const __m512i bias = _mm512_set1_epi32(p.bias), mult = _mm512_set1_epi64(p.rq.multiplier);
   const __m128i shift = _mm_cvtsi32_si128(p.rq.shift);
   const __m512i half_minus_one = _mm512_set1_epi64((int64_t{1} << (p.rq.shift - 1)) - 1), one = _mm512_set1_epi64(1);
