@@ -45,6 +45,16 @@ struct TrainConfig {
   // winq adapt: start from another run's trained network (its directory and
   // checkpoint, "best" or "last") instead of random weights.
   std::string adapted_from, adapted_checkpoint = "best";
+  // winq adapt: knowledge distillation from the network it starts from (kept
+  // in float, ordinary convs, evaluation mode). The loss is
+  // (1 − distill)·CE(labels) + distill·T²·KL(teacher ‖ student) at temperature T;
+  // 0 = labels only.
+  double distill = 0;
+  double distill_temperature = 2;
+  // winq adapt: BatchNorm normalises with its running statistics and leaves
+  // them as they are (its scale and shift still learn), as at deployment where
+  // it is folded into the conv: fine-tuning then sees the folded network.
+  bool freeze_bn = false;
 };
 
 nlohmann::json to_json(const TrainConfig& c);

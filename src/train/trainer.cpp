@@ -17,6 +17,7 @@
 #include "adapt.hpp"
 #include "checkpoint.hpp"
 #include "export.hpp"
+#include "fine_tune.hpp"
 #include "resnet.hpp"
 #include "tensor_bridge.hpp"
 #include "winq/data.hpp"
@@ -56,7 +57,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"classes", c.classes}, {"train_limit", c.train_limit}, {"test_limit", c.test_limit},
           {"out_root", c.out_root}, {"winograd", c.winograd}, {"q_per_component", c.q_per_component},
           {"q_scheme", c.q_scheme}, {"q_all_layers", c.q_all_layers}, {"transform_lr", c.transform_lr},
-          {"adapted_from", c.adapted_from}, {"adapted_checkpoint", c.adapted_checkpoint}};
+          {"adapted_from", c.adapted_from}, {"adapted_checkpoint", c.adapted_checkpoint}, {"distill", c.distill},
+          {"distill_temperature", c.distill_temperature}, {"freeze_bn", c.freeze_bn}};
 }
 
 TrainConfig train_config_from_json(const nlohmann::json& j) {
@@ -71,6 +73,9 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
     c.transform_lr = j.value("transform_lr", 1.0);
     c.adapted_from = j.value("adapted_from", "");
     c.adapted_checkpoint = j.value("adapted_checkpoint", "best");
+    c.distill = j.value("distill", 0.0);
+    c.distill_temperature = j.value("distill_temperature", 2.0);
+    c.freeze_bn = j.value("freeze_bn", false);
     c.mult = j.at("mult");
     c.epochs = j.at("epochs");
     c.lr = j.at("lr");
@@ -341,11 +346,16 @@ void check_config(const TrainConfig& c) {
   if (!(c.transform_lr > 0) || c.transform_lr > 100) throw Error("--transform-lr must be in (0, 100]");
   if (c.q_all_layers && (c.mode == "normal" || c.bits == 32 || c.q_scheme != "engine"))
     throw Error("--q-all-layers needs Winograd-aware layers (--static/--flex) with --Q and --q-scheme engine");
+  if (!(c.distill >= 0 && c.distill <= 1)) throw Error("--distill must be in [0, 1]");
+  if (!(c.distill_temperature > 0)) throw Error("--distill-temperature must be positive");
+  if ((c.distill > 0 || c.freeze_bn) && c.adapted_from.empty())
+    throw Error("--distill and --freeze-bn belong to winq adapt (a trained network to start from)");
 }
 
 
-// winq adapt: the trained network of cfg.adapted_from, carried into `net`.
-void adapt_network(const TrainConfig& cfg, train::ResNet& net) {
+// winq adapt: the trained network of cfg.adapted_from (as it was trained),
+// and where it came from in words.
+train::ResNet load_source_network(const TrainConfig& cfg, std::string& origin) {
   const fs::path src_dir = cfg.adapted_from;
   const TrainConfig src = adapt_source_config(src_dir.string());
   if (src.arch != cfg.arch || src.mult != cfg.mult || src.in_channels != cfg.in_channels || src.classes != cfg.classes)
@@ -353,7 +363,6 @@ void adapt_network(const TrainConfig& cfg, train::ResNet& net) {
                             "and changes only its 3×3 convolutions",
                             src_dir.string(), src.arch, src.mult, src.in_channels, src.classes));
   train::ResNet from = make_net(src);
-  std::string origin;
   if (is_model_file(src_dir.string())) {  // an exported ONNX file: weights and BatchNorm statistics only
     train::read_exported_network(load_onnx(src_dir.string()), src_dir.string(), from, src);
     origin = fmt::format("{} (ordinary network, ONNX)", src_dir.string());
@@ -363,10 +372,18 @@ void adapt_network(const TrainConfig& cfg, train::ResNet& net) {
     origin = fmt::format("{} ({} network, test top-1 {:.2f}% at epoch {})", ckpt,
                          src.mode == "normal" ? "ordinary" : src.mode + " Winograd", st.best_top1, st.epoch);
   }
+  return from;
+}
+
+// winq adapt: the trained network of cfg.adapted_from, carried into `net`.
+void adapt_network(const TrainConfig& cfg, train::ResNet& net) {
+  std::string origin;
+  train::ResNet from = load_source_network(cfg, origin);
   const train::TransferReport rep = train::transfer_weights(from, net);
   std::cerr << fmt::format("adapted from {}: {} tensors copied, {} new (transforms and quantizer ranges)\n", origin,
                            rep.copied, rep.fresh.size());
 }
+
 
 }  // namespace
 
@@ -421,6 +438,15 @@ TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_di
   }
   st.config_json = to_json(cfg).dump();
   std::cerr << "run directory: " << dir.string() << "\n" << train_summary(cfg);
+  train::ResNet teacher{nullptr};
+  if (cfg.distill > 0) {
+    std::string origin;
+    teacher = load_source_network(cfg, origin);
+    teacher->eval();
+    for (auto& p : teacher->parameters()) p.set_requires_grad(false);
+    std::cerr << fmt::format("distilling from {}: weight {:g}, temperature {:g}\n", origin, cfg.distill,
+                             cfg.distill_temperature);
+  }
 
   Split tr = load_split(cfg, true), te = load_split(cfg, false);
   const Preprocess pp = parse_preprocess(cfg.preprocess);
@@ -435,7 +461,7 @@ TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_di
   SignalGuard signals;
   TrainResult res;
   res.run_dir = dir.string();
-  net->train();
+  train::set_training_mode(*net, cfg.freeze_bn);
   for (int64_t epoch = st.epoch; epoch < cfg.epochs; ++epoch) {
     const EpochPlan plan = plan_epoch(cfg.seed, epoch, n);
     Progress prog(fmt::format("epoch {}/{}", epoch + 1, cfg.epochs), batches * cfg.batch);
@@ -449,8 +475,13 @@ TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_di
       if (cfg.augment) x = augment(x, plan, b * cfg.batch, fill);
       set_lr(*opt, cfg, lr_at(cfg, st.step, total_steps));
       opt->zero_grad();
+      torch::Tensor teacher_logits;
+      if (teacher) {
+        torch::NoGradGuard no_grad;
+        teacher_logits = teacher->forward(x);
+      }
       auto logits = net->forward(x);
-      auto loss = torch::nn::functional::cross_entropy(logits, y);
+      auto loss = train::distillation_loss(logits, y, teacher_logits, cfg.distill, cfg.distill_temperature);
       loss.backward();
       opt->step();
       ++st.step;
@@ -476,6 +507,7 @@ TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_di
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     st.seconds += secs;
     const double top1 = evaluate(net, te, 500);
+    train::set_training_mode(*net, cfg.freeze_bn);
     const bool best = top1 > st.best_top1;
     if (best) st.best_top1 = top1;
     prog.done(fmt::format("loss {:.3f} train {:.2f}% test {:.2f}%{}", seen ? loss_sum / seen : 0.0,

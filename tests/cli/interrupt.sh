@@ -96,8 +96,9 @@ for sig in INT TERM; do
   cut_and_resume train "$sig" 1999 "$work/cut" "$work/straight.npy" train "${train[@]}"
 done
 
-# ---- adapt (Winograd-aware QAT with learned transforms, from the trained run): the same ----
-adapt=("$winq" adapt --from "$straight" --flex --F 4 --Q --bits 8 --epochs 2 --batch-size 32 --train-images 384
+# ---- adapt (Winograd-aware QAT with learned transforms, frozen BatchNorm and distillation from the
+# trained run; resuming rebuilds the teacher): the same ----
+adapt=("$winq" adapt --from "$straight" --flex --F 4 --Q --bits 8 --distill 0.5 --freeze-bn --epochs 2 --batch-size 32 --train-images 384
        --test-images 128 --threads 1 --seed 5)
 start=$(date +%s%N)
 "${adapt[@]}" --out "$work/adapt_straight" > /dev/null 2>&1

@@ -8,6 +8,7 @@
 #include "../../src/train/adapt.hpp"
 #include "../../src/train/checkpoint.hpp"
 #include "../../src/train/export.hpp"
+#include "../../src/train/fine_tune.hpp"
 #include "../../src/train/resnet.hpp"
 #include "../../src/train/tensor_bridge.hpp"
 #include "../../src/train/winograd_layer.hpp"
@@ -636,4 +637,73 @@ TEST(QuantizationAware, AllLayersRoundEveryTensorTheEngineRounds) {
   train::WinogradConv2d layer(4, 4, 4, false, qo);
   layer->forward(torch::rand({1, 4, 8, 8}));
   EXPECT_EQ(layer->q_x->max_abs.item<double>(), 0.0);
+}
+
+// winq adapt --freeze-bn: training steps leave BatchNorm's running statistics
+// as trained (and normalise with them), while the weights still learn;
+// without it the same steps move the statistics.
+TEST(FineTune, FrozenBatchNormKeepsItsRunningStatistics) {
+  auto stats = [](train::ResNet& n) {
+    std::map<std::string, torch::Tensor> s;
+    for (auto& b : n->named_buffers())
+      if (b.key().find("running_") != std::string::npos) s[b.key()] = b.value().clone();
+    return s;
+  };
+  for (bool freeze : {true, false}) {
+    SCOPED_TRACE(testing::Message() << "freeze_bn=" << freeze);
+    torch::manual_seed(31);
+    train::ResNet net(1, 10, 0.125);
+    const auto before = stats(net);
+    const auto w0 = net->stem->weight.clone();
+    torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.05));
+    train::set_training_mode(*net, freeze);
+    EXPECT_TRUE(net->is_training());
+    for (int i = 0; i < 2; ++i) {
+      opt.zero_grad();
+      torch::nn::functional::cross_entropy(net->forward(torch::randn({8, 1, 32, 32}) * 3 + 1),
+                                           torch::randint(0, 10, {8}, torch::kLong))
+          .backward();
+      opt.step();
+    }
+    const auto after = stats(net);
+    int moved = 0;
+    for (auto& [k, v] : before) moved += !torch::equal(v, after.at(k));
+    if (freeze) EXPECT_EQ(moved, 0);
+    else EXPECT_EQ(moved, static_cast<int>(before.size()));
+    EXPECT_FALSE(torch::equal(w0, net->stem->weight)) << "the weights must still learn";
+  }
+}
+
+// The distillation loss: the labels' cross-entropy at weight 0; at weight 1
+// zero (with zero gradient) when the student already gives the teacher's
+// logits, and otherwise a gradient that moves the student towards them.
+TEST(FineTune, DistillationLossBlendsLabelsAndTeacher) {
+  torch::manual_seed(32);
+  const auto teacher = torch::randn({6, 10}) * 3;
+  const auto labels = torch::randint(0, 10, {6}, torch::kLong);
+  const auto student = torch::randn({6, 10}, torch::requires_grad());
+  const auto ce = torch::nn::functional::cross_entropy(student, labels);
+  EXPECT_TRUE(torch::allclose(train::distillation_loss(student, labels, teacher, 0.0, 2.0), ce));
+  EXPECT_TRUE(torch::allclose(train::distillation_loss(student, labels, torch::Tensor(), 0.7, 2.0), ce));
+
+  auto same = teacher.clone().requires_grad_(true);
+  auto at_teacher = train::distillation_loss(same, labels, teacher, 1.0, 2.0);
+  at_teacher.backward();
+  EXPECT_NEAR(at_teacher.item<double>(), 0.0, 1e-6);
+  EXPECT_LT(same.grad().abs().max().item<double>(), 1e-6);
+
+  for (double T : {1.0, 4.0}) {
+    auto s = student.detach().clone().requires_grad_(true);
+    auto loss = train::distillation_loss(s, labels, teacher, 1.0, T);
+    loss.backward();
+    EXPECT_GT(loss.item<double>(), 0.0);
+    torch::NoGradGuard g;
+    const auto stepped = s - s.grad() * 0.5;
+    const auto kl = [&](const torch::Tensor& z) {
+      return torch::nn::functional::kl_div(torch::log_softmax(z / T, 1), torch::softmax(teacher / T, 1),
+                                           torch::nn::functional::KLDivFuncOptions().reduction(torch::kBatchMean))
+          .item<double>();
+    };
+    EXPECT_LT(kl(stepped), kl(s)) << "T=" << T;
+  }
 }

@@ -124,6 +124,17 @@ void add_adapt(CLI::App& app) {
   cmd->add_option("--bits", c.bits, "with --Q: bits of every quantizer (2–8)")->check(CLI::Range(2, 32));
   cmd->add_flag("--q-per-tensor", a.q_per_tensor, "with --Q: one range per tensor for V, U, M (default: per component)");
   add_winograd_training_options(cmd, c);
+  cmd->add_option("--distill", c.distill,
+                  "weight of knowledge distillation from the --from network (float, ordinary convs) in the loss: "
+                  "(1−W)·cross-entropy + W·T²·KL(teacher‖student); 0 = labels only")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--distill-temperature", c.distill_temperature, "with --distill: the softmax temperature T")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_flag("--freeze-bn", c.freeze_bn,
+                "BatchNorm normalises with the trained running statistics and keeps them (as folded at deployment); "
+                "its scale and shift still learn");
   cmd->add_option("--epochs", c.epochs, "epochs")->check(CLI::Range(1, 10000))->capture_default_str();
   cmd->add_option("--lr", c.lr, "base learning rate (fine-tuning: smaller than training)")
       ->check(CLI::PositiveNumber)
@@ -156,6 +167,9 @@ void add_adapt(CLI::App& app) {
       cfg.q_scheme = a.cfg.q_scheme;
       cfg.q_all_layers = a.cfg.q_all_layers;
       cfg.transform_lr = a.cfg.transform_lr;
+      cfg.distill = a.cfg.distill;
+      cfg.distill_temperature = a.cfg.distill_temperature;
+      cfg.freeze_bn = a.cfg.freeze_bn;
       cfg.epochs = a.cfg.epochs;
       cfg.batch = a.cfg.batch;
       cfg.lr = a.cfg.lr;
