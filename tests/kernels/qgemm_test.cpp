@@ -113,7 +113,9 @@ TEST_P(QGemmK4, EqualsTheDefinitionExactly) {
           check(v, M, N, 288, Fill::random, seed++, k0, k4s);
   if (v.wide)  // output rows of 1, 4, 7, 8, 14 and 16 positions read in place from a wider padded input
     for (int64_t M : {16, 32, 48, 64, 112})  // 64, 112: rows of ≤ 6 positions take 4 panels at a time, then 2, 1
-      for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{4, 4}, {3, 7}, {2, 8}, {5, 1}, {2, 14}, {3, 16}})
+      // rows of 4 and 8: tiles of several rows, and the rows left over (6 × 4, 5 × 4, 3 × 8)
+      for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{4, 4}, {3, 7}, {2, 8}, {5, 1}, {2, 14}, {3, 16},
+                                       {6, 4}, {5, 4}, {3, 8}, {1, 4}})
         check(v, M, rows * cols, 72, Fill::random, seed++, 0, -1, cols);
 }
 
