@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
@@ -482,10 +483,21 @@ TrainResult run_training(const TrainConfig& cfg_in, const std::string& resume_di
       }
       auto logits = net->forward(x);
       auto loss = train::distillation_loss(logits, y, teacher_logits, cfg.distill, cfg.distill_temperature);
+      const double loss_value = loss.item<double>();
+      // A diverged run stops before the step that would write NaN into the
+      // weights: the checkpoints on disk stay those of the last finite state.
+      if (!std::isfinite(loss_value))
+        throw Error(fmt::format("training diverged: the loss is {} at epoch {}, batch {} (learning rate {:g}); {}; "
+                                "try a lower --lr",
+                                std::isnan(loss_value) ? "NaN" : "infinite", epoch + 1, b + 1,
+                                lr_at(cfg, st.step, total_steps),
+                                std::filesystem::exists(dir / "last.pt")
+                                    ? "the checkpoints in " + dir.string() + " are from before it"
+                                    : "no checkpoint had been written yet"));
       loss.backward();
       opt->step();
       ++st.step;
-      loss_sum += loss.item<double>() * cfg.batch;
+      loss_sum += loss_value * cfg.batch;
       correct += logits.argmax(1).eq(y).sum().item<int64_t>();
       seen += cfg.batch;
       prog.update((b + 1) * cfg.batch, fmt::format("loss {:.3f} acc {:.1f}%", loss_sum / seen, 100.0 * correct / seen));

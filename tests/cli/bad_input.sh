@@ -66,6 +66,9 @@ if [[ "$commands" == *$'\n  adapt '* ]]; then  # builds without LibTorch have no
   expect_error "winq.arch"           -- "$winq" adapt --from "$model" --flex --F 4 --out "$tmp/runs"
   expect_error "not a valid ONNX"    -- "$winq" adapt --from "$tmp/truncated.onnx" --flex --F 4 --out "$tmp/runs"
   expect_error "no config.json"      -- "$winq" adapt --from "$tmp" --flex --F 4 --out "$tmp/runs"
+  # A learning rate that blows the loss up: a clear stop, not a run of NaN weights.
+  expect_error "training diverged"   -- "$winq" train --mult 0.125 --epochs 1 --batch-size 32 --train-images 64 \
+    --test-images 32 --lr 1e30 --threads 1 --out "$tmp/runs"
 else
   echo "skipped: adapt (this winq is built without LibTorch)"
 fi

@@ -98,7 +98,8 @@ done
 
 # ---- adapt (Winograd-aware QAT with learned transforms, frozen BatchNorm and distillation from the
 # trained run; resuming rebuilds the teacher): the same ----
-adapt=("$winq" adapt --from "$straight" --flex --F 4 --Q --bits 8 --distill 0.5 --freeze-bn --epochs 2 --batch-size 32 --train-images 384
+# (lr 0.001: with BatchNorm frozen the default 0.01 diverges on this small network)
+adapt=("$winq" adapt --from "$straight" --flex --F 4 --Q --bits 8 --distill 0.5 --freeze-bn --lr 0.001 --epochs 2 --batch-size 32 --train-images 384
        --test-images 128 --threads 1 --seed 5)
 start=$(date +%s%N)
 "${adapt[@]}" --out "$work/adapt_straight" > /dev/null 2>&1

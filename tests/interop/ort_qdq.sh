@@ -15,6 +15,16 @@ if [[ ! -d "$NODE_PATH/onnxruntime-node" ]]; then
   exit 1
 fi
 mkdir -p "$work"
+# ONNX Runtime's u8×s8 kernels on a CPU without VNNI (AVX2, AVX-512 without
+# VNNI) add two products in 16 bits with vpmaddubsw, which saturates for 8-bit
+# weights (255·127·2 > 32767): its results are then not the QDQ model's.
+# There the 8-bit plan is compared with 7-bit weights, ONNX Runtime's own
+# remedy (reduce_range): 255·63·2 < 32767, so both engines compute exactly.
+if [[ " $* " != *" --wbits "* ]] && ! "$winq" info --json | /usr/bin/python3 -c \
+    'import json, sys; f = json.load(sys.stdin)["features"]; sys.exit(0 if f["avx512vnni"] or f["avxvnni"] else 1)'; then
+  echo "this CPU has no VNNI: ONNX Runtime's 8-bit u8×s8 products saturate here, so the plan uses --wbits 7"
+  set -- "$@" --wbits 7
+fi
 "$winq" calibrate "$model" --images 300 --stats "$work/stats.json" 2> /dev/null
 "$winq" quantize "$model" --stats "$work/stats.json" -o "$work/q.onnx" "$@" > /dev/null
 "$winq" data --model "$model" -o "$work/images.npy" --labels "$work/labels.npy" 2> /dev/null
