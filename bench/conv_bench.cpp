@@ -241,6 +241,45 @@ double vnni_peak_gops() {
   return std::max({vnni_chains_gops<8>(), vnni_chains_gops<12>(), vnni_chains_gops<16>()});
 }
 
+// ---- the AVX2 peaks: the exact vpmaddwd product winq's AVX2 kernels use, and
+// vpmaddubsw (2 u8×s8 products summed in 16 bits, saturating: oneDNN's and
+// ONNX Runtime's AVX2 int8 route) widened by vpmaddwd with ones. Each chain
+// runs through the multiplies (a loop-invariant product would be hoisted), and
+// the add of a real kernel's accumulation is part of it.
+template <int A>
+__attribute__((target("avx2"), noinline)) double avx2_madd_chains_gops(bool ubs) {
+  __m256i acc[A];
+#pragma GCC unroll 16
+  for (int i = 0; i < A; ++i) acc[i] = _mm256_set1_epi32(i);
+  __m256i b = _mm256_set1_epi16(2), ones = _mm256_set1_epi16(1), c = _mm256_set1_epi32(1);
+  asm volatile("" : "+x"(b), "+x"(ones), "+x"(c));
+  const int64_t iters = 10'000'000;
+  const double t0 = now();
+  if (ubs) {
+    for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 16
+      for (int i = 0; i < A; ++i)
+        acc[i] = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(acc[i], b), ones), c);
+    }
+  } else {
+    for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 16
+      for (int i = 0; i < A; ++i) acc[i] = _mm256_add_epi32(_mm256_madd_epi16(acc[i], b), c);
+    }
+  }
+  const double t = now() - t0;
+  volatile int sink = 0;
+#pragma GCC unroll 16
+  for (int i = 0; i < A; ++i) sink = sink + _mm256_extract_epi32(acc[i], 0);
+  return 2.0 * (ubs ? 32 : 16) * A * static_cast<double>(iters) / t / 1e9;  // products per chain step
+}
+
+// GOP/s per core: {vpmaddwd (exact), vpmaddubsw (saturating)}.
+std::pair<double, double> avx2_peaks_gops() {
+  return {std::max({avx2_madd_chains_gops<4>(false), avx2_madd_chains_gops<8>(false), avx2_madd_chains_gops<12>(false)}),
+          std::max({avx2_madd_chains_gops<4>(true), avx2_madd_chains_gops<8>(true), avx2_madd_chains_gops<12>(true)})};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -269,9 +308,17 @@ int main(int argc, char** argv) {
   pthreadpool_t pool = threads > 1 ? pthreadpool_create(static_cast<size_t>(threads)) : nullptr;
   Dnnl dnnl;
   const bool vnni = best_isa() == Isa::avx512vnni;
-  const double peak = vnni ? vnni_peak_gops() : 0;
+  // The ceiling of the active path: VNNI's vpdpbusd, or on AVX2 the exact vpmaddwd
+  // (the saturating vpmaddubsw peak printed beside it for the peers' route).
+  const bool avx2_only = active_isa() == Isa::avx2;
+  const auto [madd_peak, maddubs_peak] = avx2_only ? avx2_peaks_gops() : std::pair<double, double>{0, 0};
+  const double peak = avx2_only ? madd_peak : vnni ? vnni_peak_gops() : 0;
   nlohmann::json out = {{"threads", threads}, {"rounds", rounds}, {"isa", isa_name(active_isa())},
-                        {"vnni_peak_gops_per_core", peak}, {"shapes", nlohmann::json::array()}};
+                        {"vnni_peak_gops_per_core", avx2_only ? 0 : peak}, {"shapes", nlohmann::json::array()}};
+  if (avx2_only) {
+    out["avx2_vpmaddwd_peak_gops_per_core"] = madd_peak;
+    out["avx2_vpmaddubsw_peak_gops_per_core"] = maddubs_peak;
+  }
   // Engines: a name and a factory (nullptr: not available for this shape).
   using Factory = std::function<std::function<void()>(const ConvShape&)>;
   std::vector<std::pair<std::string, Factory>> engines;
@@ -310,8 +357,12 @@ int main(int argc, char** argv) {
   const size_t E = engines.size();
   if (!json) {
     std::cout << fmt::format("3x3 stride-1 conv, batch 1, {} thread(s), median of {} interleaved rounds; GOP/s = "
-                             "2·C²·9·H·W / time; VNNI peak {:.0f} GOP/s per core\n\n",
-                             threads, rounds, peak)
+                             "2·C²·9·H·W / time; {}\n\n",
+                             threads, rounds,
+                             avx2_only ? fmt::format("AVX2 peak per core: vpmaddwd (exact, winq) {:.0f} GOP/s, "
+                                                     "vpmaddubsw (saturating) {:.0f} GOP/s",
+                                                     madd_peak, maddubs_peak)
+                                       : fmt::format("VNNI peak {:.0f} GOP/s per core", peak))
               << fmt::format("{:<12}", "shape");
     for (const auto& e : engines) std::cout << fmt::format("{:>18}", e.first);
     std::cout << fmt::format("{:>16}{:>11}\n", "best winq/1DNN", "% of peak");

@@ -62,6 +62,7 @@ void qgemm_u8s8_k4__avx512vnni(WINQ_QGEMM_K4_ARGS);
       int64_t cols, int64_t pitch, int32_t *C, int64_t ldc
 using QGemmK4cFn = void (*)(WINQ_QGEMM_K4C_ARGS);
 void qgemm_u8s8_k4c__ref(WINQ_QGEMM_K4C_ARGS);
+void qgemm_u8s8_k4c__avx2(WINQ_QGEMM_K4C_ARGS);  // the same int8 panels, sign-extended for vpmaddwd
 void qgemm_u8s8_k4c__avx512vnni(WINQ_QGEMM_K4C_ARGS);
 
 // row_off for a dense buffer a[(k4·N + n)·4 + j].

@@ -14,6 +14,7 @@ const KernelTable& kernel_table() {
         t.qgemm_k4 = kernels::qgemm_u8s8_k4__avx512vnni;
         t.qgemm_k4_name = "qgemm_u8s8_k4__avx512vnni";
         t.qgemm_k4c = kernels::qgemm_u8s8_k4c__avx512vnni;
+        t.qgemm_k4c_name = "qgemm_u8s8_k4c__avx512vnni";
         t.requantize_row = kernels::requantize_row__avx512;
         t.requantize_row_name = "requantize_row__avx512";
         t.qadd = kernels::qadd__avx512;
@@ -31,6 +32,8 @@ const KernelTable& kernel_table() {
         t.qgemm_k4 = kernels::qgemm_u8s8_k4__avx2;
         t.qgemm_k4_name = "qgemm_u8s8_k4__avx2";
         t.qgemm_k4_s16 = true;
+        t.qgemm_k4c = kernels::qgemm_u8s8_k4c__avx2;
+        t.qgemm_k4c_name = "qgemm_u8s8_k4c__avx2";
         t.requantize_row = kernels::requantize_row__avx2;
         t.requantize_row_name = "requantize_row__avx2";
         t.qadd = kernels::qadd__avx2;
@@ -67,6 +70,7 @@ const KernelTable& kernel_table() {
 std::vector<std::pair<std::string, std::string>> kernel_choices() {
   const auto& t = kernel_table();
   return {{"gemm_f32", t.gemm_f32_name}, {"qgemm_k4 (int8 conv/fc)", t.qgemm_k4_name},
+          {"qgemm_k4c (int8 conv, small images)", t.qgemm_k4c_name ? t.qgemm_k4c_name : "none"},
           {"requantize_row (epilogue)", t.requantize_row_name}, {"qadd (residual add)", t.qadd_name},
           {"int8 Winograd transforms", t.wino_name}, {"float Winograd transforms", t.wino_f32_name}};
 }

@@ -17,6 +17,7 @@ struct KernelTable {
   const char* qgemm_k4_name;
   bool qgemm_k4_s16;            // its weights are packed as int16 (pack_weights_k4_s16)
   kernels::QGemmK4cFn qgemm_k4c;  // channels in lanes (pack_weights_k4_wide), for small images; null if none
+  const char* qgemm_k4c_name;
   kernels::RequantRowFn requantize_row;  // the conv/FC epilogue
   const char* requantize_row_name;
   kernels::QAddFn qadd;  // winq.QAdd (residual additions)

@@ -29,6 +29,7 @@ const Variant kVariants[] = {
     {"qgemm_u8s8_k4__avx2", kernels::qgemm_u8s8_k4__avx2, Isa::avx2, true},
     {"qgemm_u8s8_k4__avx512vnni", kernels::qgemm_u8s8_k4__avx512vnni, Isa::avx512vnni, false},
     {"qgemm_u8s8_k4c__ref", nullptr, Isa::scalar, false, kernels::qgemm_u8s8_k4c__ref},
+    {"qgemm_u8s8_k4c__avx2", nullptr, Isa::avx2, false, kernels::qgemm_u8s8_k4c__avx2},
     {"qgemm_u8s8_k4c__avx512vnni", nullptr, Isa::avx512vnni, false, kernels::qgemm_u8s8_k4c__avx512vnni},
 };
 
@@ -119,7 +120,7 @@ TEST_P(QGemmK4, EqualsTheDefinitionExactly) {
         check(v, M, rows * cols, 72, Fill::random, seed++, 0, -1, cols);
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, QGemmK4, testing::Range(0, 5),
+INSTANTIATE_TEST_SUITE_P(Variants, QGemmK4, testing::Range(0, 6),
                          [](const testing::TestParamInfo<int>& i) { return std::string(kVariants[i.param].name); });
 
 #include "../../src/kernels/requantize_row.hpp"

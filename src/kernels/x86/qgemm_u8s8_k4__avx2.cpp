@@ -23,17 +23,26 @@ inline __m256i first_positions(int64_t count) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(count)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-// Channels [r0, r0 + R) of a panel, positions [n0, n0 + 8) (with kTail: [n0, n0 + count)).
-template <int R, bool kTail = false>
+// The 4 weights of one channel for one k-group, as int16, in every 64-bit lane.
+inline __m256i channel_weights(const int16_t* p) {
+  int64_t w4;
+  std::memcpy(&w4, p, 8);
+  return _mm256_set1_epi64x(w4);
+}
+
+// Channels [r0, r0 + 4) of a panel, positions [n0, n0 + 8) (with kTail: [n0, n0 + count)).
+// The eight accumulators are named, not an array: with an array GCC 12 kept
+// copying them between registers and spilled one in the loop (36 instructions
+// per k-group instead of 26; 8 of them are the vpmaddwd that bound it).
+template <bool kTail = false>
 inline void tile8(int64_t r0, int64_t rows, int64_t n0, int64_t K4, const int16_t* wpanel, const uint8_t* a,
                   const int64_t* row_off, int32_t* C, int64_t ldc, int64_t count = 8) {
   const __m256i mask = first_positions(count);
-  __m256i lo[R], hi[R];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_si256();
-  for (int64_t k4 = 0; k4 < K4; ++k4) {
+  __m256i a0l = _mm256_setzero_si256(), a0h = a0l, a1l = a0l, a1h = a0l, a2l = a0l, a2h = a0l, a3l = a0l, a3h = a0l;
+  const int16_t* wk = wpanel + r0 * 4;
+  for (int64_t k4 = 0; k4 < K4; ++k4, wk += kQPanel * 4) {
     const uint8_t* ak = a + row_off[k4] + n0 * 4;
-    __m256i x_lo, x_hi;
+    __m256i x_lo, x_hi;  // positions 0–3 and 4–7, their 4 bytes widened to int16
     if constexpr (kTail) {
       const __m256i x = _mm256_maskload_epi32(reinterpret_cast<const int*>(ak), mask);
       x_lo = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(x));
@@ -42,17 +51,17 @@ inline void tile8(int64_t r0, int64_t rows, int64_t n0, int64_t K4, const int16_
       x_lo = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ak)));
       x_hi = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(ak + 16)));
     }
-    const int16_t* wk = wpanel + (k4 * kQPanel + r0) * 4;
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      int64_t w4;
-      std::memcpy(&w4, wk + 4 * r, 8);
-      const __m256i w = _mm256_set1_epi64x(w4);
-      lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(x_lo, w));
-      hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(x_hi, w));
-    }
+#define WINQ_CHANNEL(r)                                              \
+  {                                                                  \
+    const __m256i w = channel_weights(wk + 4 * (r));                 \
+    a##r##l = _mm256_add_epi32(a##r##l, _mm256_madd_epi16(x_lo, w)); \
+    a##r##h = _mm256_add_epi32(a##r##h, _mm256_madd_epi16(x_hi, w)); \
   }
-  for (int r = 0; r < R && r0 + r < rows; ++r) {
+    WINQ_CHANNEL(0) WINQ_CHANNEL(1) WINQ_CHANNEL(2) WINQ_CHANNEL(3)
+#undef WINQ_CHANNEL
+  }
+  const __m256i lo[4] = {a0l, a1l, a2l, a3l}, hi[4] = {a0h, a1h, a2h, a3h};
+  for (int r = 0; r < 4 && r0 + r < rows; ++r) {
     // Each position holds two partial sums; add the pairs and restore the order.
     const __m256i s = _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo[r], hi[r]), _MM_SHUFFLE(3, 1, 2, 0));
     if constexpr (kTail)
@@ -72,12 +81,12 @@ void qgemm_u8s8_k4__avx2(WINQ_QGEMM_K4_ARGS) {
     int32_t* cp = C + p * kQPanel * ldc;
     int64_t n0 = 0;
     for (; n0 + 8 <= N; n0 += 8) {
-      tile8<4>(0, rows, n0, K4, wpanel, a, row_off, cp, ldc);
-      if (rows > 4) tile8<4>(4, rows, n0, K4, wpanel, a, row_off, cp, ldc);
+      tile8(0, rows, n0, K4, wpanel, a, row_off, cp, ldc);
+      if (rows > 4) tile8(4, rows, n0, K4, wpanel, a, row_off, cp, ldc);
     }
     if (n0 < N) {  // the last positions, fewer than 8
-      tile8<4, true>(0, rows, n0, K4, wpanel, a, row_off, cp, ldc, N - n0);
-      if (rows > 4) tile8<4, true>(4, rows, n0, K4, wpanel, a, row_off, cp, ldc, N - n0);
+      tile8<true>(0, rows, n0, K4, wpanel, a, row_off, cp, ldc, N - n0);
+      if (rows > 4) tile8<true>(4, rows, n0, K4, wpanel, a, row_off, cp, ldc, N - n0);
     }
   }
 }

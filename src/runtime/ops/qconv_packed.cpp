@@ -5,7 +5,7 @@
 //    GEMM is then a shifted window of that copy, read in place;
 //  - im2col (strides, few channels, depthwise): the block's input windows are
 //    gathered into a dense buffer first;
-//  - channels in lanes (small stride-1 images, AVX-512 VNNI): the same padded
+//  - channels in lanes (small stride-1 images, AVX-512 VNNI and AVX2): the same padded
 //    input, read in place by the k4c kernel (16 output channels per vector,
 //    positions broadcast one by one) output row by output row, so that no
 //    padding column is computed; rows whose kernel rows reach only zero
