@@ -13,6 +13,7 @@
 #include <map>
 
 #include "common.hpp"
+#include "winq/cpu.hpp"
 #include "winq/data.hpp"
 #include "winq/evaluate.hpp"
 #include "winq/onnx.hpp"
@@ -93,6 +94,13 @@ void add_bench(CLI::App& app) {
     const RunProfile prof = profile_runs(ex, x, a.runs);
     const double total = prof.total_s;
     const double ort_ms = a.compare.empty() ? 0 : onnxruntime_median_ms(a.model, x, a.runs, a.threads);
+    // ONNX Runtime's u8×s8 kernels without VNNI add two products in 16 bits and
+    // saturate with 8-bit weights (bench/RESULTS.md): it then times another result.
+    const CpuFeatures& cpu = cpu_features();
+    const bool ort_saturates = ort_ms > 0 && lower && !(cpu.avx512vnni && cpu.os_avx512) && !cpu.avxvnni;
+    if (ort_saturates)
+      std::cerr << "note: this CPU has no VNNI: ONNX Runtime's int8 kernels here add product pairs in 16 bits, which "
+                   "saturates with 8-bit weights (a plan quantized with --wbits 7 is computed exactly by both)\n";
     const auto& layers = prof.nodes;
     if (!a.report.empty()) {
       report::Report rep("winq bench: " + std::filesystem::path(a.model).filename().string(),
@@ -115,7 +123,10 @@ void add_bench(CLI::App& app) {
       nlohmann::json res = {{"model", a.model}, {"engine", lower ? "int8" : "float"}, {"batch", a.batch},
                             {"threads", a.threads}, {"runs", a.runs}, {"median_ms", 1e3 * total},
                             {"images_per_second", a.batch / total}, {"layers", js}};
-      if (ort_ms > 0) res["onnxruntime"] = {{"median_ms", ort_ms}, {"winq_speedup", ort_ms / (1e3 * total)}};
+      if (ort_ms > 0)
+        res["onnxruntime"] = {{"median_ms", ort_ms},
+                              {"winq_speedup", ort_ms / (1e3 * total)},
+                              {"may_saturate_8bit_weights", ort_saturates}};
       print_json(res);
       return;
     }
