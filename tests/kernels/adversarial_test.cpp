@@ -83,7 +83,7 @@ TEST(Adversarial, QGemmAtTheLongestReductionInt32Allows) {
     const std::vector<int64_t> rows = kernels::dense_row_offsets(K4, N);
     for (const GemmVariant& v : kGemms) {
       if (best_isa() < v.needs) {
-        std::cout << "[  SKIPPED ] qgemm_u8s8_k4__" << v.name << ": this CPU lacks " << isa_name(v.needs) << "\n";
+        std::cout << "[ not run  ] qgemm_u8s8_k4__" << v.name << ": this CPU lacks " << isa_name(v.needs) << "\n";
         continue;
       }
       std::vector<int32_t> got(static_cast<size_t>(M * N), 0);
@@ -111,7 +111,7 @@ std::vector<float> integer_bt(int m) {
 
 TEST(Adversarial, WinogradInputTransformAtEachComponentsExtremes) {
   const bool simd = best_isa() >= Isa::avx512vnni;
-  if (!simd) std::cout << "[  SKIPPED ] wino_input_row__avx512: this CPU lacks AVX-512 (the definition still runs)\n";
+  if (!simd) std::cout << "[ not run  ] wino_input_row__avx512: this CPU lacks AVX-512 (the definition still runs)\n";
   struct Input {
     bool is_signed;
     int32_t zp;  // d = x − zp spans [0, 255] or [−255, 0]

@@ -62,7 +62,7 @@ TEST(GemmF32, AllVariantsMatchFloat64OnTileDerivedShapes) {
   uint32_t seed = 1;
   for (const auto& v : kVariants) {
     if (v.needs_avx2 && static_cast<int>(best_isa()) < static_cast<int>(Isa::avx2)) {
-      std::printf("[  SKIPPED ] %s: this CPU has no AVX2\n", v.name);
+      std::printf("[ not run  ] %s: this CPU has no AVX2\n", v.name);
       continue;
     }
     for (auto M : Ms)

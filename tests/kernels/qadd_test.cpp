@@ -23,7 +23,7 @@ TEST(QAdd, SimdEqualsTheDefinitionExactly) {
   for (const Variant& var : {Variant{"qadd__avx512", Isa::avx512vnni, kernels::qadd__avx512},
                              Variant{"qadd__avx2", Isa::avx2, kernels::qadd__avx2}}) {
   if (best_isa() < var.isa) {
-    std::printf("[  SKIPPED ] %s: this CPU lacks it\n", var.name);
+    std::printf("[ not run  ] %s: this CPU lacks it\n", var.name);
     continue;
   }
   ++ran;

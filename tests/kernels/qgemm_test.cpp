@@ -138,7 +138,7 @@ std::vector<RequantVariant> requant_variants() {
   std::vector<RequantVariant> have;
   for (const RequantVariant& v : {RequantVariant{"requantize_row__avx512", Isa::avx512vnni, kernels::requantize_row__avx512},
                                   RequantVariant{"requantize_row__avx2", Isa::avx2, kernels::requantize_row__avx2}}) {
-    if (best_isa() < v.isa) std::printf("[  SKIPPED ] %s: this CPU lacks it\n", v.name);
+    if (best_isa() < v.isa) std::printf("[ not run  ] %s: this CPU lacks it\n", v.name);
     else have.push_back(v);
   }
   return have;

@@ -42,7 +42,7 @@ TEST(WinogradF32, BlockedVariantsMatchTheDefinition) {
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   for (const Variant& v : kVariants) {
     if (best_isa() < v.needs) {
-      std::cout << "[  SKIPPED ] wino_f32_*__" << v.name << ": this CPU lacks " << isa_name(v.needs) << "\n";
+      std::cout << "[ not run  ] wino_f32_*__" << v.name << ": this CPU lacks " << isa_name(v.needs) << "\n";
       continue;
     }
     for (int m : {2, 4, 6}) {

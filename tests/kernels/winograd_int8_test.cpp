@@ -55,7 +55,7 @@ std::vector<Variant> runnable_variants() {
   std::vector<Variant> v;
   for (const Variant& x : kVariants)
     if (best_isa() >= x.isa) v.push_back(x);
-    else std::printf("[  SKIPPED ] %s: this CPU lacks it\n", x.name);
+    else std::printf("[ not run  ] %s: this CPU lacks it\n", x.name);
   return v;
 }
 
