@@ -182,6 +182,11 @@ TEST(RequantizeRow, SimdEqualsTheDefinition) {
     kernels::requantize_row__ref(acc.data(), 1, n, n, p, want.data(), n);
     var.fn(acc.data(), 1, n, n, p, got.data(), n);
     ASSERT_EQ(got, want) << "n=" << n;
+    if (trial % 2) kernels::set_sum_bounds(p);  // the rest with the sum bounds the packed convs carry
+    SCOPED_TRACE(p.has_sum_bounds ? "with sum bounds" : "without sum bounds");
+    std::fill(got.begin(), got.end(), 0xEE);
+    var.fn(acc.data(), 1, n, n, p, got.data(), n);
+    ASSERT_EQ(got, want) << "n=" << n;
     // The same accumulators as rows of w < n with gaps between them (a block of
     // output rows spaced by padding columns), into rows spaced by 3 bytes more.
     const int64_t w = 1 + static_cast<int64_t>(rng() % std::min<uint64_t>(20, n)), gap = static_cast<int64_t>(rng() % 3);
@@ -194,6 +199,36 @@ TEST(RequantizeRow, SimdEqualsTheDefinition) {
       for (int64_t i = 0; i < w; ++i) ASSERT_EQ(want2[r * ostride + i], want[r * (w + gap) + i]);
   }
   }
+}
+
+// The sum bounds are the first and last sums whose outputs are not clamped.
+TEST(RequantizeRow, SumBoundsAreTheUnclampedSums) {
+  std::mt19937_64 rng(5);
+  int with = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    kernels::RowRequant p;
+    p.rq = make_requant(std::ldexp(1.0 + static_cast<double>(rng() % 1000) / 1000.0, -static_cast<int>(rng() % 34)));
+    p.zp = static_cast<int32_t>(rng() % 21) - 10;
+    p.qmin = rng() & 1 ? 0 : -128;
+    p.qmax = p.qmin + 127 + static_cast<int32_t>(rng() % 129);
+    kernels::set_sum_bounds(p);
+    SCOPED_TRACE(testing::Message() << "multiplier " << requant_value(p.rq) << " zp " << p.zp);
+    if (requant_value(p.rq) >= 1.0 || p.rq.multiplier == 0) {  // steps past 1, or every output 0
+      EXPECT_FALSE(p.has_sum_bounds);
+      continue;
+    }
+    // Tiny multipliers (shift > 53) keep the general route: 64 bits would not hold the lifted sums.
+    if (p.rq.shift > 53) continue;
+    ASSERT_TRUE(p.has_sum_bounds);
+    ++with;
+    const int64_t lo = int64_t{p.qmin} - p.zp, hi = int64_t{p.qmax} - p.zp;
+    auto out = [&](int64_t v) { return shift_round_half_even(v * p.rq.multiplier, p.rq.shift); };
+    EXPECT_GE(out(p.sum_lo), lo);
+    if (p.sum_lo > INT32_MIN) EXPECT_LT(out(int64_t{p.sum_lo} - 1), lo);
+    EXPECT_LE(out(p.sum_hi), hi);
+    if (p.sum_hi < INT32_MAX) EXPECT_GT(out(int64_t{p.sum_hi} + 1), hi);
+  }
+  EXPECT_GT(with, 150);
 }
 
 // Every sum near the edges of the output range and near rounding ties, for
@@ -232,6 +267,20 @@ TEST(RequantizeRow, SumsAtTheClampEdgesAndTies) {
         kernels::requantize_row__ref(acc.data(), 1, n, n, p, want.data(), n);
         var.fn(acc.data(), 1, n, n, p, got.data(), n);
         for (int64_t i = 0; i < n; ++i) ASSERT_EQ(got[i], want[i]) << "sum " << acc[i] + p.bias;
+        // Again with the sum bounds (set below 1 only), and with the sums right at them.
+        kernels::set_sum_bounds(p);
+        ASSERT_EQ(p.has_sum_bounds, mult < 1.0);
+        if (!p.has_sum_bounds) continue;
+        for (int64_t d = -2; d <= 2; ++d)
+          for (int64_t edge : {int64_t{p.sum_lo}, int64_t{p.sum_hi}})
+            if (edge + d - p.bias > INT32_MIN / 2 && edge + d - p.bias < INT32_MAX / 2)
+              acc.push_back(static_cast<int32_t>(edge + d - p.bias));
+        const int64_t n2 = static_cast<int64_t>(acc.size());
+        want.assign(static_cast<size_t>(n2), 0);
+        got.assign(static_cast<size_t>(n2), 0);
+        kernels::requantize_row__ref(acc.data(), 1, n2, n2, p, want.data(), n2);
+        var.fn(acc.data(), 1, n2, n2, p, got.data(), n2);
+        for (int64_t i = 0; i < n2; ++i) ASSERT_EQ(got[i], want[i]) << "sum " << acc[i] + p.bias << " (sum bounds)";
       }
   }
 }

@@ -17,6 +17,10 @@ namespace winq::ops {
 constexpr const char* kPackedW = "winq_packed_w";
 constexpr const char* kPackedBias = "winq_packed_bias";
 constexpr const char* kPackedKernel = "winq_packed_kernel";
+// Per output channel, the sums whose outputs are not clamped ({sum_lo, sum_hi},
+// or {1, 0} where kernels::set_sum_bounds found none): fixed by the node's
+// requantization attributes, so computed once when the weights are packed.
+constexpr const char* kPackedSumBounds = "winq_packed_sum_bounds";
 
 // The u8 value that stands for a real 0: activations enter the kernels as
 // u8 = x (uint8) or x + 128 (int8), so Σ W·(x − zp) = Σ W·u − offset·Σ W.
@@ -37,6 +41,7 @@ struct Epilogue {
   std::vector<float> scale;
   int32_t zp = 0, qmin = 0, qmax = 0;
   const Attributes* attrs = nullptr;
+  const int32_t* sum_bounds = nullptr;  // kPackedSumBounds, when packed
   kernels::RequantRowFn requantize_rows = kernel_table().requantize_row;  // looked up once per layer run
 
   Epilogue(const Node& n, int64_t channels, const std::string& where) : type(y_type(n, where)), attrs(&n.attrs) {
@@ -56,6 +61,22 @@ struct Epilogue {
     zp = static_cast<int32_t>(n.attrs.get_int(qattr::kYZeroPoint, 0));
     qmin = static_cast<int32_t>(n.attrs.get_int(qattr::kQMin, type == DataType::u8 ? 0 : -128));
     qmax = static_cast<int32_t>(n.attrs.get_int(qattr::kQMax, type == DataType::u8 ? 255 : 127));
+    if (n.attrs.has(kPackedSumBounds)) {
+      const Tensor* b = n.attrs.get_tensor(kPackedSumBounds);
+      if (b->dtype() != DataType::s32 || b->numel() != 2 * channels)
+        throw Error(where + ": " + kPackedSumBounds + " needs two int32 values per channel");
+      sum_bounds = b->data<int32_t>();
+    }
+  }
+  // The epilogue parameters of one channel, with its sum bounds when packed.
+  kernels::RowRequant row_requant(int32_t bias, int64_t channel) const {
+    kernels::RowRequant p{bias, rq[channel], zp, qmin, qmax, type == DataType::u8};
+    if (sum_bounds && sum_bounds[2 * channel] <= sum_bounds[2 * channel + 1]) {
+      p.has_sum_bounds = true;
+      p.sum_lo = sum_bounds[2 * channel];
+      p.sum_hi = sum_bounds[2 * channel + 1];
+    }
+    return p;
   }
 
   // Row `channel` of `count` accumulators into y (element offset `at`).
@@ -92,7 +113,7 @@ struct Epilogue {
       }
       return;
     }
-    const kernels::RowRequant p{bias, rq[channel], zp, qmin, qmax, type == DataType::u8};
+    const kernels::RowRequant p = row_requant(bias, channel);
     requantize_rows(acc, rows, count, acc_stride, p,
                     type == DataType::u8 ? static_cast<void*>(y.data<uint8_t>() + at)
                                          : static_cast<void*>(y.data<int8_t>() + at),

@@ -512,6 +512,17 @@ void pack_int8_weights(Graph& g) {
     }
     n.attrs.set(ops::kPackedW, packed);
     n.attrs.set(ops::kPackedBias, bias);
+    if (n.op == "QConv" && ops::y_type(n, n.name) != DataType::f32) {
+      const ops::Epilogue epi(n, M, n.name);
+      Tensor bounds(DataType::s32, {M, 2});
+      for (int64_t m = 0; m < M; ++m) {
+        kernels::RowRequant p = epi.row_requant(0, m);
+        kernels::set_sum_bounds(p);
+        bounds.data<int32_t>()[2 * m] = p.has_sum_bounds ? p.sum_lo : 1;
+        bounds.data<int32_t>()[2 * m + 1] = p.has_sum_bounds ? p.sum_hi : 0;
+      }
+      n.attrs.set(ops::kPackedSumBounds, bounds);
+    }
     n.attrs.set(ops::kPackedKernel, std::string(kt.qgemm_k4_name));
   }
 }
