@@ -43,10 +43,14 @@ bool implicit_gemm_fits(const Node& n, int64_t Cg) {
 }
 
 // Channels in lanes pays where position vectors would be part empty or the
-// padding columns a large share: images of at most kWidePositions output
-// positions (measured, bench/RESULTS.md: 4×4 … 16×16), with whole panels of
-// 16 output channels. The spatial size must be known when the plan is packed.
-constexpr int64_t kWidePositions = 256;
+// padding columns a large share, with whole panels of 16 output channels. The
+// spatial size must be known when the plan is packed. Measured limits
+// (bench/RESULTS.md): with AVX-512 VNNI, images of at most 256 output
+// positions (4×4 … 16×16); with AVX2, whose channels-in-lanes tile reads no
+// padding column and no tap row in the padding, every ResNet-18 shape up to
+// 56×56 (1.04–1.10× the row-panel kernel at 32×32 … 56×56, one thread), so up
+// to 64×64 there (its accumulators hold a whole image: 1 MiB at 64 channels).
+constexpr int64_t kWidePositionsVnni = 256, kWidePositionsAvx2 = 64 * 64;
 bool wide_fits(const Graph& g, const Node& n, const Tensor& w) {
   const Value& xv = g.values[n.inputs[0]];
   if (!kernel_table().qgemm_k4c || !spatial_size_known(xv)) return false;
@@ -55,7 +59,8 @@ bool wide_fits(const Graph& g, const Node& n, const Tensor& w) {
   const Window win = make_window(n.attrs, xv.shape, {w.dim(2), w.dim(3)}, false, n.name);
   for (int j = 0; j < 2; ++j)
     if (win.pad_begin[j] < 0 || win.pad_end[j] < 0) return false;
-  return win.out[0] * win.out[1] <= kWidePositions;
+  const int64_t limit = active_isa() == Isa::avx2 ? kWidePositionsAvx2 : kWidePositionsVnni;
+  return win.out[0] * win.out[1] <= limit;
 }
 
 const uint8_t* as_u8(const Tensor& x) { return reinterpret_cast<const uint8_t*>(x.raw()); }
