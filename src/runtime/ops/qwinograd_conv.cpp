@@ -12,6 +12,7 @@
 
 #include "../../kernels/qgemm.hpp"
 #include "../../kernels/winograd_int8.hpp"
+#include "winq/cpu.hpp"
 #include "../dispatch.hpp"
 #include "../thread_pool.hpp"
 #include "op.hpp"
@@ -91,7 +92,8 @@ inline float round_clamped(float v, float lo, float hi) {
 }
 
 // Tile rows per block (at most ~kBlockTiles tiles): the fewest GEMM vectors
-// (16 tiles each; a block's last vector may be part empty), then the fewest
+// (`vec` tiles each: 16 with AVX-512, 8 with AVX2, where counting 16 cost F4
+// 64@56×56 4% in masked tails; a block's last vector may be part empty), then the fewest
 // kernel calls (up to 3 vectors each), then the largest blocks. With fewer
 // blocks than threads the threads share each block (run below), which splits
 // the Winograd-domain weights between them but adds three barriers per block:
@@ -99,11 +101,11 @@ inline float round_clamped(float v, float lo, float hi) {
 // costs no GEMM vector, a block per thread is faster (measured 2026-11-24:
 // 32@32×32 F4 at 2 threads 603 vs 429 effective GOP/s; 128@28×28 F4 with its
 // 590 KB of weights the other way, 2158 shared vs 1443).
-int64_t winograd_rows_per_block(int64_t TH, int64_t TW, int threads, int64_t weight_bytes) {
+int64_t winograd_rows_per_block(int64_t TH, int64_t TW, int threads, int64_t weight_bytes, int64_t vec) {
   const auto cost = [&](int64_t rb) {
     int64_t vectors = 0, calls = 0;
     for (int64_t r0 = 0; r0 < TH; r0 += rb) {
-      const int64_t v = (std::min(rb, TH - r0) * TW + 15) / 16;
+      const int64_t v = (std::min(rb, TH - r0) * TW + vec - 1) / vec;
       vectors += v;
       calls += (v + 2) / 3;
     }
@@ -380,7 +382,10 @@ void qwinograd_run(RunContext& c) {
   // blocks than threads, the threads share each block instead (input by
   // channel words, then by output chunks: each thread reads only its weights).
   // Channels in lanes: the image's few tiles in one block.
-  const int64_t rows_per_block = wide ? TH : winograd_rows_per_block(TH, TW, c.threads, nn * M * C);
+  // Positions per vector of the row-panel kernel: a block whose tiles end part
+  // way through a vector runs a masked tile as long as a full one.
+  const int64_t vec = active_isa() == Isa::avx2 ? 8 : 16;
+  const int64_t rows_per_block = wide ? TH : winograd_rows_per_block(TH, TW, c.threads, nn * M * C, vec);
   const int64_t blocks = (TH + rows_per_block - 1) / rows_per_block, Tb_max = rows_per_block * TW;
   // Shared blocks: chunks small enough that every thread gets output channels.
   const int64_t per_thread = (M + c.threads * panel - 1) / (c.threads * panel) * panel;
