@@ -13,6 +13,24 @@ namespace {
 
 #define WINQ_INLINE [[gnu::always_inline]] inline
 
+// acc + c·x with the rounding of fma(c, x, acc), and of acc + fl(c·x): for
+// c = ±1 both are acc ± x exactly (IEEE 754: one rounding of the same exact
+// value), which runs on the adders instead of the multipliers (Zen 2 has two
+// of each). The default transforms' coefficients are constants, so the tests
+// fold away; with run-time coefficients they are two predictable branches.
+template <class S>
+WINQ_INLINE typename S::F fmadd_coef(float c, typename S::F x, typename S::F acc) {
+  if (c == 1.0f) return S::add(acc, x);
+  if (c == -1.0f) return S::sub(acc, x);
+  return S::fmadd(S::set1(c), x, acc);
+}
+template <class S>
+WINQ_INLINE typename S::F add_product(typename S::F acc, float c, typename S::F x) {
+  if (c == 1.0f) return S::add(acc, x);
+  if (c == -1.0f) return S::sub(acc, x);
+  return S::add(acc, S::mul(S::set1(c), x));
+}
+
 // One row i of an input tile: t_row[s] = Σ_j B'ᵀ[s][j] d[j] (exact: integers < 2^24).
 template <class S, int n>
 WINQ_INLINE void input_row_pass(const float* bt, const typename S::F (&d)[n], typename S::F (&t_row)[n]) {
@@ -21,7 +39,7 @@ WINQ_INLINE void input_row_pass(const float* bt, const typename S::F (&d)[n], ty
     typename S::F acc = S::zero();
 #pragma GCC unroll 8
     for (int j = 0; j < n; ++j)
-      if (bt[s * n + j] != 0.0f) acc = S::fmadd(S::set1(bt[s * n + j]), d[j], acc);
+      if (bt[s * n + j] != 0.0f) acc = fmadd_coef<S>(bt[s * n + j], d[j], acc);
     t_row[s] = acc;
   }
 }
@@ -35,7 +53,7 @@ WINQ_INLINE typename S::I input_component(const float* bt, const typename S::F (
   typename S::F v = S::zero();
 #pragma GCC unroll 8
   for (int i = 0; i < n; ++i)
-    if (bt[r * n + i] != 0.0f) v = S::fmadd(S::set1(bt[r * n + i]), t[i][s], v);
+    if (bt[r * n + i] != 0.0f) v = fmadd_coef<S>(bt[r * n + i], t[i][s], v);
   const typename S::F q = S::min(S::max(S::mul(v, S::set1(scale)), S::set1(lo)), S::set1(hi));
   return S::add_i(S::round(q), S::set1_i(off));
 }
@@ -51,7 +69,7 @@ WINQ_INLINE void output_column_pass(const float* at, const typename S::F (&z)[m 
     typename S::F acc = S::zero();
 #pragma GCC unroll 8
     for (int i = 0; i < n; ++i)
-      if (at[r * n + i] != 0.0f) acc = S::add(acc, S::mul(S::set1(at[r * n + i]), z[i]));
+      if (at[r * n + i] != 0.0f) acc = add_product<S>(acc, at[r * n + i], z[i]);
     t[r][j] = acc;
   }
 }
@@ -73,7 +91,7 @@ WINQ_INLINE void output_row_values(const float* at, const typename S::F (&t_r)[m
     typename S::F acc = S::set1(bias);
 #pragma GCC unroll 8
     for (int j = 0; j < n; ++j)
-      if (at[s * n + j] != 0.0f) acc = S::add(acc, S::mul(t_r[j], S::set1(at[s * n + j])));
+      if (at[s * n + j] != 0.0f) acc = add_product<S>(acc, at[s * n + j], t_r[j]);
     res[s] = S::add_i(S::round(S::min(S::max(acc, lo), hi)), zp);
   }
 }
