@@ -107,65 +107,92 @@ struct Input {
   }
 };
 
-// The m result vectors of one output row (lane = tile) as `count` pixel-ordered bytes.
+// The m result vectors of one output row (lane = tile; values within the
+// output type) as `count` pixel-ordered bytes. The values are narrowed
+// together: vpackssdw keeps them exactly (|v| ≤ 255), the mask leaves each
+// one's low byte, so vpackuswb truncates without saturating (uint8 and int8
+// alike); one vpshufb per 128-bit half then puts the bytes of tiles 0–3 and
+// 4–7 in pixel order. A whole row of 8 tiles is stored directly, a partial
+// one through a buffer (AVX2 has no byte masks).
 template <int m>
-void store_row(const __m256i (&r)[m], uint8_t* out, int64_t count) {
+[[gnu::always_inline]] inline void store_row(const __m256i (&r)[m], uint8_t* out, int64_t count) {
+  const __m256i low = _mm256_set1_epi16(0xFF);
+  const auto words = [&](__m256i a, __m256i b) { return _mm256_and_si256(_mm256_packs_epi32(a, b), low); };
   alignas(32) uint8_t buf[8 * m];
-  __m128i b[m];
-  for (int s = 0; s < m; ++s) b[s] = low_bytes(r[s]);
+  uint8_t* const dst = count >= 8 * m ? out : buf;
   if constexpr (m == 2) {
-    _mm_store_si128(reinterpret_cast<__m128i*>(buf), _mm_unpacklo_epi8(b[0], b[1]));
+    // Per half: r0 q0–3, r1 q0–3 (twice) → q0 r0 r1, q1 r0 r1, …: 8 bytes per half.
+    const __m256i w = words(r[0], r[1]);
+    const __m256i v = _mm256_shuffle_epi8(_mm256_packus_epi16(w, w), _mm256_setr_epi8(0, 4, 1, 5, 2, 6, 3, 7, 8, 8, 8, 8, 8, 8, 8, 8,  //
+                                                                                    0, 4, 1, 5, 2, 6, 3, 7, 8, 8, 8, 8, 8, 8, 8, 8));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm256_castsi256_si128(_mm256_permute4x64_epi64(v, _MM_SHUFFLE(3, 1, 2, 0))));
   } else if constexpr (m == 4) {
-    const __m128i l01 = _mm_unpacklo_epi8(b[0], b[1]), l23 = _mm_unpacklo_epi8(b[2], b[3]);
-    _mm_store_si128(reinterpret_cast<__m128i*>(buf), _mm_unpacklo_epi16(l01, l23));
-    _mm_store_si128(reinterpret_cast<__m128i*>(buf + 16), _mm_unpackhi_epi16(l01, l23));
+    // Per half: r0 q0–3, r1 q0–3, r2 q0–3, r3 q0–3 → the 4×4 byte transpose.
+    const __m256i v = _mm256_shuffle_epi8(_mm256_packus_epi16(words(r[0], r[1]), words(r[2], r[3])),
+                                          _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,  //
+                                                           0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), v);
   } else {
     static_assert(m == 6);
-    // Byte pairs (s, s+1) as words: w[p] word q = pixels 2p, 2p + 1 of tile q; tile q's
-    // three words go to words 3q, 3q + 1, 3q + 2.
-    alignas(16) uint16_t w[3][8];
-    for (int pr = 0; pr < 3; ++pr)
-      _mm_store_si128(reinterpret_cast<__m128i*>(w[pr]), _mm_unpacklo_epi8(b[2 * pr], b[2 * pr + 1]));
-    uint16_t words[24];
-    for (int q = 0; q < 8; ++q)
-      for (int pr = 0; pr < 3; ++pr) words[3 * q + pr] = w[pr][q];
-    std::memcpy(buf, words, sizeof words);
+    // Per half: x = r0…r3 of q0–3 (byte 4s + q), y = r4, r5 of q0–3 (byte 4(s − 4) + q);
+    // pixel 6q + s of the half's 24 bytes comes from x or y (−1: the other one).
+    const __m256i w45 = words(r[4], r[5]);
+    const __m256i x = _mm256_packus_epi16(words(r[0], r[1]), words(r[2], r[3])), y = _mm256_packus_epi16(w45, w45);
+    const __m256i xa = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, 1, 5, 9, 13, -1, -1, 2, 6, 10, 14,  //
+                                        0, 4, 8, 12, -1, -1, 1, 5, 9, 13, -1, -1, 2, 6, 10, 14);
+    const __m256i ya = _mm256_setr_epi8(-1, -1, -1, -1, 0, 4, -1, -1, -1, -1, 1, 5, -1, -1, -1, -1,  //
+                                        -1, -1, -1, -1, 0, 4, -1, -1, -1, -1, 1, 5, -1, -1, -1, -1);
+    const __m256i xb = _mm256_setr_epi8(-1, -1, 3, 7, 11, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
+                                        -1, -1, 3, 7, 11, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i yb = _mm256_setr_epi8(2, 6, -1, -1, -1, -1, 3, 7, -1, -1, -1, -1, -1, -1, -1, -1,  //
+                                        2, 6, -1, -1, -1, -1, 3, 7, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i first = _mm256_or_si256(_mm256_shuffle_epi8(x, xa), _mm256_shuffle_epi8(y, ya));   // pixels 0–15 of each half
+    const __m256i second = _mm256_or_si256(_mm256_shuffle_epi8(x, xb), _mm256_shuffle_epi8(y, yb));  // pixels 16–23
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm256_castsi256_si128(first));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + 16), _mm256_castsi256_si128(second));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 24), _mm256_extracti128_si256(first, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + 40), _mm256_extracti128_si256(second, 1));
   }
-  if (count >= 8 * m)
-    std::memcpy(out, buf, 8 * m);
-  else
-    std::memcpy(out, buf, static_cast<size_t>(count));
+  if (dst == buf) std::memcpy(out, buf, static_cast<size_t>(count));
 }
 
 template <int m, bool kDefault>
 struct Output {
   static void run(WINQ_WINO_OUTPUT_ARGS) {
+    int64_t t0 = 0;
+    for (; t0 + 8 <= tiles; t0 += 8) vector<false>(p, P, comp_stride, corr, z_scale, coef_stride, bias, t0, tiles, y, OW, rows);
+    if (t0 < tiles) vector<true>(p, P, comp_stride, corr, z_scale, coef_stride, bias, t0, tiles, y, OW, rows);
+  }
+  // Tiles [t0, t0 + 8); kTail: [t0, tiles), the products read with a lane mask.
+  template <bool kTail>
+  [[gnu::always_inline]] static void vector(const WinoOutputArgs& p, const int32_t* P, int64_t comp_stride,
+                                            const int32_t* corr, const float* z_scale, int64_t coef_stride, float bias,
+                                            int64_t t0, int64_t tiles, uint8_t* y, int64_t OW, int rows) {
     constexpr int n = m + 2;
     const float* at = kDefault ? wino_default::Default<m>::at : p.at;
     const __m256 lo = _mm256_set1_ps(static_cast<float>(p.qmin - p.y_zp));
     const __m256 hi = _mm256_set1_ps(static_cast<float>(p.qmax - p.y_zp));
     const __m256i zp = _mm256_set1_epi32(p.y_zp);
-    for (int64_t t0 = 0; t0 < tiles; t0 += 8) {
-      const int64_t left = tiles - t0;
-      const __m256i lanes = avx2::first_lanes(left);
-      __m256 t[m][n];
+    const __m256i lanes = avx2::first_lanes(tiles - t0);
+    __m256 t[m][n];
 #pragma GCC unroll 8
-      for (int j = 0; j < n; ++j) {
-        __m256 z[n];
+    for (int j = 0; j < n; ++j) {
+      __m256 z[n];
 #pragma GCC unroll 8
-        for (int i = 0; i < n; ++i) {
-          const int k = i * n + j;  // masked lanes read 0 and are never stored
-          z[i] = output_z<S>(_mm256_maskload_epi32(P + k * comp_stride + t0, lanes), corr[k * coef_stride],
-                             z_scale[k * coef_stride]);
-        }
-        output_column_pass<S, m>(at, z, t, j);
+      for (int i = 0; i < n; ++i) {
+        const int k = i * n + j;  // masked lanes read 0 and are never stored
+        const int32_t* pk = P + k * comp_stride + t0;
+        const __m256i products = kTail ? _mm256_maskload_epi32(pk, lanes)
+                                       : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pk));
+        z[i] = output_z<S>(products, corr[k * coef_stride], z_scale[k * coef_stride]);
       }
-      const int64_t x0 = t0 * m, count = OW - x0 < 8 * m ? OW - x0 : 8 * m;
-      for (int r = 0; r < rows; ++r) {
-        __m256i res[m];
-        output_row_values<S, m>(at, t[r], bias, lo, hi, zp, res);
-        store_row<m>(res, y + r * OW + x0, count);
-      }
+      output_column_pass<S, m>(at, z, t, j);
+    }
+    const int64_t x0 = t0 * m, count = OW - x0 < 8 * m ? OW - x0 : 8 * m;
+    for (int r = 0; r < rows; ++r) {
+      __m256i res[m];
+      output_row_values<S, m>(at, t[r], bias, lo, hi, zp, res);
+      store_row<m>(res, y + r * OW + x0, count);
     }
   }
 };
