@@ -29,7 +29,7 @@ struct WinoInputArgs {
   const float* v_scale = nullptr;  // n² requantization factors
   const float* v_lo = nullptr;     // n² clamp bounds (integers, before v_off)
   const float* v_hi = nullptr;
-  const int32_t* v_off = nullptr;  // n²: 0 or 128
+  const int32_t* v_off = nullptr;  // n²: 0 or 128, with v_lo + v_off ≥ 0 and v_hi + v_off ≤ 255
   bool x_signed = false;           // input bytes are int8 (else uint8)
   int32_t x_zp = 0;
 };

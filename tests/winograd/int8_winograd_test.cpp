@@ -102,6 +102,36 @@ TEST(Int8Winograd, StaysCloseToFloatAndPerComponentBeatsPerTensor) {
   }
 }
 
+// Component bounds outside uint8 or int8 (a hand-edited or corrupt plan) are
+// refused with a clear error, not run: the tile kernels rely on them.
+TEST(Int8Winograd, ComponentBoundsOutsideAByteAreRefused) {
+  const Graph model = two_convs();
+  const CalibrationStats st = collect_stats(model, images(8, 41));
+  QuantizeOptions o;
+  o.winograd = 4;
+  const Tensor x = images(2, 42).images;
+  const Graph lowered = prepare_quantized(quantize_model(model, st, o).qdq, {{"x", x.shape()}});
+  EXPECT_NO_THROW(FloatExecutor(lowered).run({x}));
+  const std::pair<int64_t, int64_t> bad[] = {{-129, 127}, {-128, 128}, {0, 256}, {5, 4}};
+  for (auto [lo, hi] : bad) {
+    Graph g = lowered;
+    for (Node& n : g.nodes)
+      if (n.op == "QWinogradConv") {
+        std::vector<int64_t> vlo = n.attrs.get_ints("v_qmin"), vhi = n.attrs.get_ints("v_qmax");
+        vlo[7] = lo;
+        vhi[7] = hi;
+        n.attrs.set("v_qmin", vlo);
+        n.attrs.set("v_qmax", vhi);
+      }
+    try {
+      FloatExecutor(g).run({x});
+      ADD_FAILURE() << "bounds [" << lo << ", " << hi << "] ran";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("malformed Winograd attributes"), std::string::npos) << e.what();
+    }
+  }
+}
+
 // The 1-D variant F(m×1, 3×3): Winograd along rows only, so less of the
 // Winograd-domain rounding than the 2-D tile of the same m; statistics with n
 // components; the same bytes for 1 and 2 threads.

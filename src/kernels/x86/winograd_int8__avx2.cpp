@@ -29,10 +29,12 @@ struct S {  // the vector operations winograd_int8_tiles.inl uses, 8 lanes
   static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
   static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  static F fmsub(F a, F b, F c) { return _mm256_fmsub_ps(a, b, c); }
   static F min(F a, F b) { return _mm256_min_ps(a, b); }
   static F max(F a, F b) { return _mm256_max_ps(a, b); }
   static F cvt(I v) { return _mm256_cvtepi32_ps(v); }
   static I round(F v) { return _mm256_cvtps_epi32(v); }  // to nearest even (MXCSR default), as nearbyint
+  static I bits(F v) { return _mm256_castps_si256(v); }
   static I set1_i(int32_t v) { return _mm256_set1_epi32(v); }
   static I add_i(I a, I b) { return _mm256_add_epi32(a, b); }
   static I sub_i(I a, I b) { return _mm256_sub_epi32(a, b); }
@@ -52,22 +54,15 @@ using avx2::low_bytes;
 
 template <int m, bool kDefault>
 struct Input {
-  // The input's signedness and zero point as template arguments: tested per
-  // loaded word inside the unrolled tile, they were some 200 branches.
-  static void run(WINQ_WINO_INPUT_ARGS) {
-    if (p.x_signed)
-      (p.x_zp != 0 ? run_t<true, true> : run_t<true, false>)(p, xp, ws, tiles, dst, comp_stride);
-    else
-      (p.x_zp != 0 ? run_t<false, true> : run_t<false, false>)(p, xp, ws, tiles, dst, comp_stride);
-  }
   template <bool x_signed, bool x_zp>
-  static void run_t(WINQ_WINO_INPUT_ARGS) {
+  static void run(WINQ_WINO_INPUT_ARGS) {
     constexpr int n = m + 2;
     const __m256 zp = _mm256_set1_ps(static_cast<float>(p.x_zp));
     const float* bt = kDefault ? wino_default::Default<m>::bt : p.bt;
     // Locals, not p's members: the byte stores below may alias p.
     const float *const v_scale = p.v_scale, *const v_lo = p.v_lo, *const v_hi = p.v_hi;
-    const int32_t* const v_off = p.v_off;
+    float round[n * n];  // 2^23 + v_off[k] (requantize_component)
+    for (int k = 0; k < n * n; ++k) round[k] = 8388608.0f + static_cast<float>(p.v_off[k]);
     for (int64_t t0 = 0; t0 < tiles; t0 += 2) {
       const bool pair = tiles - t0 >= 2;  // else the second lane group is read (inside the row) but not stored
       __m256 t[n][n];
@@ -87,14 +82,18 @@ struct Input {
           if constexpr (x_zp) d[j] = _mm256_sub_ps(_mm256_cvtepi32_ps(v), zp);
           else d[j] = _mm256_cvtepi32_ps(v);
         }
-        input_row_pass<S, n>(bt, d, t[i]);
+        input_pass<S, m, kDefault>(bt, d, t[i]);
       }
+      __m256 col[n], v[n];
 #pragma GCC unroll 8
-      for (int s = 0; s < n; ++s)
+      for (int s = 0; s < n; ++s) {
+#pragma GCC unroll 8
+        for (int i = 0; i < n; ++i) col[i] = t[i][s];
+        input_pass<S, m, kDefault>(bt, col, v);
 #pragma GCC unroll 8
         for (int r = 0; r < n; ++r) {
           const int k = r * n + s;
-          const __m128i b = low_bytes(input_component<S, n>(bt, t, r, s, v_scale[k], v_lo[k], v_hi[k], v_off[k]));
+          const __m128i b = low_bytes(requantize_component<S>(v[r], v_scale[k], v_lo[k], v_hi[k], round[k]));
           uint8_t* out = dst + k * comp_stride + t0 * 4;
           if (pair) {
             _mm_storel_epi64(reinterpret_cast<__m128i*>(out), b);
@@ -103,6 +102,7 @@ struct Input {
             std::memcpy(out, &w, 4);
           }
         }
+      }
     }
   }
 };

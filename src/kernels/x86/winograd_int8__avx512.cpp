@@ -1,10 +1,10 @@
 // int8 Winograd tile transforms with AVX-512 (compiled with -mavx512f -mavx512bw
 // -mavx512vl -mavx512dq -ffp-contract=off). Same operations as
 // ref/winograd_int8.cpp, 16 lanes at a time:
-//   input:  lane = (tile q of 4, channel c of the word); the words of 4 tiles
-//           at stride m are picked from 32 loaded words with one vpermt2d, the
-//           channel byte by a variable shift; the 16 result bytes of a
-//           component are then exactly 4 consecutive GEMM words.
+//   input:  lane = (tile q of 4, channel c of the word); two vpermt2d put
+//           words m·q … m·q + 7 of the 32 loaded in 128-bit chunk q, one
+//           vpshufb per word widens its 4 bytes to the 4 lanes; the 16 result
+//           bytes of a component are then exactly 4 consecutive GEMM words.
 //   output: lane = tile (16 tiles of the row); the m results of an output row
 //           are interleaved into pixel order with byte/word unpacks (m = 2, 4)
 //           or one vpermt2w (m = 6).
@@ -26,10 +26,12 @@ struct S {  // the vector operations winograd_int8_tiles.inl uses, 16 lanes
   static F sub(F a, F b) { return _mm512_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
   static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static F fmsub(F a, F b, F c) { return _mm512_fmsub_ps(a, b, c); }
   static F min(F a, F b) { return _mm512_min_ps(a, b); }
   static F max(F a, F b) { return _mm512_max_ps(a, b); }
   static F cvt(I v) { return _mm512_cvtepi32_ps(v); }
   static I round(F v) { return _mm512_cvtps_epi32(v); }  // to nearest even (MXCSR default), as nearbyint
+  static I bits(F v) { return _mm512_castps_si512(v); }
   static I set1_i(int32_t v) { return _mm512_set1_epi32(v); }
   static I add_i(I a, I b) { return _mm512_add_epi32(a, b); }
   static I sub_i(I a, I b) { return _mm512_sub_epi32(a, b); }
@@ -50,53 +52,78 @@ using wino_default::same;
 
 template <int m, bool kDefault>
 struct Input {
+  template <bool x_signed, bool x_zp>
   static void run(WINQ_WINO_INPUT_ARGS) {
     constexpr int n = m + 2;
-    // idx[j]: lane q·4 + c reads word m·q + j of the 32 loaded.
-    __m512i idx[n];
-    for (int j = 0; j < n; ++j) {
-      alignas(64) int32_t v[16];
-      for (int l = 0; l < 16; ++l) v[l] = m * (l / 4) + j;
-      idx[j] = _mm512_load_si512(v);
+    // Per row of the 4 tiles: chunk q (128 bits) of `near` holds words
+    // m·q … m·q + 3 of the 32 loaded, of `far` words m·q + 4 … m·q + 7;
+    // vpshufb then widens word j of every chunk, byte c → lane q·4 + c.
+    __m512i near_idx, far_idx;
+    {
+      alignas(64) int32_t a[16], b[16];
+      for (int l = 0; l < 16; ++l) {
+        a[l] = m * (l / 4) + l % 4;
+        b[l] = a[l] + 4;
+      }
+      near_idx = _mm512_load_si512(a);
+      far_idx = _mm512_load_si512(b);
     }
-    alignas(64) static constexpr int32_t kShiftU[16] = {0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24};
-    alignas(64) static constexpr int32_t kShiftS[16] = {24, 16, 8, 0, 24, 16, 8, 0, 24, 16, 8, 0, 24, 16, 8, 0};
-    const __m512i shu = _mm512_load_si512(kShiftU), shs = _mm512_load_si512(kShiftS);
-    const __m512i byte = _mm512_set1_epi32(0xFF);
+    __m512i widen[4];  // word j: unsigned bytes to the low byte of the lane, signed ones to the high (then >> 24)
+    for (int j = 0; j < 4; ++j) {
+      alignas(64) int8_t v[64];
+      for (int l = 0; l < 64; ++l) {
+        const int c = (l % 16) / 4, pos = l % 4;
+        v[l] = pos == (x_signed ? 3 : 0) ? static_cast<int8_t>(4 * j + c) : int8_t{-128};
+      }
+      widen[j] = _mm512_load_si512(v);
+    }
     const __m512 zp = _mm512_set1_ps(static_cast<float>(p.x_zp));
     const float* bt = kDefault ? Default<m>::bt : p.bt;
-    // Locals, not p's members: the byte stores below may alias p, which would
-    // make the compiler reload every pointer after each store.
+    // The per-component constants as locals: the byte stores below may alias
+    // p, which would make the compiler reload every pointer after each store.
+    // round[k] = 2^23 + v_off[k] (requantize_component).
     const float *const v_scale = p.v_scale, *const v_lo = p.v_lo, *const v_hi = p.v_hi;
-    const int32_t* const v_off = p.v_off;
-    const bool x_signed = p.x_signed, x_zp = p.x_zp != 0;
-    for (int64_t t0 = 0; t0 < tiles; t0 += 4) {
-      const int64_t left = tiles - t0;
-      const __mmask16 store = left >= 4 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << (4 * left)) - 1);
+    float round[n * n];
+    for (int k = 0; k < n * n; ++k) round[k] = 8388608.0f + static_cast<float>(p.v_off[k]);
+
+    const auto group = [&]<bool kTail>(int64_t t0) [[gnu::always_inline]] {
+      const __mmask16 store = kTail ? static_cast<__mmask16>((1u << (4 * (tiles - t0))) - 1) : __mmask16{0xFFFF};
       __m512 t[n][n];  // t[i][s] = Σ_j B'ᵀ[s][j] d[i][j]
 #pragma GCC unroll 8
       for (int i = 0; i < n; ++i) {
         const uint8_t* row = xp + (i * ws + t0 * m) * 4;
         const __m512i lo = _mm512_loadu_si512(row), hi = _mm512_loadu_si512(row + 64);
+        const __m512i near = _mm512_permutex2var_epi32(lo, near_idx, hi);
+        const __m512i far = n > 4 ? _mm512_permutex2var_epi32(lo, far_idx, hi) : near;
         __m512 d[n];
 #pragma GCC unroll 8
         for (int j = 0; j < n; ++j) {
-          const __m512i w = _mm512_permutex2var_epi32(lo, idx[j], hi);
-          const __m512i v = x_signed ? _mm512_srai_epi32(_mm512_sllv_epi32(w, shs), 24)
-                                       : _mm512_and_si512(_mm512_srlv_epi32(w, shu), byte);
+          __m512i v = _mm512_shuffle_epi8(j < 4 ? near : far, widen[j % 4]);
+          if constexpr (x_signed) v = _mm512_srai_epi32(v, 24);
           d[j] = x_zp ? _mm512_sub_ps(_mm512_cvtepi32_ps(v), zp) : _mm512_cvtepi32_ps(v);
         }
-        input_row_pass<S, n>(bt, d, t[i]);
+        input_pass<S, m, kDefault>(bt, d, t[i]);
       }
+      // Component k = r·n + s, column by column; vpmovdb keeps the low bytes.
+      __m512 col[n], v[n];
 #pragma GCC unroll 8
-      for (int s = 0; s < n; ++s)
+      for (int s = 0; s < n; ++s) {
+#pragma GCC unroll 8
+        for (int i = 0; i < n; ++i) col[i] = t[i][s];
+        input_pass<S, m, kDefault>(bt, col, v);
 #pragma GCC unroll 8
         for (int r = 0; r < n; ++r) {
           const int k = r * n + s;
-          const __m512i b = input_component<S, n>(bt, t, r, s, v_scale[k], v_lo[k], v_hi[k], v_off[k]);
-          _mm512_mask_cvtepi32_storeu_epi8(dst + k * comp_stride + t0 * 4, store, b);
+          const __m128i bytes = _mm512_cvtepi32_epi8(requantize_component<S>(v[r], v_scale[k], v_lo[k], v_hi[k], round[k]));
+          uint8_t* const out = dst + k * comp_stride + t0 * 4;
+          if constexpr (kTail) _mm_mask_storeu_epi8(out, store, bytes);
+          else _mm_storeu_si128(reinterpret_cast<__m128i*>(out), bytes);
         }
-    }
+      }
+    };
+    int64_t t0 = 0;
+    for (; t0 + 4 <= tiles; t0 += 4) group.template operator()<false>(t0);
+    if (t0 < tiles) group.template operator()<true>(t0);
   }
 };
 

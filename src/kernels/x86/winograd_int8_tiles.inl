@@ -44,18 +44,71 @@ WINQ_INLINE void input_row_pass(const float* bt, const typename S::F (&d)[n], ty
   }
 }
 
-// Component (r, s) of V = B'ᵀ d B' from the row-transformed tile, requantized:
-// clamp(round(V · scale), lo, hi) + off as int32 lanes. The bounds are
-// integers, so clamping before the rounding conversion is the same as after.
-template <class S, int n>
-WINQ_INLINE typename S::I input_component(const float* bt, const typename S::F (&t)[n][n], int r, int s, float scale,
-                                          float lo, float hi, int32_t off) {
-  typename S::F v = S::zero();
-#pragma GCC unroll 8
-  for (int i = 0; i < n; ++i)
-    if (bt[r * n + i] != 0.0f) v = fmadd_coef<S>(bt[r * n + i], t[i][s], v);
+// The default B'ᵀ (wino_default::Default<m>::bt) applied to one row or column
+// of a tile: o[r] = Σ_j B'ᵀ[r][j] d[j] with the common sums shared (even and
+// odd taps, as in Lavin & Gray's F(4,3)): 4, 14 and 30 operations for m = 2,
+// 4, 6 against 8, 22 and 44 term by term. Any order is exact here: every
+// partial sum is an integer bounded by the row's Σ|B'ᵀ|·max|d| < 2^24.
+template <class S, int m>
+WINQ_INLINE void input_pass_default(const typename S::F (&d)[m + 2], typename S::F (&o)[m + 2]) {
+  using F = typename S::F;
+  const auto c = [](float v) { return S::set1(v); };
+  if constexpr (m == 2) {  // rows (1 0 −1 0) (0 1 1 0) (0 −1 1 0) (0 −1 0 1)
+    o[0] = S::sub(d[0], d[2]);
+    o[1] = S::add(d[1], d[2]);
+    o[2] = S::sub(d[2], d[1]);
+    o[3] = S::sub(d[3], d[1]);
+  } else if constexpr (m == 4) {
+    o[0] = S::fmadd(c(4), d[0], S::fmadd(c(-5), d[2], d[4]));  // 4 0 −5 0 1 0
+    o[1] = S::fmsub(c(4), S::add(d[1], d[2]), S::add(d[3], d[4]));  // 0 4 4 −1 −1 0
+    o[2] = S::fmadd(c(4), S::sub(d[2], d[1]), S::sub(d[3], d[4]));  // 0 −4 4 1 −1 0
+    const F a = S::sub(d[4], d[2]), b = S::sub(d[3], d[1]);
+    o[3] = S::fmadd(c(2), b, a);   // 0 −2 −1 2 1 0
+    o[4] = S::fmadd(c(-2), b, a);  // 0 2 −1 −2 1 0
+    o[5] = S::fmadd(c(4), d[1], S::fmadd(c(-5), d[3], d[5]));  // 0 4 0 −5 0 1
+  } else {
+    static_assert(m == 6);
+    o[0] = S::fmadd(c(4), S::sub(d[0], d[6]), S::mul(c(21), S::sub(d[4], d[2])));  // 4 0 −21 0 21 0 −4 0
+    // Rows 1, 2: e ± o with e = 17·d4 − 4(d2 + d6), o = 17·d3 − 4(d1 + d5).
+    const F e1 = S::fmadd(c(-4), S::add(d[2], d[6]), S::mul(c(17), d[4]));
+    const F o1 = S::fmadd(c(-4), S::add(d[1], d[5]), S::mul(c(17), d[3]));
+    o[1] = S::add(e1, o1);
+    o[2] = S::sub(e1, o1);
+    // Rows 3, 4: (d2 − 5·d4 + 4·d6) ± (2·d1 − 10·d3 + 8·d5).
+    const F e3 = S::fmadd(c(4), d[6], S::fmadd(c(-5), d[4], d[2]));
+    const F o3 = S::fmadd(c(8), d[5], S::fmadd(c(-10), d[3], S::mul(c(2), d[1])));
+    o[3] = S::add(e3, o3);
+    o[4] = S::sub(e3, o3);
+    // Rows 5, 6: (8·d2 − 10·d4 + 2·d6) ± (4·d1 − 5·d3 + d5).
+    const F e5 = S::fmadd(c(2), d[6], S::fmadd(c(-10), d[4], S::mul(c(8), d[2])));
+    const F o5 = S::fmadd(c(4), d[1], S::fmadd(c(-5), d[3], d[5]));
+    o[5] = S::add(e5, o5);
+    o[6] = S::sub(e5, o5);
+    o[7] = S::fmadd(c(4), S::sub(d[7], d[1]), S::mul(c(21), S::sub(d[3], d[5])));  // 0 −4 0 21 0 −21 0 4
+  }
+}
+
+// o = B'ᵀ d for one row or column: the shared sums for the default transform,
+// term by term otherwise.
+template <class S, int m, bool kDefault>
+WINQ_INLINE void input_pass(const float* bt, const typename S::F (&d)[m + 2], typename S::F (&o)[m + 2]) {
+  if constexpr (kDefault) input_pass_default<S, m>(d, o);
+  else input_row_pass<S, m + 2>(bt, d, o);
+}
+
+// A component of V requantized: clamp(nearbyint(fl(v · scale)), lo, hi) +
+// off, as the low byte of the lanes' bits. The clamp comes first (the bounds
+// are integers, so it commutes with the rounding), and the rounding is the
+// addition of round = 2^23 + off: the sum lies in [2^23, 2^23 + 255] (the
+// kernels' contract: lo + off ≥ 0, hi + off ≤ 255), where the floats are the
+// integers, so it rounds to nearest even exactly as nearbyint; off is even
+// (0 or 128), so rounding after adding it is rounding before. One addition
+// instead of a conversion and an integer addition; the bits are 2^23's
+// exponent then the byte.
+template <class S>
+WINQ_INLINE typename S::I requantize_component(typename S::F v, float scale, float lo, float hi, float round) {
   const typename S::F q = S::min(S::max(S::mul(v, S::set1(scale)), S::set1(lo)), S::set1(hi));
-  return S::add_i(S::round(q), S::set1_i(off));
+  return S::bits(S::add(q, S::set1(round)));
 }
 
 // Column j of the output transform: z[i] = fl(float(P − corr) · z_scale) for
@@ -82,9 +135,11 @@ WINQ_INLINE typename S::F output_z(typename S::I products, int32_t corr, float z
 // Output row r: Y[s] = bias + Σ_j t[r][j] · Aᵀ[s][j], clamped to [lo, hi]
 // (qmin − zp, qmax − zp: integers, so before rounding is the same as after),
 // rounded, + zp.
+// output_row_rounded leaves the + zp to the caller (the AVX-512 store adds it
+// to 16-bit lanes, two vectors at a time).
 template <class S, int m>
-WINQ_INLINE void output_row_values(const float* at, const typename S::F (&t_r)[m + 2], float bias, typename S::F lo,
-                                   typename S::F hi, typename S::I zp, typename S::I (&res)[m]) {
+WINQ_INLINE void output_row_rounded(const float* at, const typename S::F (&t_r)[m + 2], float bias, typename S::F lo,
+                                    typename S::F hi, typename S::I (&res)[m]) {
   constexpr int n = m + 2;
 #pragma GCC unroll 8
   for (int s = 0; s < m; ++s) {
@@ -92,8 +147,15 @@ WINQ_INLINE void output_row_values(const float* at, const typename S::F (&t_r)[m
 #pragma GCC unroll 8
     for (int j = 0; j < n; ++j)
       if (at[s * n + j] != 0.0f) acc = add_product<S>(acc, at[s * n + j], t_r[j]);
-    res[s] = S::add_i(S::round(S::min(S::max(acc, lo), hi)), zp);
+    res[s] = S::round(S::min(S::max(acc, lo), hi));
   }
+}
+template <class S, int m>
+WINQ_INLINE void output_row_values(const float* at, const typename S::F (&t_r)[m + 2], float bias, typename S::F lo,
+                                   typename S::F hi, typename S::I zp, typename S::I (&res)[m]) {
+  output_row_rounded<S, m>(at, t_r, bias, lo, hi, res);
+#pragma GCC unroll 8
+  for (int s = 0; s < m; ++s) res[s] = S::add_i(res[s], zp);
 }
 
 #undef WINQ_INLINE
@@ -101,14 +163,24 @@ WINQ_INLINE void output_row_values(const float* at, const typename S::F (&t_r)[m
 // The entry points: the constant-coefficient instantiation when the layer's
 // matrices are the default ones, the generic one otherwise, the definition for
 // tiles the kernels do not cover.
+// The input's signedness and zero point are template arguments too: tested
+// per loaded word inside the unrolled tile, they were some 200 branches.
+template <class Kernel>
+void run_input(WINQ_WINO_INPUT_ARGS) {
+  if (p.x_signed)
+    (p.x_zp != 0 ? Kernel::template run<true, true> : Kernel::template run<true, false>)(p, xp, ws, tiles, dst, comp_stride);
+  else
+    (p.x_zp != 0 ? Kernel::template run<false, true> : Kernel::template run<false, false>)(p, xp, ws, tiles, dst, comp_stride);
+}
+
 template <template <int, bool> class Input>
 void dispatch_input(WINQ_WINO_INPUT_ARGS) {
   using wino_default::Default;
   using wino_default::same;
   switch (p.m) {
-    case 2: return (same(p.bt, Default<2>::bt, 16) ? Input<2, true>::run : Input<2, false>::run)(p, xp, ws, tiles, dst, comp_stride);
-    case 4: return (same(p.bt, Default<4>::bt, 36) ? Input<4, true>::run : Input<4, false>::run)(p, xp, ws, tiles, dst, comp_stride);
-    case 6: return (same(p.bt, Default<6>::bt, 64) ? Input<6, true>::run : Input<6, false>::run)(p, xp, ws, tiles, dst, comp_stride);
+    case 2: return (same(p.bt, Default<2>::bt, 16) ? run_input<Input<2, true>> : run_input<Input<2, false>>)(p, xp, ws, tiles, dst, comp_stride);
+    case 4: return (same(p.bt, Default<4>::bt, 36) ? run_input<Input<4, true>> : run_input<Input<4, false>>)(p, xp, ws, tiles, dst, comp_stride);
+    case 6: return (same(p.bt, Default<6>::bt, 64) ? run_input<Input<6, true>> : run_input<Input<6, false>>)(p, xp, ws, tiles, dst, comp_stride);
     default: return wino_input_row__ref(p, xp, ws, tiles, dst, comp_stride);
   }
 }

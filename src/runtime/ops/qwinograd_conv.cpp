@@ -140,6 +140,17 @@ std::vector<float> as_floats(const std::vector<T>& v) {
   return std::vector<float>(v.begin(), v.end());
 }
 
+// The component bounds of a well-formed layer: uint8 ([0, 255], stored as is)
+// or int8 ([−128, 127], stored + 128), lo ≤ hi. The tile kernels rely on it
+// (winograd_int8.hpp); a file that says otherwise is malformed.
+bool component_bounds_fit(const std::vector<float>& lo, const std::vector<float>& hi) {
+  for (size_t k = 0; k < lo.size(); ++k) {
+    const bool fits = lo[k] < 0 ? lo[k] >= -128 && hi[k] <= 127 : hi[k] <= 255;
+    if (!fits || lo[k] > hi[k]) return false;
+  }
+  return true;
+}
+
 // F(m×1, 3×3) (attribute one_d): tiles of 1 output row × m columns. For each
 // block of output rows and each column component j: the row transform of every
 // (kernel row ky, channel c, tile) — V = Σ_i B'ᵀ[j][i]·(x − x_zp), exact in
@@ -166,7 +177,8 @@ void qwinograd_1d_run(RunContext& c) {
   if ((m != 2 && m != 4 && m != 6) || uq.dim(0) != n || uq.dim(2) != 3 * C ||
       static_cast<int>(bt.size()) != n * n || static_cast<int>(a_t.size()) != m * n ||
       static_cast<int>(vscale.size()) != n || static_cast<int>(vlo.size()) != n || static_cast<int>(vhi.size()) != n ||
-      static_cast<int64_t>(zscale.size()) != n * M || static_cast<int64_t>(bias.size()) != M)
+      static_cast<int64_t>(zscale.size()) != n * M || static_cast<int64_t>(bias.size()) != M ||
+      !component_bounds_fit(vlo, vhi))
     throw Error(c.where() + ": malformed Winograd attributes");
   Window win = make_window(at, x.shape(), {3, 3}, false, c.where());
   const int64_t N = x.dim(0), H = win.in[0], W = win.in[1], OH = win.out[0], OW = win.out[1];
@@ -307,7 +319,8 @@ void qwinograd_run(RunContext& c) {
   if ((m != 2 && m != 4 && m != 6) || uq.dim(0) != nn || static_cast<int>(bt.size()) != nn ||
       static_cast<int>(a_t.size()) != m * n || static_cast<int>(vscale.size()) != nn ||
       static_cast<int>(vlo.size()) != nn || static_cast<int>(vhi.size()) != nn ||
-      static_cast<int64_t>(zscale.size()) != nn * M || static_cast<int64_t>(bias.size()) != M)
+      static_cast<int64_t>(zscale.size()) != nn * M || static_cast<int64_t>(bias.size()) != M ||
+      !component_bounds_fit(vlo, vhi))
     throw Error(c.where() + ": malformed Winograd attributes");
   Window win = make_window(at, x.shape(), {3, 3}, false, c.where());
   const int64_t N = x.dim(0), H = win.in[0], W = win.in[1], OH = win.out[0], OW = win.out[1];
