@@ -54,17 +54,21 @@ struct WinoOutputArgs {
   bool y_unsigned = true;
 };
 
-// P: component 0's products of this output channel for the first tile (int32,
-// tile t at + t), component k at + k·comp_stride; corr[k·coef_stride] and
-// z_scale[k·coef_stride] per component. y: output plane at the tile row's
-// top-left, OW bytes per row; rows (≤ m) rows and OW columns are written.
+// P: component 0's products of this output channel for the first tile (int32),
+// component k at + k·comp_stride; within a component the tiles of tile row tr
+// follow those of row tr − 1: tile (tr, tx) at + tr·tiles + tx. corr[k·coef_stride]
+// and z_scale[k·coef_stride] per component. y: output plane at the first tile
+// row's top-left, OW bytes per row; tile row tr (of tile_rows, each `tiles`
+// tiles wide) writes output rows [tr·m, min(tr·m + m, rows)) and OW columns.
+// The kernels may fill their vectors across tile rows (a 28-wide F(4,3) layer
+// has 7 tiles per row, a vector 16 lanes).
 #define WINQ_WINO_OUTPUT_ARGS                                                                              \
   const WinoOutputArgs &p, const int32_t *P, int64_t comp_stride, const int32_t *corr, const float *z_scale, \
-      int64_t coef_stride, float bias, int64_t tiles, uint8_t *y, int64_t OW, int rows
+      int64_t coef_stride, float bias, int64_t tiles, int64_t tile_rows, uint8_t *y, int64_t OW, int64_t rows
 using WinoOutputFn = void (*)(WINQ_WINO_OUTPUT_ARGS);
-void wino_output_row__ref(WINQ_WINO_OUTPUT_ARGS);
-void wino_output_row__avx512(WINQ_WINO_OUTPUT_ARGS);
-void wino_output_row__avx2(WINQ_WINO_OUTPUT_ARGS);
+void wino_output_rows__ref(WINQ_WINO_OUTPUT_ARGS);
+void wino_output_rows__avx512(WINQ_WINO_OUTPUT_ARGS);
+void wino_output_rows__avx2(WINQ_WINO_OUTPUT_ARGS);
 
 // True when bt and at are the default transforms (src/winograd) that the
 // AVX-512 and AVX2 kernels compile with constant coefficients (the fast path).

@@ -1,5 +1,5 @@
 // The int8 Winograd tile transforms: the AVX-512 and AVX2 variants of
-// wino_input_row / wino_output_row against the definitions (__ref) at tolerance 0, for
+// wino_input_row / wino_output_rows against the definitions (__ref) at tolerance 0, for
 // F(2,3), F(4,3), F(6,3): random transforms with zero entries, signed and
 // unsigned inputs and outputs, zero points, rounding ties (scales of 1/2 and
 // 1/4), clamping, partial groups of tiles, partial last tiles and rows. Whole
@@ -46,8 +46,8 @@ struct Variant {
   kernels::WinoOutputFn output;
 };
 const Variant kVariants[] = {
-    {"avx512", Isa::avx512vnni, kernels::wino_input_row__avx512, kernels::wino_output_row__avx512},
-    {"avx2", Isa::avx2, kernels::wino_input_row__avx2, kernels::wino_output_row__avx2},
+    {"avx512", Isa::avx512vnni, kernels::wino_input_row__avx512, kernels::wino_output_rows__avx512},
+    {"avx2", Isa::avx2, kernels::wino_input_row__avx2, kernels::wino_output_rows__avx2},
 };
 
 // The variants this CPU can run; the others are reported as skipped.
@@ -137,7 +137,10 @@ TEST(WinogradInt8, OutputTransformSimdEqualsTheDefinition) {
     std::vector<float> at(static_cast<size_t>(m * n)), unused;
     for (auto& v : at) v = coefs[rng() % 10];
     if (trial % 2) default_transforms(m, unused, at);
-    const int64_t tiles = 1 + rng() % 40, coef_stride = 1 + rng() % 3, comp_stride = tiles + rng() % 5;
+    // Several tile rows (tiles of one row follow the previous row's), the last
+    // one with fewer output rows: a vector's lanes may span tile rows.
+    const int64_t tiles = 1 + rng() % 40, tile_rows = 1 + rng() % 4, coef_stride = 1 + rng() % 3,
+                  comp_stride = tiles * tile_rows + rng() % 5;
     std::vector<int32_t> P(static_cast<size_t>(nn * comp_stride)), corr(static_cast<size_t>(nn * coef_stride));
     std::vector<float> zs(static_cast<size_t>(nn * coef_stride));
     const bool ties = trial % 4 == 0;  // small products at scale 1/2: exact .5 results
@@ -156,13 +159,15 @@ TEST(WinogradInt8, OutputTransformSimdEqualsTheDefinition) {
     if (trial % 3 == 0) p.qmin += 7, p.qmax -= 11;
     const float bias = trial % 4 == 0 ? 0.5f : static_cast<float>(static_cast<int>(rng() % 2001) - 1000) / 7.0f;
     const int64_t OW = tiles * m - static_cast<int64_t>(rng() % m);
-    const int rows = 1 + static_cast<int>(rng() % m);
+    const int64_t rows = (tile_rows - 1) * m + 1 + static_cast<int64_t>(rng() % m);
     // Rows are OW bytes apart; the guard bytes after the last row written must survive.
-    std::vector<uint8_t> ref(static_cast<size_t>(m * OW + 64), 0x5A), got = ref;
-    kernels::wino_output_row__ref(p, P.data(), comp_stride, corr.data(), zs.data(), coef_stride, bias, tiles,
-                                  ref.data(), OW, rows);
-    var.output(p, P.data(), comp_stride, corr.data(), zs.data(), coef_stride, bias, tiles, got.data(), OW, rows);
-    ASSERT_EQ(got, ref) << "m=" << m << " tiles=" << tiles << " OW=" << OW << " rows=" << rows;
+    std::vector<uint8_t> ref(static_cast<size_t>(tile_rows * m * OW + 64), 0x5A), got = ref;
+    kernels::wino_output_rows__ref(p, P.data(), comp_stride, corr.data(), zs.data(), coef_stride, bias, tiles,
+                                   tile_rows, ref.data(), OW, rows);
+    var.output(p, P.data(), comp_stride, corr.data(), zs.data(), coef_stride, bias, tiles, tile_rows, got.data(), OW,
+               rows);
+    ASSERT_EQ(got, ref) << "m=" << m << " tiles=" << tiles << " tile_rows=" << tile_rows << " OW=" << OW
+                        << " rows=" << rows;
     for (int64_t i = 0; i < rows * OW; ++i, ++total) {
       const int v = p.y_unsigned ? ref[i] : static_cast<int8_t>(ref[i]);
       inside += v > p.qmin && v < p.qmax;

@@ -34,31 +34,33 @@ void wino_input_row__ref(WINQ_WINO_INPUT_ARGS) {
     }
 }
 
-void wino_output_row__ref(WINQ_WINO_OUTPUT_ARGS) {
+void wino_output_rows__ref(WINQ_WINO_OUTPUT_ARGS) {
   const int m = p.m, n = m + 2;
   float z[64], t[48];
-  for (int64_t tile = 0; tile < tiles; ++tile) {
-    for (int k = 0; k < n * n; ++k) {
-      const auto diff = static_cast<uint32_t>(P[k * comp_stride + tile]) - static_cast<uint32_t>(corr[k * coef_stride]);
-      z[k] = static_cast<float>(static_cast<int32_t>(diff)) * z_scale[k * coef_stride];
+  for (int64_t tr = 0; tr < tile_rows; ++tr)
+    for (int64_t tile = 0; tile < tiles; ++tile) {
+      const int64_t lt = tr * tiles + tile;
+      for (int k = 0; k < n * n; ++k) {
+        const auto diff = static_cast<uint32_t>(P[k * comp_stride + lt]) - static_cast<uint32_t>(corr[k * coef_stride]);
+        z[k] = static_cast<float>(static_cast<int32_t>(diff)) * z_scale[k * coef_stride];
+      }
+      for (int j = 0; j < n; ++j)
+        for (int r = 0; r < m; ++r) {
+          float acc = 0.0f;
+          for (int i = 0; i < n; ++i) acc = acc + p.at[r * n + i] * z[i * n + j];
+          t[r * n + j] = acc;
+        }
+      for (int r = 0; r < m && tr * m + r < rows; ++r)
+        for (int s = 0; s < m; ++s) {
+          const int64_t x = tile * m + s;
+          if (x >= OW) break;
+          float acc = bias;
+          for (int j = 0; j < n; ++j) acc = acc + t[r * n + j] * p.at[s * n + j];
+          const auto v = static_cast<int32_t>(std::clamp(std::nearbyint(acc) + static_cast<float>(p.y_zp),
+                                                         static_cast<float>(p.qmin), static_cast<float>(p.qmax)));
+          y[(tr * m + r) * OW + x] = static_cast<uint8_t>(p.y_unsigned ? v : static_cast<int32_t>(static_cast<int8_t>(v)));
+        }
     }
-    for (int j = 0; j < n; ++j)
-      for (int r = 0; r < m; ++r) {
-        float acc = 0.0f;
-        for (int i = 0; i < n; ++i) acc = acc + p.at[r * n + i] * z[i * n + j];
-        t[r * n + j] = acc;
-      }
-    for (int r = 0; r < rows; ++r)
-      for (int s = 0; s < m; ++s) {
-        const int64_t x = tile * m + s;
-        if (x >= OW) break;
-        float acc = bias;
-        for (int j = 0; j < n; ++j) acc = acc + t[r * n + j] * p.at[s * n + j];
-        const auto v = static_cast<int32_t>(std::clamp(std::nearbyint(acc) + static_cast<float>(p.y_zp),
-                                                       static_cast<float>(p.qmin), static_cast<float>(p.qmax)));
-        y[r * OW + x] = static_cast<uint8_t>(p.y_unsigned ? v : static_cast<int32_t>(static_cast<int8_t>(v)));
-      }
-  }
 }
 
 }  // namespace winq::kernels

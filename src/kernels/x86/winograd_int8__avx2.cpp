@@ -10,6 +10,7 @@
 //           masks).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "../winograd_int8.hpp"
@@ -159,9 +160,14 @@ template <int m>
 template <int m, bool kDefault>
 struct Output {
   static void run(WINQ_WINO_OUTPUT_ARGS) {
-    int64_t t0 = 0;
-    for (; t0 + 8 <= tiles; t0 += 8) vector<false>(p, P, comp_stride, corr, z_scale, coef_stride, bias, t0, tiles, y, OW, rows);
-    if (t0 < tiles) vector<true>(p, P, comp_stride, corr, z_scale, coef_stride, bias, t0, tiles, y, OW, rows);
+    for (int64_t tr = 0; tr < tile_rows; ++tr) {
+      const int32_t* const Pr = P + tr * tiles;
+      uint8_t* const yr = y + tr * m * OW;
+      const int rr = static_cast<int>(std::min<int64_t>(m, rows - tr * m));
+      int64_t t0 = 0;
+      for (; t0 + 8 <= tiles; t0 += 8) vector<false>(p, Pr, comp_stride, corr, z_scale, coef_stride, bias, t0, tiles, yr, OW, rr);
+      if (t0 < tiles) vector<true>(p, Pr, comp_stride, corr, z_scale, coef_stride, bias, t0, tiles, yr, OW, rr);
+    }
   }
   // Tiles [t0, t0 + 8); kTail: [t0, tiles), the products read with a lane mask.
   template <bool kTail>
@@ -201,8 +207,8 @@ struct Output {
 
 void wino_input_row__avx2(WINQ_WINO_INPUT_ARGS) { dispatch_input<Input>(p, xp, ws, tiles, dst, comp_stride); }
 
-void wino_output_row__avx2(WINQ_WINO_OUTPUT_ARGS) {
-  dispatch_output<Output>(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, y, OW, rows);
+void wino_output_rows__avx2(WINQ_WINO_OUTPUT_ARGS) {
+  dispatch_output<Output>(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, tile_rows, y, OW, rows);
 }
 
 }  // namespace winq::kernels

@@ -5,9 +5,10 @@
 //           words m·q … m·q + 7 of the 32 loaded in 128-bit chunk q, one
 //           vpshufb per word widens its 4 bytes to the 4 lanes; the 16 result
 //           bytes of a component are then exactly 4 consecutive GEMM words.
-//   output: lane = tile (16 tiles of the row); the m results of an output row
-//           are interleaved into pixel order with byte/word unpacks (m = 2, 4)
-//           or one vpermt2w (m = 6).
+//   output: lane = tile (16 tiles in order, across tile rows); the m results
+//           of an output row are narrowed with packs and put in pixel order
+//           by vpshufb (plus vpermq for m = 2, vpermt2w for m = 6), then
+//           stored with a byte mask per tile row covered.
 #include <immintrin.h>
 
 #include "../winograd_int8.hpp"
@@ -127,41 +128,76 @@ struct Input {
   }
 };
 
-// The m result vectors of one output row (lane = tile) as pixel-ordered bytes.
+// Word index tables for m = 6 (see row_bytes), built at compile time.
+struct Words6 {
+  alignas(64) int16_t lo[32], hi[32];
+  constexpr Words6() : lo{}, hi{} {
+    for (int x = 0; x < 48; ++x) {  // output word x: pixel pair x % 3 of tile x / 3
+      const int tile = x / 3, pair = x % 3, c = tile / 4, q = tile % 4;
+      const int src = pair == 2 ? 32 + 8 * c + q : 8 * c + 4 * pair + q;
+      (x < 32 ? lo[x] : hi[x - 32]) = static_cast<int16_t>(src);
+    }
+  }
+};
+constexpr Words6 kWords6;
+
+// The m rounded results of one output row (lane = tile; zp not yet added) as
+// the 16·m pixel-ordered bytes of the 16 tiles: v[0] bytes 0–63, v[1] bytes
+// 64–95 (m = 6). vpackssdw keeps the values exactly (|v| ≤ 510), zp is added
+// to 16-bit lanes, vpackuswb / vpacksswb keep them exactly (they are within
+// the output type); each 128-bit chunk c then holds tiles 4c … 4c + 3, put in
+// pixel order by one vpshufb (m = 4), plus a vpermq (m = 2) or two vpermt2w on
+// byte pairs (m = 6).
 template <int m>
-void store_row(const __m512i (&r)[m], uint8_t* out, int64_t count) {
-  const auto mask64 = [](int64_t c) { return c >= 64 ? ~__mmask64{0} : (__mmask64{1} << c) - 1; };
-  __m128i b[m];
-  for (int s = 0; s < m; ++s) b[s] = _mm512_cvtepi32_epi8(r[s]);
+struct RowBytes {
+  __m512i v[m == 6 ? 2 : 1];
+};
+template <int m>
+[[gnu::always_inline]] inline RowBytes<m> row_bytes(const __m512i (&r)[m], __m512i zp16, bool y_unsigned) {
+  const auto words = [&](__m512i a, __m512i b) { return _mm512_add_epi16(_mm512_packs_epi32(a, b), zp16); };
+  const auto bytes = [&](__m512i a, __m512i b) {
+    return y_unsigned ? _mm512_packus_epi16(a, b) : _mm512_packs_epi16(a, b);
+  };
+  // Per chunk: bytes 4s + q (result s of tile q) → 2q + s, for two results.
+  const __m512i pairs = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15));
+  RowBytes<m> out;
   if constexpr (m == 2) {
-    const __m256i v = _mm256_set_m128i(_mm_unpackhi_epi8(b[0], b[1]), _mm_unpacklo_epi8(b[0], b[1]));
-    _mm256_mask_storeu_epi8(out, static_cast<__mmask32>(mask64(count)), v);
+    const __m512i w = words(r[0], r[1]);
+    const __m512i v = _mm512_shuffle_epi8(bytes(w, w), pairs);  // chunk c: tiles 4c … 4c + 3 in its low 8 bytes
+    out.v[0] = _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 0, 2, 4, 6), v);
   } else if constexpr (m == 4) {
-    const __m128i l01 = _mm_unpacklo_epi8(b[0], b[1]), h01 = _mm_unpackhi_epi8(b[0], b[1]);
-    const __m128i l23 = _mm_unpacklo_epi8(b[2], b[3]), h23 = _mm_unpackhi_epi8(b[2], b[3]);
-    const __m256i a = _mm256_set_m128i(_mm_unpackhi_epi16(l01, l23), _mm_unpacklo_epi16(l01, l23));
-    const __m256i c = _mm256_set_m128i(_mm_unpackhi_epi16(h01, h23), _mm_unpacklo_epi16(h01, h23));
-    _mm512_mask_storeu_epi8(out, mask64(count), _mm512_inserti64x4(_mm512_castsi256_si512(a), c, 1));
+    const __m512i v = bytes(words(r[0], r[1]), words(r[2], r[3]));  // chunk: byte 4s + q
+    out.v[0] = _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)));
   } else {
     static_assert(m == 6);
-    // Byte pairs (s, s+1) as words: w[p][q] = pixel pair 2p, 2p + 1 of tile q.
-    __m256i w[3];
-    for (int q = 0; q < 3; ++q)
-      w[q] = _mm256_set_m128i(_mm_unpackhi_epi8(b[2 * q], b[2 * q + 1]), _mm_unpacklo_epi8(b[2 * q], b[2 * q + 1]));
-    const __m512i a = _mm512_inserti64x4(_mm512_castsi256_si512(w[0]), w[1], 1), c = _mm512_castsi256_si512(w[2]);
-    alignas(64) int16_t i0[32], i1[32];
-    for (int x = 0; x < 48; ++x) {  // output word x = 3q + pair
-      const int q = x / 3, pair = x % 3;
-      (x < 32 ? i0[x] : i1[x - 32]) = static_cast<int16_t>(pair * 16 + q);
-    }
-    for (int x = 48; x < 64; ++x) i1[x - 32] = 0;
-    const __m512i lo = _mm512_permutex2var_epi16(a, _mm512_load_si512(i0), c);
-    const __m512i hi = _mm512_permutex2var_epi16(a, _mm512_load_si512(i1), c);
-    _mm512_mask_storeu_epi8(out, mask64(count), lo);
-    if (count > 64) _mm256_mask_storeu_epi8(out + 64, static_cast<__mmask32>(mask64(count - 64)), _mm512_castsi512_si256(hi));
+    // x: word q = pixels (0, 1) of tile q, word 4 + q = pixels (2, 3); y: word q = pixels (4, 5).
+    const __m512i w45 = words(r[4], r[5]);
+    const __m512i x = _mm512_shuffle_epi8(bytes(words(r[0], r[1]), words(r[2], r[3])), pairs);
+    const __m512i y = _mm512_shuffle_epi8(bytes(w45, w45), pairs);
+    out.v[0] = _mm512_permutex2var_epi16(x, _mm512_load_si512(kWords6.lo), y);
+    out.v[1] = _mm512_permutex2var_epi16(x, _mm512_load_si512(kWords6.hi), y);
   }
+  return out;
 }
 
+// Bytes [from, to) of a row's 16·m to dst (byte `from` at dst[0]); the masked
+// stores leave every other byte untouched, so the vector is addressed from
+// dst − from, which the masks never reach.
+template <int m>
+[[gnu::always_inline]] inline void store_bytes(const RowBytes<m>& b, uint8_t* dst, int64_t from, int64_t to) {
+  const auto bits = [](int64_t lo, int64_t hi) {  // bits [lo, hi) of 64, 0 ≤ lo ≤ hi ≤ 64
+    const __mmask64 below_hi = hi >= 64 ? ~__mmask64{0} : (__mmask64{1} << hi) - 1;
+    return below_hi & ~((__mmask64{1} << lo) - 1);
+  };
+  auto* const base = reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(dst) - static_cast<uintptr_t>(from));
+  if (from < 64) _mm512_mask_storeu_epi8(base, bits(from, to < 64 ? to : 64), b.v[0]);
+  if constexpr (m == 6)
+    if (to > 64) _mm512_mask_storeu_epi8(base + 64, bits(from > 64 ? from - 64 : 0, to - 64), b.v[1]);
+}
+
+// Lanes are tiles taken in order across tile rows, 16 at a time, so that a
+// narrow layer (7 tiles per row) still fills its vectors; each output row of
+// a vector is then stored in one piece per tile row it covers.
 template <int m, bool kDefault>
 struct Output {
   static void run(WINQ_WINO_OUTPUT_ARGS) {
@@ -169,10 +205,12 @@ struct Output {
     const float* at = kDefault ? Default<m>::at : p.at;
     const __m512 lo = _mm512_set1_ps(static_cast<float>(p.qmin - p.y_zp));
     const __m512 hi = _mm512_set1_ps(static_cast<float>(p.qmax - p.y_zp));
-    const __m512i zp = _mm512_set1_epi32(p.y_zp);
-    for (int64_t t0 = 0; t0 < tiles; t0 += 16) {
-      const int64_t left = tiles - t0;
-      const __mmask16 lanes = left >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << left) - 1);
+    const __m512i zp16 = _mm512_set1_epi16(static_cast<int16_t>(p.y_zp));
+    const bool y_unsigned = p.y_unsigned;
+    const int64_t total = tiles * tile_rows;
+    for (int64_t t0 = 0; t0 < total; t0 += 16) {
+      const int64_t count = total - t0 < 16 ? total - t0 : 16;
+      const __mmask16 lanes = static_cast<__mmask16>((1u << count) - 1);
       __m512 t[m][n];  // t[r][j] = Σ_i Aᵀ[r][i] z[i][j]
 #pragma GCC unroll 8
       for (int j = 0; j < n; ++j) {
@@ -185,11 +223,17 @@ struct Output {
         }
         output_column_pass<S, m>(at, z, t, j);
       }
-      const int64_t x0 = t0 * m, count = OW - x0 < 16 * m ? OW - x0 : 16 * m;
-      for (int r = 0; r < rows; ++r) {
+      const int64_t tr0 = t0 / tiles, tr1 = (t0 + count - 1) / tiles;
+      for (int r = 0; r < m && tr0 * m + r < rows; ++r) {
         __m512i res[m];
-        output_row_values<S, m>(at, t[r], bias, lo, hi, zp, res);
-        store_row<m>(res, y + r * OW + x0, count);
+        output_row_rounded<S, m>(at, t[r], bias, lo, hi, res);
+        const RowBytes<m> b = row_bytes<m>(res, zp16, y_unsigned);
+        for (int64_t tr = tr0; tr <= tr1 && tr * m + r < rows; ++tr) {
+          const int64_t a = (tr * tiles > t0 ? tr * tiles : t0) - t0;  // the lanes of tile row tr: [a, e)
+          const int64_t e = ((tr + 1) * tiles < t0 + count ? (tr + 1) * tiles : t0 + count) - t0;
+          const int64_t x0 = (t0 + a - tr * tiles) * m, width = OW - x0 < (e - a) * m ? OW - x0 : (e - a) * m;
+          store_bytes<m>(b, y + (tr * m + r) * OW + x0, a * m, a * m + width);
+        }
       }
     }
   }
@@ -199,8 +243,8 @@ struct Output {
 
 void wino_input_row__avx512(WINQ_WINO_INPUT_ARGS) { dispatch_input<Input>(p, xp, ws, tiles, dst, comp_stride); }
 
-void wino_output_row__avx512(WINQ_WINO_OUTPUT_ARGS) {
-  dispatch_output<Output>(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, y, OW, rows);
+void wino_output_rows__avx512(WINQ_WINO_OUTPUT_ARGS) {
+  dispatch_output<Output>(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, tile_rows, y, OW, rows);
 }
 
 bool wino_default_transforms__avx512(int m, const float* bt, const float* at) {

@@ -189,12 +189,12 @@ template <template <int, bool> class Output>
 void dispatch_output(WINQ_WINO_OUTPUT_ARGS) {
   using wino_default::Default;
   using wino_default::same;
-#define WINQ_OUT_ARGS p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, y, OW, rows
+#define WINQ_OUT_ARGS p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, tile_rows, y, OW, rows
   switch (p.m) {
     case 2: return (same(p.at, Default<2>::at, 8) ? Output<2, true>::run : Output<2, false>::run)(WINQ_OUT_ARGS);
     case 4: return (same(p.at, Default<4>::at, 24) ? Output<4, true>::run : Output<4, false>::run)(WINQ_OUT_ARGS);
     case 6: return (same(p.at, Default<6>::at, 48) ? Output<6, true>::run : Output<6, false>::run)(WINQ_OUT_ARGS);
-    default: return wino_output_row__ref(WINQ_OUT_ARGS);
+    default: return wino_output_rows__ref(WINQ_OUT_ARGS);
   }
 #undef WINQ_OUT_ARGS
 }

@@ -428,10 +428,8 @@ void qwinograd_run(RunContext& c) {
             kt.qgemm_k4(Mc, Tb, K4, wk, vb + k * comp_stride, row_off.data(), Pc + k * Mc * Tb, Tb);
         }
         for (int64_t o = o0; o < o0 + Mc; ++o)
-          for (int64_t tr = r0; tr < r1; ++tr)
-            kt.wino_output(op, Pc + (o - o0) * Tb + (tr - r0) * TW, Mc * Tb, corr.data() + o, zscale.data() + o, M,
-                           bias[o], TW, reinterpret_cast<uint8_t*>(y.raw()) + ((img * M + o) * OH + tr * m) * OW, OW,
-                           static_cast<int>(std::min<int64_t>(m, OH - tr * m)));
+          kt.wino_output(op, Pc + (o - o0) * Tb, Mc * Tb, corr.data() + o, zscale.data() + o, M, bias[o], TW, r1 - r0,
+                         reinterpret_cast<uint8_t*>(y.raw()) + ((img * M + o) * OH + r0 * m) * OW, OW, OH - r0 * m);
       }
     });
   };
