@@ -35,17 +35,20 @@ struct WinoInputArgs {
 };
 
 // xp: the padded input plane of 4-channel words (byte j of a word = channel j),
-// at the tile row's top-left; ws words per row; rows [0, n) are read. The
-// SIMD loads read up to m·⌈tiles/4⌉·4 + 32 words from each row's start (past
-// the row's end: any readable bytes, they reach no stored tile).
+// at the first tile row's top-left; ws words per row; tile row tr (of
+// tile_rows, `tiles` tiles each) reads rows [tr·m, tr·m + n). The SIMD loads
+// read up to m·⌈tiles/4⌉·4 + 32 words from each row's start (past the row's
+// end: any readable bytes, they reach no stored tile).
 // dst: component 0's word of the first tile; component k at dst + k·comp_stride
-// bytes; tile t at + 4·t (the GEMM's activation layout, one row of K4).
-#define WINQ_WINO_INPUT_ARGS \
-  const WinoInputArgs &p, const uint8_t *xp, int64_t ws, int64_t tiles, uint8_t *dst, int64_t comp_stride
+// bytes; tile (tr, t) at + 4·(tr·tiles + t) (the GEMM's activation layout, one
+// row of K4).
+#define WINQ_WINO_INPUT_ARGS                                                                                 \
+  const WinoInputArgs &p, const uint8_t *xp, int64_t ws, int64_t tiles, int64_t tile_rows, uint8_t *dst, \
+      int64_t comp_stride
 using WinoInputFn = void (*)(WINQ_WINO_INPUT_ARGS);
-void wino_input_row__ref(WINQ_WINO_INPUT_ARGS);
-void wino_input_row__avx512(WINQ_WINO_INPUT_ARGS);
-void wino_input_row__avx2(WINQ_WINO_INPUT_ARGS);
+void wino_input_rows__ref(WINQ_WINO_INPUT_ARGS);
+void wino_input_rows__avx512(WINQ_WINO_INPUT_ARGS);
+void wino_input_rows__avx2(WINQ_WINO_INPUT_ARGS);
 
 struct WinoOutputArgs {
   int m = 4;

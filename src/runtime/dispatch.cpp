@@ -19,7 +19,7 @@ const KernelTable& kernel_table() {
         t.requantize_row_name = "requantize_row__avx512";
         t.qadd = kernels::qadd__avx512;
         t.qadd_name = "qadd__avx512";
-        t.wino_input = kernels::wino_input_row__avx512;
+        t.wino_input = kernels::wino_input_rows__avx512;
         t.wino_output = kernels::wino_output_rows__avx512;
         t.wino_name = "wino_{input,output}_row__avx512";
         t.wino_f32_input = kernels::wino_f32_input_row__avx512;
@@ -38,7 +38,7 @@ const KernelTable& kernel_table() {
         t.requantize_row_name = "requantize_row__avx2";
         t.qadd = kernels::qadd__avx2;
         t.qadd_name = "qadd__avx2";
-        t.wino_input = kernels::wino_input_row__avx2;
+        t.wino_input = kernels::wino_input_rows__avx2;
         t.wino_output = kernels::wino_output_rows__avx2;
         t.wino_name = "wino_{input,output}_row__avx2";
         t.wino_f32_input = kernels::wino_f32_input_row__avx2;
@@ -54,7 +54,7 @@ const KernelTable& kernel_table() {
         t.requantize_row_name = "requantize_row__ref";
         t.qadd = kernels::qadd__ref;
         t.qadd_name = "qadd__ref";
-        t.wino_input = kernels::wino_input_row__ref;
+        t.wino_input = kernels::wino_input_rows__ref;
         t.wino_output = kernels::wino_output_rows__ref;
         t.wino_name = "wino_{input,output}_row__ref";
         t.wino_f32_input = kernels::wino_f32_input_row__ref;

@@ -111,7 +111,7 @@ std::vector<float> integer_bt(int m) {
 
 TEST(Adversarial, WinogradInputTransformAtEachComponentsExtremes) {
   const bool simd = best_isa() >= Isa::avx512vnni;
-  if (!simd) std::cout << "[ not run  ] wino_input_row__avx512: this CPU lacks AVX-512 (the definition still runs)\n";
+  if (!simd) std::cout << "[ not run  ] wino_input_rows__avx512: this CPU lacks AVX-512 (the definition still runs)\n";
   struct Input {
     bool is_signed;
     int32_t zp;  // d = x − zp spans [0, 255] or [−255, 0]
@@ -169,20 +169,20 @@ TEST(Adversarial, WinogradInputTransformAtEachComponentsExtremes) {
           p.x_zp = in.zp;
           const int64_t comp_stride = 4 * tiles + 12;
           std::vector<uint8_t> ref(static_cast<size_t>(nn * comp_stride), 0xA5);
-          kernels::wino_input_row__ref(p, xp.data(), ws, tiles, ref.data(), comp_stride);
+          kernels::wino_input_rows__ref(p, xp.data(), ws, tiles, 1, ref.data(), comp_stride);
           for (int k = 0; k < nn; ++k) {  // the definition, from the exact V
             const float q = std::clamp(std::nearbyint(static_cast<float>(V[k]) * vs[k]), -127.0f, 127.0f);
             ASSERT_EQ(ref[k * comp_stride], static_cast<uint8_t>(static_cast<int>(q) + 128)) << "component " << k;
           }
           if (simd) {
             std::vector<uint8_t> got(ref.size(), 0xA5);
-            kernels::wino_input_row__avx512(p, xp.data(), ws, tiles, got.data(), comp_stride);
+            kernels::wino_input_rows__avx512(p, xp.data(), ws, tiles, 1, got.data(), comp_stride);
             ASSERT_EQ(got, ref);
           }
           if (best_isa() >= Isa::avx2) {
             std::vector<uint8_t> got(ref.size(), 0xA5);
-            kernels::wino_input_row__avx2(p, xp.data(), ws, tiles, got.data(), comp_stride);
-            ASSERT_EQ(got, ref) << "wino_input_row__avx2";
+            kernels::wino_input_rows__avx2(p, xp.data(), ws, tiles, 1, got.data(), comp_stride);
+            ASSERT_EQ(got, ref) << "wino_input_rows__avx2";
           }
         }
     }

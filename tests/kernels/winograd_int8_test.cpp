@@ -1,5 +1,5 @@
 // The int8 Winograd tile transforms: the AVX-512 and AVX2 variants of
-// wino_input_row / wino_output_rows against the definitions (__ref) at tolerance 0, for
+// wino_input_rows / wino_output_rows against the definitions (__ref) at tolerance 0, for
 // F(2,3), F(4,3), F(6,3): random transforms with zero entries, signed and
 // unsigned inputs and outputs, zero points, rounding ties (scales of 1/2 and
 // 1/4), clamping, partial groups of tiles, partial last tiles and rows. Whole
@@ -46,8 +46,8 @@ struct Variant {
   kernels::WinoOutputFn output;
 };
 const Variant kVariants[] = {
-    {"avx512", Isa::avx512vnni, kernels::wino_input_row__avx512, kernels::wino_output_rows__avx512},
-    {"avx2", Isa::avx2, kernels::wino_input_row__avx2, kernels::wino_output_rows__avx2},
+    {"avx512", Isa::avx512vnni, kernels::wino_input_rows__avx512, kernels::wino_output_rows__avx512},
+    {"avx2", Isa::avx2, kernels::wino_input_rows__avx2, kernels::wino_output_rows__avx2},
 };
 
 // The variants this CPU can run; the others are reported as skipped.
@@ -93,7 +93,7 @@ TEST(WinogradInt8, InputTransformSimdEqualsTheDefinition) {
       hi[k] = u ? 255.0f : 127.0f;
       off[k] = u ? 0 : 128;
       const float ties[] = {0.5f, 0.25f, 1.0f};
-      vs[k] = trial % 4 == 0 ? ties[rng() % 3] : std::ldexp(static_cast<float>(1 + rng() % 1000), -18 - static_cast<int>(rng() % 6));
+      vs[k] = trial % 4 == 0 ? ties[rng() % 3] : std::ldexp(static_cast<float>(1 + rng() % 1000), -17 - static_cast<int>(rng() % 6));
     }
     kernels::WinoInputArgs p;
     p.m = m;
@@ -105,16 +105,18 @@ TEST(WinogradInt8, InputTransformSimdEqualsTheDefinition) {
     p.x_signed = rng() % 2;
     p.x_zp = p.x_signed ? static_cast<int32_t>(rng() % 256) - 128 : static_cast<int32_t>(rng() % 256);
     if ((trial / 3) % 3 == 1) p.x_zp = 0;  // ReLU outputs: the kernels have a path without the subtraction
-    const int64_t tiles = 1 + rng() % 13, ws = m * ((tiles + 3) / 4) * 4 + 32 + rng() % 3;
-    std::vector<uint8_t> xp(static_cast<size_t>(n * ws * 4));
+    // Tile rows m input rows apart (overlapping by 2), odd and even tiles per row.
+    const int64_t tiles = 1 + rng() % 13, tile_rows = 1 + rng() % 3, ws = m * ((tiles + 3) / 4) * 4 + 32 + rng() % 3;
+    std::vector<uint8_t> xp(static_cast<size_t>(((tile_rows - 1) * m + n) * ws * 4));
     for (auto& b : xp) b = trial % 5 == 0 ? (rng() % 2 ? 0x80 : 0x7F) : static_cast<uint8_t>(rng());
-    const int64_t comp_stride = 4 * tiles + 8 + rng() % 8;
+    const int64_t comp_stride = 4 * tiles * tile_rows + 8 + rng() % 8;
     std::vector<uint8_t> ref(static_cast<size_t>(nn * comp_stride), 0xA5), got = ref;
-    kernels::wino_input_row__ref(p, xp.data(), ws, tiles, ref.data(), comp_stride);
-    var.input(p, xp.data(), ws, tiles, got.data(), comp_stride);
-    ASSERT_EQ(got, ref) << "m=" << m << " tiles=" << tiles << " signed=" << p.x_signed << " zp=" << p.x_zp;
+    kernels::wino_input_rows__ref(p, xp.data(), ws, tiles, tile_rows, ref.data(), comp_stride);
+    var.input(p, xp.data(), ws, tiles, tile_rows, got.data(), comp_stride);
+    ASSERT_EQ(got, ref) << "m=" << m << " tiles=" << tiles << " tile_rows=" << tile_rows << " signed=" << p.x_signed
+                        << " zp=" << p.x_zp;
     for (int k = 0; k < nn; ++k)
-      for (int64_t b = 0; b < 4 * tiles; ++b, ++total) {
+      for (int64_t b = 0; b < 4 * tiles * tile_rows; ++b, ++total) {
         const int v = ref[k * comp_stride + b] - off[k];
         inside += v > lo[k] && v < hi[k];
       }

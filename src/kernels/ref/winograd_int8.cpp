@@ -6,14 +6,15 @@
 
 namespace winq::kernels {
 
-void wino_input_row__ref(WINQ_WINO_INPUT_ARGS) {
+void wino_input_rows__ref(WINQ_WINO_INPUT_ARGS) {
   const int n = p.m + 2;
   int64_t d[64], t[64];
-  for (int64_t tile = 0; tile < tiles; ++tile)
+  for (int64_t lt = 0; lt < tiles * tile_rows; ++lt)
     for (int ch = 0; ch < 4; ++ch) {
+      const int64_t tr = lt / tiles, tile = lt % tiles;
       for (int i = 0; i < n; ++i)
         for (int j = 0; j < n; ++j) {
-          const uint8_t b = xp[((i * ws) + tile * p.m + j) * 4 + ch];
+          const uint8_t b = xp[(((tr * p.m + i) * ws) + tile * p.m + j) * 4 + ch];
           d[i * n + j] = (p.x_signed ? int64_t{static_cast<int8_t>(b)} : int64_t{b}) - p.x_zp;
         }
       for (int i = 0; i < n; ++i)  // t = d B'
@@ -29,7 +30,7 @@ void wino_input_row__ref(WINQ_WINO_INPUT_ARGS) {
           const int k = r * n + s;
           const float q = std::nearbyint(static_cast<float>(v) * p.v_scale[k]);
           const float c = std::min(std::max(q, p.v_lo[k]), p.v_hi[k]);
-          dst[k * comp_stride + tile * 4 + ch] = static_cast<uint8_t>(static_cast<int32_t>(c) + p.v_off[k]);
+          dst[k * comp_stride + lt * 4 + ch] = static_cast<uint8_t>(static_cast<int32_t>(c) + p.v_off[k]);
         }
     }
 }

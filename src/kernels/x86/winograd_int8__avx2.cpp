@@ -64,12 +64,16 @@ struct Input {
     const float *const v_scale = p.v_scale, *const v_lo = p.v_lo, *const v_hi = p.v_hi;
     float round[n * n];  // 2^23 + v_off[k] (requantize_component)
     for (int k = 0; k < n * n; ++k) round[k] = 8388608.0f + static_cast<float>(p.v_off[k]);
-    for (int64_t t0 = 0; t0 < tiles; t0 += 2) {
+    for (int64_t lt = 0; lt < tiles * tile_rows; lt += 2) {
+      const int64_t tr = lt / tiles, t0 = lt % tiles;
+      if (t0 + 1 == tiles) --lt;  // an odd row's last tile alone: the next pair starts the next row
+      const uint8_t* const x_row = xp + tr * m * ws * 4;
+      uint8_t* const d_row = dst + tr * tiles * 4;
       const bool pair = tiles - t0 >= 2;  // else the second lane group is read (inside the row) but not stored
       __m256 t[n][n];
 #pragma GCC unroll 8
       for (int i = 0; i < n; ++i) {
-        const uint8_t* row = xp + (i * ws + t0 * m) * 4;
+        const uint8_t* row = x_row + (i * ws + t0 * m) * 4;
         __m256 d[n];
 #pragma GCC unroll 8
         for (int j = 0; j < n; ++j) {
@@ -95,7 +99,7 @@ struct Input {
         for (int r = 0; r < n; ++r) {
           const int k = r * n + s;
           const __m128i b = low_bytes(requantize_component<S>(v[r], v_scale[k], v_lo[k], v_hi[k], round[k]));
-          uint8_t* out = dst + k * comp_stride + t0 * 4;
+          uint8_t* out = d_row + k * comp_stride + t0 * 4;
           if (pair) {
             _mm_storel_epi64(reinterpret_cast<__m128i*>(out), b);
           } else {
@@ -205,7 +209,7 @@ struct Output {
 
 }  // namespace
 
-void wino_input_row__avx2(WINQ_WINO_INPUT_ARGS) { dispatch_input<Input>(p, xp, ws, tiles, dst, comp_stride); }
+void wino_input_rows__avx2(WINQ_WINO_INPUT_ARGS) { dispatch_input<Input>(p, xp, ws, tiles, tile_rows, dst, comp_stride); }
 
 void wino_output_rows__avx2(WINQ_WINO_OUTPUT_ARGS) {
   dispatch_output<Output>(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, tile_rows, y, OW, rows);

@@ -51,33 +51,35 @@ namespace {
 using wino_default::Default;
 using wino_default::same;
 
+// Per row of 4 tiles: chunk q (128 bits) of `near` holds words m·q … m·q + 3
+// of the 32 loaded, of `far` words m·q + 4 … m·q + 7; vpshufb with widen[j]
+// then widens word j of every chunk, byte c → lane q·4 + c (unsigned bytes to
+// the low byte of the lane, signed ones to the high, then >> 24).
+template <int m, bool x_signed>
+struct RowTables {
+  alignas(64) int32_t near[16], far[16];
+  alignas(64) int8_t widen[4][64];
+  constexpr RowTables() : near{}, far{}, widen{} {
+    for (int l = 0; l < 16; ++l) {
+      near[l] = m * (l / 4) + l % 4;
+      far[l] = near[l] + 4;
+    }
+    for (int j = 0; j < 4; ++j)
+      for (int l = 0; l < 64; ++l)
+        widen[j][l] = l % 4 == (x_signed ? 3 : 0) ? static_cast<int8_t>(4 * j + (l % 16) / 4) : int8_t{-128};
+  }
+};
+template <int m, bool x_signed>
+constexpr RowTables<m, x_signed> kRows;
+
 template <int m, bool kDefault>
 struct Input {
   template <bool x_signed, bool x_zp>
   static void run(WINQ_WINO_INPUT_ARGS) {
     constexpr int n = m + 2;
-    // Per row of the 4 tiles: chunk q (128 bits) of `near` holds words
-    // m·q … m·q + 3 of the 32 loaded, of `far` words m·q + 4 … m·q + 7;
-    // vpshufb then widens word j of every chunk, byte c → lane q·4 + c.
-    __m512i near_idx, far_idx;
-    {
-      alignas(64) int32_t a[16], b[16];
-      for (int l = 0; l < 16; ++l) {
-        a[l] = m * (l / 4) + l % 4;
-        b[l] = a[l] + 4;
-      }
-      near_idx = _mm512_load_si512(a);
-      far_idx = _mm512_load_si512(b);
-    }
-    __m512i widen[4];  // word j: unsigned bytes to the low byte of the lane, signed ones to the high (then >> 24)
-    for (int j = 0; j < 4; ++j) {
-      alignas(64) int8_t v[64];
-      for (int l = 0; l < 64; ++l) {
-        const int c = (l % 16) / 4, pos = l % 4;
-        v[l] = pos == (x_signed ? 3 : 0) ? static_cast<int8_t>(4 * j + c) : int8_t{-128};
-      }
-      widen[j] = _mm512_load_si512(v);
-    }
+    const __m512i near_idx = _mm512_load_si512(kRows<m, x_signed>.near), far_idx = _mm512_load_si512(kRows<m, x_signed>.far);
+    __m512i widen[4];
+    for (int j = 0; j < 4; ++j) widen[j] = _mm512_load_si512(kRows<m, x_signed>.widen[j]);
     const __m512 zp = _mm512_set1_ps(static_cast<float>(p.x_zp));
     const float* bt = kDefault ? Default<m>::bt : p.bt;
     // The per-component constants as locals: the byte stores below may alias
@@ -87,12 +89,12 @@ struct Input {
     float round[n * n];
     for (int k = 0; k < n * n; ++k) round[k] = 8388608.0f + static_cast<float>(p.v_off[k]);
 
-    const auto group = [&]<bool kTail>(int64_t t0) [[gnu::always_inline]] {
+    const auto group = [&]<bool kTail>(const uint8_t* x_row, uint8_t* d_row, int64_t t0) [[gnu::always_inline]] {
       const __mmask16 store = kTail ? static_cast<__mmask16>((1u << (4 * (tiles - t0))) - 1) : __mmask16{0xFFFF};
       __m512 t[n][n];  // t[i][s] = Σ_j B'ᵀ[s][j] d[i][j]
 #pragma GCC unroll 8
       for (int i = 0; i < n; ++i) {
-        const uint8_t* row = xp + (i * ws + t0 * m) * 4;
+        const uint8_t* row = x_row + (i * ws + t0 * m) * 4;
         const __m512i lo = _mm512_loadu_si512(row), hi = _mm512_loadu_si512(row + 64);
         const __m512i near = _mm512_permutex2var_epi32(lo, near_idx, hi);
         const __m512i far = n > 4 ? _mm512_permutex2var_epi32(lo, far_idx, hi) : near;
@@ -116,15 +118,19 @@ struct Input {
         for (int r = 0; r < n; ++r) {
           const int k = r * n + s;
           const __m128i bytes = _mm512_cvtepi32_epi8(requantize_component<S>(v[r], v_scale[k], v_lo[k], v_hi[k], round[k]));
-          uint8_t* const out = dst + k * comp_stride + t0 * 4;
+          uint8_t* const out = d_row + k * comp_stride + t0 * 4;
           if constexpr (kTail) _mm_mask_storeu_epi8(out, store, bytes);
           else _mm_storeu_si128(reinterpret_cast<__m128i*>(out), bytes);
         }
       }
     };
-    int64_t t0 = 0;
-    for (; t0 + 4 <= tiles; t0 += 4) group.template operator()<false>(t0);
-    if (t0 < tiles) group.template operator()<true>(t0);
+    for (int64_t tr = 0; tr < tile_rows; ++tr) {
+      const uint8_t* const x_row = xp + tr * m * ws * 4;
+      uint8_t* const d_row = dst + tr * tiles * 4;
+      int64_t t0 = 0;
+      for (; t0 + 4 <= tiles; t0 += 4) group.template operator()<false>(x_row, d_row, t0);
+      if (t0 < tiles) group.template operator()<true>(x_row, d_row, t0);
+    }
   }
 };
 
@@ -241,7 +247,7 @@ struct Output {
 
 }  // namespace
 
-void wino_input_row__avx512(WINQ_WINO_INPUT_ARGS) { dispatch_input<Input>(p, xp, ws, tiles, dst, comp_stride); }
+void wino_input_rows__avx512(WINQ_WINO_INPUT_ARGS) { dispatch_input<Input>(p, xp, ws, tiles, tile_rows, dst, comp_stride); }
 
 void wino_output_rows__avx512(WINQ_WINO_OUTPUT_ARGS) {
   dispatch_output<Output>(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, tile_rows, y, OW, rows);

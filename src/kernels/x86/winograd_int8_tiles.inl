@@ -168,9 +168,9 @@ WINQ_INLINE void output_row_values(const float* at, const typename S::F (&t_r)[m
 template <class Kernel>
 void run_input(WINQ_WINO_INPUT_ARGS) {
   if (p.x_signed)
-    (p.x_zp != 0 ? Kernel::template run<true, true> : Kernel::template run<true, false>)(p, xp, ws, tiles, dst, comp_stride);
+    (p.x_zp != 0 ? Kernel::template run<true, true> : Kernel::template run<true, false>)(p, xp, ws, tiles, tile_rows, dst, comp_stride);
   else
-    (p.x_zp != 0 ? Kernel::template run<false, true> : Kernel::template run<false, false>)(p, xp, ws, tiles, dst, comp_stride);
+    (p.x_zp != 0 ? Kernel::template run<false, true> : Kernel::template run<false, false>)(p, xp, ws, tiles, tile_rows, dst, comp_stride);
 }
 
 template <template <int, bool> class Input>
@@ -178,10 +178,10 @@ void dispatch_input(WINQ_WINO_INPUT_ARGS) {
   using wino_default::Default;
   using wino_default::same;
   switch (p.m) {
-    case 2: return (same(p.bt, Default<2>::bt, 16) ? run_input<Input<2, true>> : run_input<Input<2, false>>)(p, xp, ws, tiles, dst, comp_stride);
-    case 4: return (same(p.bt, Default<4>::bt, 36) ? run_input<Input<4, true>> : run_input<Input<4, false>>)(p, xp, ws, tiles, dst, comp_stride);
-    case 6: return (same(p.bt, Default<6>::bt, 64) ? run_input<Input<6, true>> : run_input<Input<6, false>>)(p, xp, ws, tiles, dst, comp_stride);
-    default: return wino_input_row__ref(p, xp, ws, tiles, dst, comp_stride);
+    case 2: return (same(p.bt, Default<2>::bt, 16) ? run_input<Input<2, true>> : run_input<Input<2, false>>)(p, xp, ws, tiles, tile_rows, dst, comp_stride);
+    case 4: return (same(p.bt, Default<4>::bt, 36) ? run_input<Input<4, true>> : run_input<Input<4, false>>)(p, xp, ws, tiles, tile_rows, dst, comp_stride);
+    case 6: return (same(p.bt, Default<6>::bt, 64) ? run_input<Input<6, true>> : run_input<Input<6, false>>)(p, xp, ws, tiles, tile_rows, dst, comp_stride);
+    default: return wino_input_rows__ref(p, xp, ws, tiles, tile_rows, dst, comp_stride);
   }
 }
 

@@ -408,10 +408,11 @@ void qwinograd_run(RunContext& c) {
     const int64_t r0 = blk * rows_per_block, r1 = std::min(TH, r0 + rows_per_block), Tb = (r1 - r0) * TW;
     const int64_t comp_stride = K4 * Tb * 4;
     parallel_for(K4 * (r1 - r0), threads, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        const int64_t c4 = i / (r1 - r0), tr = r0 + i % (r1 - r0);
-        kt.wino_input(ip, xp + (c4 * Hp + tr * m) * ws * 4, ws, TW, vb + (c4 * Tb + (tr - r0) * TW) * 4,
+      for (int64_t i = b; i < e;) {  // one call per channel word: its tile rows in [b, e)
+        const int64_t c4 = i / (r1 - r0), tr = r0 + i % (r1 - r0), count = std::min(e - i, r1 - tr);
+        kt.wino_input(ip, xp + (c4 * Hp + tr * m) * ws * 4, ws, TW, count, vb + (c4 * Tb + (tr - r0) * TW) * 4,
                       comp_stride);
+        i += count;
       }
     });
     const std::vector<int64_t> row_off = kernels::dense_row_offsets(K4, Tb);
