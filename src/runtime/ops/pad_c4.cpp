@@ -87,12 +87,19 @@ void pad_c4_plane(const uint8_t* x, int64_t C, int64_t c4, int64_t H, int64_t W,
     uint32_t* d = row + pl;
     int64_t ix = 0;
 #if defined(__SSE2__)
-    // Four byte rows into one word row, 16 pixels at a time (SSE2: every x86-64).
-    for (; ix + 16 <= cols; ix += 16) {
-      const auto load = [&](int j) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(src[j] + r + ix)); };
+    // Four byte rows into one word row, 16 pixels at a time (SSE2: every x86-64);
+    // a row's last partial 16 as the last 16 pixels again (the overlap is
+    // rewritten with the same words): a 56-wide row had 8 pixels byte by byte.
+    const auto sixteen = [&](int64_t at) {
+      const auto load = [&](int j) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(src[j] + r + at)); };
       __m128i w[4];
       interleave16(load(0), load(1), load(2), load(3), fm, km, w);
-      for (int q = 0; q < 4; ++q) _mm_storeu_si128(reinterpret_cast<__m128i*>(d + ix + 4 * q), w[q]);
+      for (int q = 0; q < 4; ++q) _mm_storeu_si128(reinterpret_cast<__m128i*>(d + at + 4 * q), w[q]);
+    };
+    for (; ix + 16 <= cols; ix += 16) sixteen(ix);
+    if (ix < cols && cols >= 16) {
+      sixteen(cols - 16);
+      ix = cols;
     }
 #endif
     for (; ix < cols; ++ix)
