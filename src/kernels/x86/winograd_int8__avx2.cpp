@@ -164,26 +164,39 @@ template <int m>
 template <int m, bool kDefault>
 struct Output {
   static void run(WINQ_WINO_OUTPUT_ARGS) {
+    if (tiles < 8 && tile_rows > 1) {
+      // Narrow rows (a 14-wide F4 layer has 4 tiles per row): lanes take tiles
+      // in order across tile rows, so that the vectors are full; each output
+      // row of a vector goes out through the buffer, one piece per tile row.
+      const int64_t total = tiles * tile_rows;
+      int64_t t0 = 0;
+      for (; t0 + 8 <= total; t0 += 8) vector<false, true>(p, P, comp_stride, corr, z_scale, coef_stride, bias, t0, total, tiles, y, OW, rows);
+      if (t0 < total) vector<true, true>(p, P, comp_stride, corr, z_scale, coef_stride, bias, t0, total, tiles, y, OW, rows);
+      return;
+    }
     for (int64_t tr = 0; tr < tile_rows; ++tr) {
       const int32_t* const Pr = P + tr * tiles;
       uint8_t* const yr = y + tr * m * OW;
-      const int rr = static_cast<int>(std::min<int64_t>(m, rows - tr * m));
+      const int64_t rr = std::min<int64_t>(m, rows - tr * m);
       int64_t t0 = 0;
-      for (; t0 + 8 <= tiles; t0 += 8) vector<false>(p, Pr, comp_stride, corr, z_scale, coef_stride, bias, t0, tiles, yr, OW, rr);
-      if (t0 < tiles) vector<true>(p, Pr, comp_stride, corr, z_scale, coef_stride, bias, t0, tiles, yr, OW, rr);
+      for (; t0 + 8 <= tiles; t0 += 8) vector<false, false>(p, Pr, comp_stride, corr, z_scale, coef_stride, bias, t0, tiles, tiles, yr, OW, rr);
+      if (t0 < tiles) vector<true, false>(p, Pr, comp_stride, corr, z_scale, coef_stride, bias, t0, tiles, tiles, yr, OW, rr);
     }
   }
-  // Tiles [t0, t0 + 8); kTail: [t0, tiles), the products read with a lane mask.
-  template <bool kTail>
+  // Tiles [t0, t0 + 8) of `total`; kTail: [t0, total), the products read with
+  // a lane mask. kAcross: the tiles run across tile rows of `tiles` (y at the
+  // first tile row, `rows` output rows in all); otherwise all in one tile row.
+  template <bool kTail, bool kAcross>
   [[gnu::always_inline]] static void vector(const WinoOutputArgs& p, const int32_t* P, int64_t comp_stride,
                                             const int32_t* corr, const float* z_scale, int64_t coef_stride, float bias,
-                                            int64_t t0, int64_t tiles, uint8_t* y, int64_t OW, int rows) {
+                                            int64_t t0, int64_t total, int64_t tiles, uint8_t* y, int64_t OW,
+                                            int64_t rows) {
     constexpr int n = m + 2;
     const float* at = kDefault ? wino_default::Default<m>::at : p.at;
     const __m256 lo = _mm256_set1_ps(static_cast<float>(p.qmin - p.y_zp));
     const __m256 hi = _mm256_set1_ps(static_cast<float>(p.qmax - p.y_zp));
     const __m256i zp = _mm256_set1_epi32(p.y_zp);
-    const __m256i lanes = avx2::first_lanes(tiles - t0);
+    const __m256i lanes = avx2::first_lanes(total - t0);
     __m256 t[m][n];
 #pragma GCC unroll 8
     for (int j = 0; j < n; ++j) {
@@ -198,11 +211,26 @@ struct Output {
       }
       output_column_pass<S, m>(at, z, t, j);
     }
-    const int64_t x0 = t0 * m, count = OW - x0 < 8 * m ? OW - x0 : 8 * m;
-    for (int r = 0; r < rows; ++r) {
-      __m256i res[m];
-      output_row_values<S, m>(at, t[r], bias, lo, hi, zp, res);
-      store_row<m>(res, y + r * OW + x0, count);
+    if constexpr (kAcross) {
+      const int64_t count = total - t0 < 8 ? total - t0 : 8, tr0 = t0 / tiles, tr1 = (t0 + count - 1) / tiles;
+      for (int r = 0; r < m && tr0 * m + r < rows; ++r) {
+        __m256i res[m];
+        output_row_values<S, m>(at, t[r], bias, lo, hi, zp, res);
+        alignas(32) uint8_t buf[8 * m];
+        store_row<m>(res, buf, 8 * m);
+        for (int64_t tr = tr0; tr <= tr1 && tr * m + r < rows; ++tr) {
+          const int64_t a = std::max(t0, tr * tiles) - t0, e = std::min(t0 + count, (tr + 1) * tiles) - t0;
+          const int64_t x0 = (t0 + a - tr * tiles) * m;
+          std::memcpy(y + (tr * m + r) * OW + x0, buf + a * m, static_cast<size_t>(std::min(OW - x0, (e - a) * m)));
+        }
+      }
+    } else {
+      const int64_t x0 = t0 * m, count = OW - x0 < 8 * m ? OW - x0 : 8 * m;
+      for (int r = 0; r < rows; ++r) {
+        __m256i res[m];
+        output_row_values<S, m>(at, t[r], bias, lo, hi, zp, res);
+        store_row<m>(res, y + r * OW + x0, count);
+      }
     }
   }
 };
