@@ -57,9 +57,18 @@ void qgemm_u8s8_k4__avx512vnni(WINQ_QGEMM_K4_ARGS);
 // n = r·cols + c reads a[row_off[k4] + 4·(r·pitch + c) + j] and writes
 // C[m·ldc + n] — a conv reads its output rows in place from the padded
 // input (pitch = padded width); pitch = cols is one dense row of N.
+// edges (may be null): products a conv's edge columns take from zero words
+// of the padding, which a kernel may leave out (the definition is the same
+// with or without them; the caller guarantees that the words are zero).
+struct EdgeTaps {
+  static constexpr int kMaxKw = 8;
+  int64_t run = 0;  // consecutive k-groups sharing a kernel column (the conv's C4)
+  int64_t kw = 0;   // k-group k of the range (its start a multiple of run·kw) has column (k / run) % kw
+  bool left[kMaxKw] = {}, right[kMaxKw] = {};  // position column 0 / cols − 1 reads a zero word there
+};
 #define WINQ_QGEMM_K4C_ARGS                                                                                \
   int64_t M, int64_t N, int64_t K4, const void *wp, int64_t wstride, const uint8_t *a, const int64_t *row_off, \
-      int64_t cols, int64_t pitch, int32_t *C, int64_t ldc
+      int64_t cols, int64_t pitch, int32_t *C, int64_t ldc, const EdgeTaps *edges
 using QGemmK4cFn = void (*)(WINQ_QGEMM_K4C_ARGS);
 void qgemm_u8s8_k4c__ref(WINQ_QGEMM_K4C_ARGS);
 void qgemm_u8s8_k4c__avx2(WINQ_QGEMM_K4C_ARGS);  // the same int8 panels, sign-extended for vpmaddwd

@@ -83,7 +83,7 @@ void check(const Variant& v, int64_t M, int64_t N, int64_t K, Fill fill, uint32_
       std::copy_n(a.begin() + (k4 * N + n) * 4, 4, spread.begin() + row_off[k4] + 4 * ((n / cols) * pitch + n % cols));
   }
   if (v.wide)
-    v.wide(M, N, k4s, w8.data() + 64 * k0, K4 * 64, spread.data(), row_off.data() + k0, cols, pitch, got.data(), ldc);
+    v.wide(M, N, k4s, w8.data() + 64 * k0, K4 * 64, spread.data(), row_off.data() + k0, cols, pitch, got.data(), ldc, nullptr);
   else
     v.fn(M, N, K4, v.s16 ? static_cast<const void*>(w16.data()) : w8.data(), spread.data(), row_off.data(),
          got.data(), ldc);
@@ -122,6 +122,70 @@ TEST_P(QGemmK4, EqualsTheDefinitionExactly) {
 
 INSTANTIATE_TEST_SUITE_P(Variants, QGemmK4, testing::Range(0, 6),
                          [](const testing::TestParamInfo<int>& i) { return std::string(kVariants[i.param].name); });
+
+// Channels in lanes with EdgeTaps, as a 3×3 conv with one column of padding
+// on each side reads its padded input: the padding columns hold garbage here,
+// so a kernel that leaves the edge products out (AVX-512 VNNI) must equal the
+// definition on the input with those columns zeroed — which fails if it left
+// out any other product or kept one of them — and a kernel that computes them
+// (the reference, AVX2) the definition on the input as it is.
+TEST(QGemmK4c, EdgeTapsLeaveOutOnlyTheEdgeProducts) {
+  struct WideVariant {
+    const char* name;
+    kernels::QGemmK4cFn fn;
+    Isa needs;
+    bool skips;
+  };
+  const WideVariant variants[] = {{"qgemm_u8s8_k4c__ref", kernels::qgemm_u8s8_k4c__ref, Isa::scalar, false},
+                                  {"qgemm_u8s8_k4c__avx2", kernels::qgemm_u8s8_k4c__avx2, Isa::avx2, false},
+                                  {"qgemm_u8s8_k4c__avx512vnni", kernels::qgemm_u8s8_k4c__avx512vnni,
+                                   Isa::avx512vnni, true}};
+  uint32_t seed = 3000;
+  for (const WideVariant& v : variants) {
+    if (best_isa() < v.needs) {
+      std::printf("[ not run  ] %s: this CPU lacks %s\n", v.name, isa_name(v.needs));
+      continue;
+    }
+    for (int64_t M : {16, 32, 64, 112})
+      for (int64_t C4 : {1, 3, 8})
+        for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{4, 4}, {3, 7}, {2, 8}, {2, 14}, {2, 16},
+                                         {3, 1}, {2, 2}, {1, 13}}) {
+          SCOPED_TRACE(testing::Message() << v.name << " M=" << M << " C4=" << C4 << " rows=" << rows
+                                          << " cols=" << cols << " seed=" << seed);
+          std::mt19937 rng(seed++);
+          const int64_t Hp = rows + 2, Wp = cols + 2, K4 = 9 * C4, K = 4 * K4, N = rows * cols;
+          std::vector<uint8_t> xp(static_cast<size_t>(C4 * Hp * Wp * 4)), zeroed;
+          for (auto& b : xp) b = static_cast<uint8_t>(rng());
+          zeroed = xp;
+          for (int64_t c4 = 0; c4 < C4; ++c4)
+            for (int64_t y = 0; y < Hp; ++y)
+              for (int64_t x : {int64_t{0}, Wp - 1})
+                std::fill_n(zeroed.begin() + ((c4 * Hp + y) * Wp + x) * 4, 4, uint8_t{0});
+          std::vector<int8_t> W(static_cast<size_t>(M * K));
+          for (auto& w : W) w = static_cast<int8_t>(rng());
+          std::vector<int8_t> packed(static_cast<size_t>(kernels::wide_panels_of(M) * K4 * 64));
+          kernels::pack_weights_k4_wide(W.data(), M, K, packed.data());
+          // k-group (ky·3 + kx)·C4 + c4, as the wide conv orders them.
+          std::vector<int64_t> row_off(static_cast<size_t>(K4));
+          for (int64_t ky = 0; ky < 3; ++ky)
+            for (int64_t kx = 0; kx < 3; ++kx)
+              for (int64_t c4 = 0; c4 < C4; ++c4) row_off[(ky * 3 + kx) * C4 + c4] = 4 * (c4 * Hp * Wp + ky * Wp + kx);
+          kernels::EdgeTaps edges;
+          edges.run = C4;
+          edges.kw = 3;
+          edges.left[0] = edges.right[2] = true;
+          auto run = [&](kernels::QGemmK4cFn fn, const std::vector<uint8_t>& in, const kernels::EdgeTaps* e) {
+            std::vector<int32_t> c(static_cast<size_t>(M * N), -7);
+            fn(M, N, K4, packed.data(), K4 * 64, in.data(), row_off.data(), cols, Wp, c.data(), N, e);
+            return c;
+          };
+          const auto want = run(kernels::qgemm_u8s8_k4c__ref, v.skips ? zeroed : xp, nullptr);
+          ASSERT_EQ(run(v.fn, xp, &edges), want);
+          ASSERT_EQ(run(v.fn, zeroed, &edges), run(kernels::qgemm_u8s8_k4c__ref, zeroed, nullptr));
+          if (v.skips) ASSERT_NE(run(v.fn, xp, nullptr), want) << "the garbage did not reach the products";
+        }
+  }
+}
 
 #include "../../src/kernels/requantize_row.hpp"
 

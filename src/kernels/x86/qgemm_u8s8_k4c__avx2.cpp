@@ -82,6 +82,7 @@ void tile_of(int nb, int64_t valid, int64_t n0, int64_t K4, const int8_t* w, con
 }  // namespace
 
 void qgemm_u8s8_k4c__avx2(WINQ_QGEMM_K4C_ARGS) {
+  (void)edges;  // computes the edge products too (they are of zero words)
   const auto* w = static_cast<const int8_t*>(wp);
   if (N <= 0) return;
   if (pitch == cols) cols = N;  // one dense row: tiles may cross the row ends

@@ -9,7 +9,8 @@
 //    input, read in place by the k4c kernel (16 output channels per vector,
 //    positions broadcast one by one) output row by output row, so that no
 //    padding column is computed; rows whose kernel rows reach only zero
-//    padding leave those taps out.
+//    padding leave those taps out, and so do (AVX-512) a row's first and
+//    last positions for the kernel columns that fall in zero padding.
 // Blocks keep their activations in L2 while every weight panel passes over
 // them, and are the unit of parallel work.
 #include "qconv_packed.hpp"
@@ -308,6 +309,18 @@ void qconv_run_wide(RunContext& c, const Window& win) {
       for (int64_t c4 = 0; c4 < C4; ++c4)
         row_off[(ky * KW + kx) * C4 + c4] = 4 * (c4 * Hp * Wp + ky * win.d[0] * Wp + kx * win.d[1]);
   const std::vector<RowGroup> row_groups = wide_row_groups(win, C4, offset == 0);
+  // Likewise the kernel columns that put the first or last output column in
+  // the zero padding: the kernel leaves those products out.
+  kernels::EdgeTaps edges;
+  edges.run = C4;
+  edges.kw = KW;
+  bool any_edge = false;
+  if (offset == 0 && KW <= kernels::EdgeTaps::kMaxKw)
+    for (int64_t kx = 0; kx < KW; ++kx) {
+      edges.left[kx] = kx * win.d[1] - pl < 0;
+      edges.right[kx] = (OW - 1) + kx * win.d[1] - pl >= W;
+      any_edge = any_edge || edges.left[kx] || edges.right[kx];
+    }
   const int64_t xp_words = C4 * Hp * Wp;
   auto pad = [&](int64_t t, uint32_t* xp) {
     const int64_t n = t / group, g = t % group;
@@ -323,7 +336,8 @@ void qconv_run_wide(RunContext& c, const Window& win) {
       const int64_t b = std::max(r0, rg.oy0), e = std::min(r1, rg.oy1);
       if (b < e)
         gemm(m1 - m0, (e - b) * OW, rg.k4s, wg + 64 * rg.k0, panel_bytes,
-             reinterpret_cast<const uint8_t*>(xp + b * Wp), row_off.data() + rg.k0, OW, Wp, acc + m0 * P + b * OW, P);
+             reinterpret_cast<const uint8_t*>(xp + b * Wp), row_off.data() + rg.k0, OW, Wp, acc + m0 * P + b * OW, P,
+             any_edge ? &edges : nullptr);
     }
     for (int64_t m = m0; m < m1; ++m)
       epi.apply_packed(acc + m * P + r0 * OW, bias[g * Mg + m], g * Mg + m, (r1 - r0) * OW, y,

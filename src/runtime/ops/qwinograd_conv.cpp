@@ -424,7 +424,7 @@ void qwinograd_run(RunContext& c) {
           const std::byte* wk = packed->raw() + k * comp_bytes + (o0 / panel) * panel_bytes;
           if (wide)
             kt.qgemm_k4c(Mc, Tb, K4, wk, panel_bytes, vb + k * comp_stride, row_off.data(), Tb, Tb, Pc + k * Mc * Tb,
-                         Tb);
+                         Tb, nullptr);
           else
             kt.qgemm_k4(Mc, Tb, K4, wk, vb + k * comp_stride, row_off.data(), Pc + k * Mc * Tb, Tb);
         }
