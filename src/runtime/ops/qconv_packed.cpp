@@ -140,6 +140,12 @@ int64_t rows_per_block(int64_t OH, int64_t OW) {
   return best;
 }
 
+// Scratch without zero-fill (every word is written before it is read).
+template <class T>
+std::unique_ptr<T[]> scratch(int64_t n) {
+  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
+}
+
 // Image-group x (Cg channels of H×W) into xp[ci4][Hp][Wp][4] (pad_c4.hpp).
 void pad_c4(const uint8_t* x, bool flip, int64_t Cg, const Window& w, uint8_t offset, uint8_t* xp) {
   const int64_t H = w.in[0], W = w.in[1], pt = w.pad_begin[0], pl = w.pad_begin[1];
@@ -223,18 +229,18 @@ void qconv_run_implicit(RunContext& c, const Window& win) {
       }
     });
   } else {  // batch 1: the threads share the image, each its own output channels
-    std::vector<uint8_t> xp(xp_size);
+    auto xp = scratch<uint8_t>(static_cast<int64_t>(xp_size));
     // Items are (panel range, block), panel-range-major: a thread's contiguous
     // share covers every block of its panels, so unequal blocks do not unbalance it.
     const int64_t chunks = std::min(panels, 2 * static_cast<int64_t>(c.threads));
     const int64_t per_chunk = (panels + chunks - 1) / chunks;
     for (int64_t t = 0; t < tasks; ++t) {
-      pad(t, xp.data());
+      pad(t, xp.get());
       parallel_for(blocks * chunks, c.threads, [&](int64_t b0, int64_t e0) {
         std::vector<int32_t> acc(static_cast<size_t>(per_chunk * kernels::kQPanel * span_max));
         for (int64_t i = b0; i < e0; ++i) {
           const int64_t p0 = (i / blocks) * per_chunk, p1 = std::min(panels, p0 + per_chunk);
-          if (p0 < p1) run(t, xp.data(), i % blocks, p0, p1, acc.data());
+          if (p0 < p1) run(t, xp.get(), i % blocks, p0, p1, acc.data());
         }
       });
     }
@@ -272,12 +278,6 @@ std::vector<RowGroup> wide_row_groups(const Window& win, int64_t C4, bool paddin
       groups.push_back({oy, oy + 1, k0, k4s});
   }
   return groups;
-}
-
-// Scratch without zero-fill (every word is written before it is read).
-template <class T>
-std::unique_ptr<T[]> scratch(int64_t n) {
-  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
 }
 
 void qconv_run_wide(RunContext& c, const Window& win) {
