@@ -229,18 +229,21 @@ void qconv_run_implicit(RunContext& c, const Window& win) {
       }
     });
   } else {  // batch 1: the threads share the image, each its own output channels
-    auto xp = scratch<uint8_t>(static_cast<int64_t>(xp_size));
     // Items are (panel range, block), panel-range-major: a thread's contiguous
     // share covers every block of its panels, so unequal blocks do not unbalance it.
     const int64_t chunks = std::min(panels, 2 * static_cast<int64_t>(c.threads));
     const int64_t per_chunk = (panels + chunks - 1) / chunks;
     for (int64_t t = 0; t < tasks; ++t) {
-      pad(t, xp.get());
       parallel_for(blocks * chunks, c.threads, [&](int64_t b0, int64_t e0) {
+        // Each thread pads its own copy: one copy written by one core and
+        // read by the other crossed between the caches on every layer, which
+        // cost as much as the second thread saved (bench/RESULTS.md).
+        auto xs = scratch<uint8_t>(static_cast<int64_t>(xp_size));
+        pad(t, xs.get());
         std::vector<int32_t> acc(static_cast<size_t>(per_chunk * kernels::kQPanel * span_max));
         for (int64_t i = b0; i < e0; ++i) {
           const int64_t p0 = (i / blocks) * per_chunk, p1 = std::min(panels, p0 + per_chunk);
-          if (p0 < p1) run(t, xp.get(), i % blocks, p0, p1, acc.data());
+          if (p0 < p1) run(t, xs.get(), i % blocks, p0, p1, acc.data());
         }
       });
     }
@@ -354,20 +357,19 @@ void qconv_run_wide(RunContext& c, const Window& win) {
       }
     });
   } else {  // batch 1: the threads share the image — pairs of panels, else blocks of output rows
-    auto xp = scratch<uint32_t>(xp_words);
     auto acc = scratch<int32_t>(Mg * P);
     const int64_t pairs = (panels + 1) / 2;
     const int64_t row_chunks = pairs >= c.threads ? 1 : std::min<int64_t>(OH, c.threads);
     const int64_t per_chunk = (OH + row_chunks - 1) / row_chunks;
-    for (int64_t t = 0; t < tasks; ++t) {
-      pad(t, xp.get());
+    for (int64_t t = 0; t < tasks; ++t)
       parallel_for(pairs * row_chunks, c.threads, [&](int64_t b, int64_t e) {
+        auto xs = scratch<uint32_t>(xp_words);  // per thread, as in qconv_run_implicit
+        pad(t, xs.get());
         for (int64_t i = b; i < e; ++i) {
           const int64_t p0 = 2 * (i / row_chunks), r0 = (i % row_chunks) * per_chunk;
-          if (r0 < OH) run(t, xp.get(), p0, std::min(panels, p0 + 2), r0, std::min(OH, r0 + per_chunk), acc.get());
+          if (r0 < OH) run(t, xs.get(), p0, std::min(panels, p0 + 2), r0, std::min(OH, r0 + per_chunk), acc.get());
         }
       });
-    }
   }
   c.out[0] = std::move(y);
 }
