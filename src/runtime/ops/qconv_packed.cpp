@@ -9,8 +9,8 @@
 //    input, read in place by the k4c kernel (16 output channels per vector,
 //    positions broadcast one by one) output row by output row, so that no
 //    padding column is computed; rows whose kernel rows reach only zero
-//    padding leave those taps out, and so do (AVX-512) a row's first and
-//    last positions for the kernel columns that fall in zero padding.
+//    padding leave those taps out, and so do a row's first and last
+//    positions for the kernel columns that fall in zero padding.
 // Blocks keep their activations in L2 while every weight panel passes over
 // them, and are the unit of parallel work.
 #include "qconv_packed.hpp"
