@@ -158,4 +158,14 @@ struct QuantIO {
 };
 Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io);
 
+// The integer grid of one row of a learned input transform Bᵀ (n entries): the
+// engine computes with round(β·row)/β. β is the integer in [0.75·βmax, βmax],
+// βmax = (L − n/2)/Σ|row| (so that Σ|round(β·row)| ≤ L), whose grid lies
+// closest to the row (smallest largest rounding error; ties: the larger β).
+// A row with small denominators, such as every row of the default F2/F4/F6
+// transforms, is then represented exactly, and a flex run that starts from
+// them starts from the exact convolution. Training's engine scheme rounds Bᵀ
+// with this same function, so the engine computes what training optimised.
+double input_transform_row_scale(const double* row, int n, double L);
+
 }  // namespace winq::winograd

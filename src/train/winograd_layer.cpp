@@ -19,10 +19,14 @@ torch::Tensor fake_quant_u(const torch::Tensor& U, int bits) {
 }  // namespace
 
 torch::Tensor engine_input_transform(const torch::Tensor& BT, int64_t L) {
-  const auto d = BT.detach();
-  const double n = static_cast<double>(BT.size(1));
-  const auto beta = (L - n / 2.0) / d.abs().sum(1, true).clamp_min(1e-12);
-  return BT + (torch::round(d * beta) / beta - d);
+  const auto d = BT.detach().to(torch::kDouble).contiguous();
+  const int n = static_cast<int>(BT.size(1));
+  std::vector<double> beta(static_cast<size_t>(BT.size(0)));
+  for (int64_t a = 0; a < BT.size(0); ++a)  // the engine's own choice (src/winograd/lower_int8.cpp)
+    beta[static_cast<size_t>(a)] =
+        winograd::input_transform_row_scale(d.data_ptr<double>() + a * n, n, static_cast<double>(L));
+  const auto b = torch::tensor(beta, torch::kDouble).view({-1, 1});
+  return BT + (torch::round(d * b) / b - d).to(BT.dtype());
 }
 
 WinogradConv2dImpl::WinogradConv2dImpl(int64_t in, int64_t out, int tile, bool flex_transforms,

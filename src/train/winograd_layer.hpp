@@ -22,7 +22,8 @@ namespace winq::train {
 // engine: the rounding winq's int8 engine does and nothing else, so that the
 //   trained network is the one deployed: the input (unsigned: the blocks'
 //   convs read ReLU outputs), Bᵀ on the engine's integer grid (each row scaled
-//   by β = (L − n/2)/Σ|row| and rounded, L = 256 for 8-bit inputs), V per
+//   by winograd::input_transform_row_scale's β and rounded, L = 256 for 8-bit
+//   inputs: exact on the default transforms), V per
 //   component, U = G g Gᵀ per component and output channel from its current
 //   max (as winq quantize does); the channel sums are int32 and G, Aᵀ and the
 //   output transform float in the engine, so they are not rounded here.

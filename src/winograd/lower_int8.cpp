@@ -44,6 +44,23 @@ std::vector<float> as_float_attr(const std::vector<double>& v) { return std::vec
 
 }  // namespace
 
+double input_transform_row_scale(const double* row, int n, double L) {
+  double l1 = 0;
+  for (int j = 0; j < n; ++j) l1 += std::fabs(row[j]);
+  if (!(l1 > 0)) return 1.0;
+  const double beta_max = (L - n / 2.0) / l1;
+  const double lo = std::max(1.0, std::ceil(0.75 * beta_max));
+  if (beta_max < lo) return beta_max;  // a row too large for an integer grid: the finest one
+  double best = 0, best_err = INFINITY;
+  for (double b = std::floor(beta_max); b >= lo; b -= 1) {
+    double err = 0;
+    for (int j = 0; j < n; ++j) err = std::max(err, std::fabs(b * row[j] - std::nearbyint(b * row[j])));
+    err /= b;  // in the entry's own units
+    if (err < best_err) best = b, best_err = err;
+  }
+  return best;
+}
+
 Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io) {
   const int m = static_cast<int>(conv.attrs.get_int(attr::kTile, 0));
   const Tensor* uq = conv.attrs.get_tensor(attr::kU);
@@ -65,10 +82,11 @@ Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io) {
                                                  : std::max<int64_t>(128 + io.x_zp, 127 - io.x_zp);
   // Integer input transform: each row of Bᵀ scaled by β to integers, B' = β·Bᵀ.
   // Exact transforms: β = the lcm of the row's denominators (no rounding).
-  // Learned transforms: β = (L − n/2) / Σ|row|, B' = round(β·row), so that
-  // Σ|B'| ≤ L with dmax·L² < 2^24 (the bound below holds); the engine then
-  // computes with B'/β, within 0.5/β of each learned entry (about 0.2% of the
-  // row's L1 norm for 8-bit inputs).
+  // Learned transforms: B' = round(β·row) with β from input_transform_row_scale
+  // (an integer ≤ (L − n/2) / Σ|row|), so that Σ|B'| ≤ L with dmax·L² < 2^24
+  // (the bound below holds); the engine then computes with B'/β, within 0.5/β
+  // of each learned entry (under 0.3% of the row's L1 norm for 8-bit inputs)
+  // and exactly on rows with small denominators.
   std::vector<double> beta(static_cast<size_t>(nt));
   std::vector<int64_t> bt;
   int64_t bt_row_sum = 0;
@@ -77,9 +95,7 @@ Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io) {
     const double L = std::floor(std::sqrt(static_cast<double>((int64_t{1} << 24) - 1) /
                                           static_cast<double>(one_d ? 1 : std::max<int64_t>(dmax, 1))));
     for (int a = 0; a < nt; ++a) {
-      double l1 = 0;
-      for (int j = 0; j < nt; ++j) l1 += std::fabs(lt.BT[a * nt + j]);
-      beta[a] = l1 > 0 ? (L - nt / 2.0) / l1 : 1.0;
+      beta[a] = input_transform_row_scale(&lt.BT[static_cast<size_t>(a) * nt], nt, L);
       int64_t s = 0;
       for (int j = 0; j < nt; ++j) {
         bt.push_back(static_cast<int64_t>(std::nearbyint(beta[a] * lt.BT[a * nt + j])));

@@ -224,13 +224,25 @@ TEST(WinogradAware, EngineSchemeRoundsWhatTheInt8EngineRounds) {
   auto bt = (torch::randn({6, 6}) * 2).requires_grad_(true);
   const auto q = train::engine_input_transform(bt, L);
   const auto d = bt.detach();
-  const auto beta = (L - 3.0) / d.abs().sum(1, true);
-  const auto k = q.detach() * beta;
+  const auto dd = d.to(torch::kDouble).contiguous();
+  std::vector<double> betas;
+  for (int a = 0; a < 6; ++a) betas.push_back(winograd::input_transform_row_scale(dd.data_ptr<double>() + a * 6, 6, L));
+  const auto beta = torch::tensor(betas, torch::kDouble).view({6, 1});
+  const auto beta_max = (L - 3.0) / dd.abs().sum(1, true);
+  EXPECT_TRUE((beta <= beta_max).all().item<bool>() && (beta >= 0.75 * beta_max - 1).all().item<bool>());
+  const auto k = q.detach().to(torch::kDouble) * beta;
   EXPECT_LT((k - k.round()).abs().max().item<double>(), 1e-3) << "entries on the grid 1/β";
   EXPECT_LE(k.round().abs().sum(1).max().item<double>(), static_cast<double>(L));
-  EXPECT_LE(((q.detach() - d) * beta).abs().max().item<double>(), 0.5 + 1e-4);
+  EXPECT_LE(((q.detach().to(torch::kDouble) - dd) * beta).abs().max().item<double>(), 0.5 + 1e-4);
   q.sum().backward();
   EXPECT_TRUE(torch::equal(bt.grad(), torch::ones_like(bt))) << "straight-through gradient";
+
+  // The default transforms sit on the grid: a flex run starts from the exact convolution.
+  for (int m : {2, 4, 6}) {
+    const winograd::TileMatrices t = winograd::tile_matrices(m);
+    const auto exact = torch::tensor(std::vector<float>(t.BT.begin(), t.BT.end())).view({m + 2, m + 2});
+    EXPECT_TRUE(torch::equal(train::engine_input_transform(exact, L), exact)) << "F(" << m << ",3)";
+  }
 }
 
 // winq adapt: an ordinary network carried into Winograd-aware blocks computes

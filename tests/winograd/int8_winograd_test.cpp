@@ -272,7 +272,7 @@ TEST(Int8Winograd, LearnedTransformsRunAsTheLayersOwnWinograd) {
     }
     const int64_t dmax = lowered.values[n.inputs[0]].dtype == DataType::s8 ? 128 : 255;  // |x − zp|, zero point 0
     EXPECT_LT(dmax * row_max * row_max, int64_t{1} << 24) << "|V| bound of the learned input transform";
-    EXPECT_GT(row_max, 200) << "rows scaled up to use the exact range (fine rounding of the learned entries)";
+    EXPECT_GT(row_max, 180) << "rows scaled up to use most of the exact range (fine rounding of the learned entries)";
   }
   EXPECT_EQ(qw, 1) << "c1";
   EXPECT_EQ(qconv, 0) << "c2 (float output) must not become a direct conv";
@@ -282,6 +282,42 @@ TEST(Int8Winograd, LearnedTransformsRunAsTheLayersOwnWinograd) {
   const double db = sqnr_db(ref, one);
   // Measured 20.2 dB (the plain F(4,3) of these layers: 20.0 dB in the test above).
   EXPECT_GE(db, 16) << "learned F(4,3) int8 SQNR " << db << " dB";
+}
+
+// Learned transforms that are still the defaults (where every flex run starts)
+// are represented exactly on the engine's integer grid: each row of the lowered
+// Bᵀ is an integer multiple of the default row, F(6,3)'s quarters included.
+TEST(Int8Winograd, LearnedTransformsEqualToTheDefaultsStayExact) {
+  for (int m : {4, 6}) {
+    SCOPED_TRACE(testing::Message() << "F(" << m << ",3)");
+    Graph model = two_convs();
+    const winograd::TileMatrices t = winograd::tile_matrices(m);
+    for (Node& n : model.nodes)
+      if (n.op == "Conv") winograd::set_learned_transforms(n, t);
+    const CalibrationStats st = collect_stats(model, images(32, 71));
+    const QuantizeResult q = quantize_model(model, st, QuantizeOptions{});
+    const Tensor x = images(4, 72).images;
+    const Graph lowered = prepare_quantized(q.qdq, {{"x", x.shape()}});
+    const int n = m + 2;
+    int checked = 0;
+    for (const Node& node : lowered.nodes) {
+      if (node.op != "QWinogradConv") continue;
+      const auto bt = node.attrs.get_ints("bt");
+      ASSERT_EQ(bt.size(), static_cast<size_t>(n * n));
+      for (int a = 0; a < n; ++a) {
+        // β = bt / BT on the row's largest entry; every entry must then be β·BT exactly.
+        int j0 = 0;
+        for (int j = 0; j < n; ++j)
+          if (std::fabs(t.BT[a * n + j]) > std::fabs(t.BT[a * n + j0])) j0 = j;
+        const double beta = static_cast<double>(bt[a * n + j0]) / t.BT[a * n + j0];
+        EXPECT_GE(beta, 8) << "row " << a << ": a fine grid";
+        for (int j = 0; j < n; ++j)
+          EXPECT_EQ(static_cast<double>(bt[a * n + j]), beta * t.BT[a * n + j]) << "row " << a << ", entry " << j;
+      }
+      ++checked;
+    }
+    EXPECT_EQ(checked, 1) << "c1 runs as int8 Winograd";
+  }
 }
 
 // --winograd auto: a choice per eligible layer, consistent with what was
