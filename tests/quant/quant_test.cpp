@@ -332,6 +332,10 @@ TEST(QConvPacked, EqualsTheReferenceOnAnyGeometry) {
       {12, 16, 5, 12, 3, 3, 1, 1, 1, {1, 1, 1, 1}, DataType::s8, 3},
       // 440 positions: channels in lanes with AVX2 (up to 64×64), implicit GEMM with AVX-512 VNNI (up to 256).
       {16, 32, 20, 22, 3, 3, 1, 1, 1, {1, 1, 1, 1}, DataType::u8, 0},
+      // Widths of whole vectors (32, 16) beyond channels in lanes with AVX-512 VNNI: one GEMM per
+      // output row into dense blocks of rows (7, 7, 5 and 14, 14, 12 rows), 3 panels, int8 with a zero point.
+      {12, 24, 19, 32, 3, 3, 1, 1, 1, {1, 1, 1, 1}, DataType::s8, -3},
+      {8, 8, 40, 16, 3, 3, 1, 1, 1, {1, 1, 1, 1}, DataType::u8, 0},
   };
   int wide_layers = 0;
   uint32_t seed = 500;
