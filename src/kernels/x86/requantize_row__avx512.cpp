@@ -4,6 +4,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 
 #include "../requantize_row.hpp"
 
@@ -25,6 +27,37 @@ void requantize_row__avx512(WINQ_REQUANTIZE_ROWS_ARGS) {
   if (p.rq.multiplier == 0 || lo64 < INT32_MIN / 2 || hi64 > INT32_MAX / 2 || lo64 > hi64) {
     requantize_row__ref(acc, rows, n, acc_stride, p, out, out_stride);
     return;
+  }
+  // With sum bounds, where every clamped sum times the multiplier is below
+  // 2^53: the sum, clamped first, and the product sum · (multiplier · 2^−shift)
+  // are exact in double precision, and the conversion rounds half to even —
+  // the definition's result in 12 vector operations per 16 outputs instead
+  // of 22 (the shipped model's multipliers, 10^−4 … 10^−2, all qualify).
+  // Measured: +1–2% on the 32×32 … 56×56 convs (bench/RESULTS.md).
+  if (p.has_sum_bounds) {
+    const int64_t maxabs = std::max(std::abs(int64_t{p.sum_lo}), std::abs(int64_t{p.sum_hi}));
+    if (maxabs * p.rq.multiplier <= (int64_t{1} << 53)) {
+      const __m512i bias = _mm512_set1_epi32(p.bias), zp = _mm512_set1_epi32(p.zp);
+      const __m512i slo = _mm512_set1_epi32(p.sum_lo), shi = _mm512_set1_epi32(p.sum_hi);
+      const __m512d c = _mm512_set1_pd(std::ldexp(static_cast<double>(p.rq.multiplier), -p.rq.shift));
+      int64_t out_offset = 0;
+      for (int64_t row = 0; row < rows; ++row, acc += acc_stride, out_offset += out_stride)
+        for (int64_t i = 0; i < n; i += 16) {
+          const __mmask16 m = n - i >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << (n - i)) - 1);
+          __m512i v = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m, acc + i), bias);
+          v = _mm512_min_epi32(_mm512_max_epi32(v, slo), shi);
+          const __m512d d0 = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(v)), c);
+          const __m512d d1 = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(v, 1)), c);
+          const __m256i r0 = _mm512_cvt_roundpd_epi32(d0, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+          const __m256i r1 = _mm512_cvt_roundpd_epi32(d1, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+          const __m512i r = _mm512_add_epi32(_mm512_inserti64x4(_mm512_castsi256_si512(r0), r1, 1), zp);
+          if (p.out_unsigned)
+            _mm512_mask_cvtusepi32_storeu_epi8(static_cast<uint8_t*>(out) + out_offset + i, m, r);
+          else
+            _mm512_mask_cvtsepi32_storeu_epi8(static_cast<int8_t*>(out) + out_offset + i, m, r);
+        }
+      return;
+    }
   }
   const __m512i bias = _mm512_set1_epi32(p.bias), mult = _mm512_set1_epi64(p.rq.multiplier);
   const __m128i shift = _mm_cvtsi32_si128(p.rq.shift);
