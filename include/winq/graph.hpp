@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -21,20 +22,28 @@ using Attribute = std::variant<int64_t, float, std::string, std::vector<int64_t>
 
 class Attributes {
  public:
-  bool has(const std::string& name) const { return map_.count(name) != 0; }
+  // Names are looked up as string views (a transparent comparator): kernels
+  // read their attributes on every run, and a std::string key built from a
+  // literal longer than 15 characters cost an allocation per lookup.
+  using Map = std::map<std::string, Attribute, std::less<>>;
+  bool has(std::string_view name) const { return map_.find(name) != map_.end(); }
   void set(const std::string& name, Attribute a) { map_[name] = std::move(a); }
-  void erase(const std::string& name) { map_.erase(name); }
-  const std::map<std::string, Attribute>& all() const { return map_; }
+  void erase(std::string_view name) {
+    if (auto it = map_.find(name); it != map_.end()) map_.erase(it);
+  }
+  const Map& all() const { return map_; }
 
-  int64_t get_int(const std::string& name, int64_t dflt) const;
-  float get_float(const std::string& name, float dflt) const;
-  std::string get_string(const std::string& name, const std::string& dflt) const;
-  std::vector<int64_t> get_ints(const std::string& name, std::vector<int64_t> dflt = {}) const;
-  std::vector<float> get_floats(const std::string& name, std::vector<float> dflt = {}) const;
-  const Tensor* get_tensor(const std::string& name) const;
+  int64_t get_int(std::string_view name, int64_t dflt) const;
+  float get_float(std::string_view name, float dflt) const;
+  std::string get_string(std::string_view name, const std::string& dflt) const;
+  // Whether the string attribute `name` is present and equal to `value` (no copy).
+  bool string_is(std::string_view name, std::string_view value) const;
+  std::vector<int64_t> get_ints(std::string_view name, std::vector<int64_t> dflt = {}) const;
+  std::vector<float> get_floats(std::string_view name, std::vector<float> dflt = {}) const;
+  const Tensor* get_tensor(std::string_view name) const;
 
  private:
-  std::map<std::string, Attribute> map_;
+  Map map_;
 };
 
 struct Value {

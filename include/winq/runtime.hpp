@@ -39,6 +39,11 @@ Shape declared_input_shape(const Graph& g, size_t input = 0);
 class FloatExecutor {
  public:
   explicit FloatExecutor(Graph prepared, int threads = 1);
+  // Moves keep the nodes where they are (the prepared states point into them); copies would not.
+  FloatExecutor(FloatExecutor&&) = default;
+  FloatExecutor& operator=(FloatExecutor&&) = default;
+  FloatExecutor(const FloatExecutor&) = delete;
+  FloatExecutor& operator=(const FloatExecutor&) = delete;
   // Inputs in graph input order; shapes must equal the prepared shapes.
   std::vector<Tensor> run(const std::vector<Tensor>& inputs);
   // Called with every value as soon as it is computed (graph inputs included).
@@ -54,10 +59,12 @@ class FloatExecutor {
   std::vector<const ops::OpDef*> op_defs_;  // per node, looked up once (not by name on every run)
   std::vector<std::string> where_;          // per node: "node 'name' (Op)" for the kernels' error messages
   std::vector<char> in_place_;              // per value: a constant read in place from graph_ (not a graph input)
+  std::vector<std::shared_ptr<const void>> prepared_;  // per node: its OpDef::prepare state, or null
 };
 
 // Median latency of `runs` runs on one input (after `warmup` runs), in total
-// and per node (index into ex.graph().nodes, graph order).
+// and per node (index into ex.graph().nodes, graph order). The total comes
+// from runs without per-node timing, alternating with the timed ones.
 struct RunProfile {
   double total_s = 0;
   std::vector<std::pair<int, double>> nodes;

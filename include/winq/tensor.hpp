@@ -56,6 +56,9 @@ class Tensor {
   Tensor() = default;
   // Zero-initialised storage.
   Tensor(DataType dtype, Shape shape);
+  // Storage left as the allocator gives it: for a kernel's output that it
+  // writes in full (zero-filling it cost as much as writing it twice).
+  static Tensor uninitialized(DataType dtype, Shape shape) { return Tensor(dtype, std::move(shape), false); }
 
   template <class T>
   static Tensor from(Shape shape, const std::vector<T>& values) {
@@ -96,6 +99,7 @@ class Tensor {
   std::vector<int64_t> to_int64s() const;
 
  private:
+  Tensor(DataType dtype, Shape shape, bool zero_fill);
   void check_type(DataType t) const;
   DataType dtype_ = DataType::f32;
   Shape shape_;

@@ -9,39 +9,43 @@ namespace winq {
 
 namespace {
 template <class T>
-const T* get_as(const std::map<std::string, Attribute>& m, const std::string& name) {
+const T* get_as(const Attributes::Map& m, std::string_view name) {
   auto it = m.find(name);
   if (it == m.end()) return nullptr;
   const T* p = std::get_if<T>(&it->second);
-  if (!p) throw Error("attribute '" + name + "' has an unexpected type");
+  if (!p) throw Error("attribute '" + std::string(name) + "' has an unexpected type");
   return p;
 }
 }  // namespace
 
-int64_t Attributes::get_int(const std::string& name, int64_t dflt) const {
+int64_t Attributes::get_int(std::string_view name, int64_t dflt) const {
   auto p = get_as<int64_t>(map_, name);
   return p ? *p : dflt;
 }
-float Attributes::get_float(const std::string& name, float dflt) const {
+float Attributes::get_float(std::string_view name, float dflt) const {
   auto it = map_.find(name);
   if (it == map_.end()) return dflt;
   if (auto f = std::get_if<float>(&it->second)) return *f;
   if (auto i = std::get_if<int64_t>(&it->second)) return static_cast<float>(*i);
-  throw Error("attribute '" + name + "' is not a float");
+  throw Error("attribute '" + std::string(name) + "' is not a float");
 }
-std::string Attributes::get_string(const std::string& name, const std::string& dflt) const {
+std::string Attributes::get_string(std::string_view name, const std::string& dflt) const {
   auto p = get_as<std::string>(map_, name);
   return p ? *p : dflt;
 }
-std::vector<int64_t> Attributes::get_ints(const std::string& name, std::vector<int64_t> dflt) const {
+bool Attributes::string_is(std::string_view name, std::string_view value) const {
+  auto p = get_as<std::string>(map_, name);
+  return p && *p == value;
+}
+std::vector<int64_t> Attributes::get_ints(std::string_view name, std::vector<int64_t> dflt) const {
   auto p = get_as<std::vector<int64_t>>(map_, name);
   return p ? *p : dflt;
 }
-std::vector<float> Attributes::get_floats(const std::string& name, std::vector<float> dflt) const {
+std::vector<float> Attributes::get_floats(std::string_view name, std::vector<float> dflt) const {
   auto p = get_as<std::vector<float>>(map_, name);
   return p ? *p : dflt;
 }
-const Tensor* Attributes::get_tensor(const std::string& name) const { return get_as<Tensor>(map_, name); }
+const Tensor* Attributes::get_tensor(std::string_view name) const { return get_as<Tensor>(map_, name); }
 
 bool Value::shape_known() const {
   if (!has_shape) return false;

@@ -18,6 +18,9 @@ FloatExecutor::FloatExecutor(Graph prepared, int threads) : graph_(std::move(pre
     for (ValueId v : n.inputs)
       if (v != kNoValue) last_use_[v] = static_cast<int>(i);
   }
+  // After graph_ is final: a prepared state may point into its nodes.
+  for (size_t i = 0; i < graph_.nodes.size(); ++i)
+    prepared_.push_back(op_defs_[i]->prepare ? op_defs_[i]->prepare(graph_, graph_.nodes[i]) : nullptr);
   in_place_.assign(graph_.values.size(), 0);
   for (size_t v = 0; v < graph_.values.size(); ++v) in_place_[v] = graph_.values[v].is_constant();
   for (ValueId v : graph_.inputs) in_place_[v] = 0;  // a given input overrides an initializer of its name
@@ -38,12 +41,18 @@ std::vector<Tensor> FloatExecutor::run(const std::vector<Tensor>& inputs) {
     slot[g.inputs[i]] = inputs[i];
     if (observer_) observer_(g.inputs[i], inputs[i]);
   }
+  // The input and output lists move into each node's context and back, so
+  // that a run allocates them once, not twice per node.
+  std::vector<const Tensor*> in_list;
+  std::vector<Tensor> out_list;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
-    ops::RunContext rc{n, g.opset, threads_, {}, std::vector<Tensor>(n.outputs.size()), &where_[i]};
-    rc.in.reserve(n.inputs.size());
+    in_list.clear();
     for (ValueId v : n.inputs)
-      rc.in.push_back(v == kNoValue ? nullptr : in_place_[v] ? &g.values[v].constant : &slot[v]);
+      in_list.push_back(v == kNoValue ? nullptr : in_place_[v] ? &g.values[v].constant : &slot[v]);
+    out_list.clear();
+    out_list.resize(n.outputs.size());
+    ops::RunContext rc{n, g.opset, threads_, std::move(in_list), std::move(out_list), &where_[i], prepared_[i].get()};
     op_defs_[i]->run(rc);
     for (size_t o = 0; o < n.outputs.size(); ++o) {
       const ValueId id = n.outputs[o];
@@ -56,6 +65,8 @@ std::vector<Tensor> FloatExecutor::run(const std::vector<Tensor>& inputs) {
     for (ValueId v : n.inputs)
       if (v != kNoValue && last_use_[v] == static_cast<int>(i) && !in_place_[v] && !g.is_graph_output(v))
         slot[v] = Tensor();
+    in_list = std::move(rc.in);
+    out_list = std::move(rc.out);
   }
   std::vector<Tensor> out;
   for (ValueId v : g.outputs) out.push_back(in_place_[v] ? g.values[v].constant : slot[v]);

@@ -38,7 +38,7 @@ class Pool {
 
   // Runs chunk(i) for i in [0, t): chunk 0 on the caller, the others on workers.
   // Returns false (and runs nothing) when another thread holds the pool.
-  bool run(int64_t t, const std::function<void(int64_t)>& chunk) {
+  bool run(int64_t t, const RangeFn& chunk) {
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
     if (!busy.owns_lock()) return false;
     {
@@ -55,7 +55,7 @@ class Pool {
     }
     cv_.notify_all();
     t_in_pool_job = true;
-    chunk(0);
+    chunk(0, 0);
     t_in_pool_job = false;
     while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
     std::lock_guard<std::mutex> l(m_);
@@ -74,7 +74,7 @@ class Pool {
         std::unique_lock<std::mutex> l(m_);
         cv_.wait(l, [&] { return generation_.load() != seen; });
       }
-      std::function<void(int64_t)> const* job;
+      RangeFn const* job;
       int64_t chunks;
       {
         std::lock_guard<std::mutex> l(m_);
@@ -84,7 +84,7 @@ class Pool {
         chunks = chunks_;
       }
       if (index < chunks) {
-        (*job)(index);
+        (*job)(index, 0);
         pending_.fetch_sub(1, std::memory_order_release);
       }
     }
@@ -94,7 +94,7 @@ class Pool {
   std::mutex m_;
   std::condition_variable cv_;
   std::vector<std::thread> workers_;
-  const std::function<void(int64_t)>* job_ = nullptr;
+  const RangeFn* job_ = nullptr;
   int64_t chunks_ = 0;
   std::atomic<uint64_t> generation_{0};
   std::atomic<int64_t> pending_{0};
@@ -108,7 +108,7 @@ Pool& pool() {
 
 }  // namespace
 
-void parallel_for(int64_t n, int threads, const std::function<void(int64_t, int64_t)>& fn) {
+void parallel_for(int64_t n, int threads, RangeFn fn) {
   if (n <= 0) return;
   const int64_t t = std::clamp<int64_t>(threads, 1, n);
   if (t == 1) {
@@ -116,16 +116,18 @@ void parallel_for(int64_t n, int threads, const std::function<void(int64_t, int6
     return;
   }
   std::vector<std::exception_ptr> errors(static_cast<size_t>(t));
-  const std::function<void(int64_t)> chunk = [&](int64_t i) {
+  // Chunk i, called as (i, unused) through a RangeFn.
+  auto chunk_of = [&](int64_t i, int64_t) {
     try {
       fn(n * i / t, n * (i + 1) / t);
     } catch (...) {
       errors[i] = std::current_exception();
     }
   };
+  const RangeFn chunk(chunk_of);
   // The same chunks whoever runs them, so results never depend on scheduling.
   if (t_in_pool_job || !pool().run(t, chunk))
-    for (int64_t i = 0; i < t; ++i) chunk(i);
+    for (int64_t i = 0; i < t; ++i) chunk(i, 0);
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
 }

@@ -65,7 +65,9 @@ std::atomic<size_t> g_max_tensor_bytes{default_max_tensor_bytes()};
 size_t max_tensor_bytes() { return g_max_tensor_bytes.load(std::memory_order_relaxed); }
 void set_max_tensor_bytes(size_t bytes) { g_max_tensor_bytes.store(bytes, std::memory_order_relaxed); }
 
-Tensor::Tensor(DataType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+Tensor::Tensor(DataType dtype, Shape shape) : Tensor(dtype, std::move(shape), true) {}
+
+Tensor::Tensor(DataType dtype, Shape shape, bool zero_fill) : dtype_(dtype), shape_(std::move(shape)) {
   numel_ = shape_numel(shape_);
   if (nbytes() > max_tensor_bytes())
     throw Error(fmt::format("a tensor of shape {} needs {} MiB, more than the limit of {} MiB (WINQ_MAX_TENSOR_MB)",
@@ -75,7 +77,9 @@ Tensor::Tensor(DataType dtype, Shape shape) : dtype_(dtype), shape_(std::move(sh
   size_t bytes = (nbytes() + 64 + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, bytes);
   if (!p) throw Error(fmt::format("out of memory allocating a tensor of {} bytes", bytes));
-  std::memset(p, 0, bytes);
+  // The tail past the data is zeroed either way, so what a SIMD tail reads there is defined.
+  if (zero_fill) std::memset(p, 0, bytes);
+  else std::memset(static_cast<std::byte*>(p) + nbytes(), 0, bytes - nbytes());
   storage_ = std::shared_ptr<std::byte[]>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
 }
 

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "../../src/quant/weights.hpp"
+#include "../../src/runtime/ops/op.hpp"
 #include "../test_util.hpp"
 #include "winq/cpu.hpp"
 #include "winq/onnx.hpp"
@@ -386,6 +387,16 @@ TEST(QConvPacked, EqualsTheReferenceOnAnyGeometry) {
       ASSERT_EQ(got.shape(), want.shape());
       for (int64_t i = 0; i < got.numel(); ++i) ASSERT_EQ(got.data<int8_t>()[i], want.data<int8_t>()[i]) << i;
     }
+    // The executor ran the node with the state qconv_prepare made once; run
+    // alone (as constant folding does), the op builds that state itself.
+    const Node& qn = packed.nodes.back();
+    ASSERT_EQ(qn.op, "QConv");
+    const std::string where = "direct run";
+    ops::RunContext rc{qn, packed.opset, 1, {}, std::vector<Tensor>(1), &where};
+    for (ValueId v : qn.inputs) rc.in.push_back(packed.values[v].is_constant() ? &packed.values[v].constant : &in);
+    ops::find_op("winq", "QConv")->run(rc);
+    ASSERT_EQ(rc.out[0].shape(), want.shape());
+    for (int64_t i = 0; i < want.numel(); ++i) ASSERT_EQ(rc.out[0].data<int8_t>()[i], want.data<int8_t>()[i]) << i;
   }
   if (active_isa() != Isa::scalar)
     EXPECT_EQ(wide_layers, 2 * (active_isa() == Isa::avx2 ? 11 : 10)) << "geometries run with channels in lanes";

@@ -12,6 +12,19 @@ TEST(Tensor, AllocatesAlignedZeroedStorage) {
   for (int64_t i = 0; i < t.numel(); ++i) EXPECT_EQ(t.data<float>()[i], 0.0f);
 }
 
+TEST(Tensor, UninitializedStorageHasAZeroTail) {
+  // A kernel writes the data; SIMD tails may read the rest of the last cache
+  // line, which must not be left as whatever the allocator returned.
+  for (int64_t n : {1, 5, 63, 64, 65, 1000}) {
+    Tensor t = Tensor::uninitialized(DataType::u8, {n});
+    ASSERT_EQ(t.numel(), n);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.raw()) % 64, 0u);
+    const auto* bytes = reinterpret_cast<const uint8_t*>(t.raw());
+    const int64_t end = (n + 64 + 63) / 64 * 64;
+    for (int64_t i = n; i < end; ++i) ASSERT_EQ(bytes[i], 0) << "n=" << n << " i=" << i;
+  }
+}
+
 TEST(Tensor, TypedAccessChecksType) {
   Tensor t(DataType::s8, {4});
   EXPECT_NO_THROW(t.data<int8_t>());

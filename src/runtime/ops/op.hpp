@@ -3,6 +3,7 @@
 #pragma once
 #include <fmt/format.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,11 +37,20 @@ struct RunContext {
   // (the executor when it is built) and passes it here.
   const std::string& where() const { return *where_text; }
   const std::string* where_text = nullptr;
+  // What OpDef::prepare computed for this node when the executor was built, or nullptr.
+  const void* prepared = nullptr;
 };
+
+// The state an op computes once per node instead of on every run (attributes
+// parsed, geometry, offsets), or nullptr when there is none. It may point into
+// the node, which lives in the executor's graph as long as the state does.
+using Prepared = std::shared_ptr<const void>;
 
 struct OpDef {
   void (*infer)(InferContext&);
   void (*run)(RunContext&);
+  // Optional: called once per node by the executor, on its prepared graph.
+  Prepared (*prepare)(const Graph&, const Node&) = nullptr;
 };
 
 // nullptr when winq does not support the op.

@@ -70,9 +70,10 @@ void im2col_s16(const int16_t* x, int64_t channels, const Window& w, int16_t* co
 void qconv_run(RunContext& c) {
   const Tensor& x = c.input(0);
   const Tensor& w = c.input(1);
+  // A prepared state exists only for a packed node (and the ISA never changes).
+  if (c.prepared || packed_for_active_kernel(c.node)) return qconv_run_packed(c);
   const int64_t group = c.node.attrs.get_int("group", 1);
   Window win = make_window(c.node.attrs, x.shape(), {w.dim(2), w.dim(3)}, false, c.where());
-  if (packed_for_active_kernel(c.node)) return qconv_run_packed(c, win);
   const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), Cg = C / group, Mg = M / group;
   const int64_t K = Cg * win.k[0] * win.k[1], P = win.out[0] * win.out[1], HW = win.in[0] * win.in[1];
   const Epilogue epi(c.node, M, c.where());
@@ -136,7 +137,7 @@ void qgemm_run(RunContext& c) {
 }  // namespace
 
 void register_qconv_ops(OpTable& t) {
-  t.push_back({"winq.QConv", {qconv_infer, qconv_run}});
+  t.push_back({"winq.QConv", {qconv_infer, qconv_run, qconv_prepare}});
   t.push_back({"winq.QGemm", {qgemm_infer, qgemm_run}});
 }
 

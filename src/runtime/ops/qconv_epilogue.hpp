@@ -27,10 +27,9 @@ constexpr const char* kPackedSumBounds = "winq_packed_sum_bounds";
 int32_t activation_offset(DataType x, int64_t zp);
 
 inline DataType y_type(const Node& n, const std::string& where) {
-  const std::string t = n.attrs.get_string(qattr::kYType, "");
-  if (t == "uint8") return DataType::u8;
-  if (t == "int8") return DataType::s8;
-  if (t == "float") return DataType::f32;
+  if (n.attrs.string_is(qattr::kYType, "uint8")) return DataType::u8;
+  if (n.attrs.string_is(qattr::kYType, "int8")) return DataType::s8;
+  if (n.attrs.string_is(qattr::kYType, "float")) return DataType::f32;
   throw Error(where + ": y_type must be uint8, int8 or float");
 }
 

@@ -17,7 +17,10 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstddef>
 #include <memory>
+#include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "../../kernels/qgemm.hpp"
@@ -33,6 +36,106 @@ int32_t activation_offset(DataType x, int64_t zp) { return static_cast<int32_t>(
 namespace {
 
 constexpr const char* kPackedLayout = "winq_packed_layout";  // "implicit", "im2col" or "wide"
+
+// Rows of output positions that read the same taps: a group of consecutive
+// output rows [oy0, oy1) reduces over k-groups [k0, k0 + k4s) only. The wide
+// layout orders k by (ky, kx, c4), so a tap row ky that falls entirely in the
+// zero padding for these output rows is a range of k-groups left out — exact
+// when padding contributes nothing (activation offset 0: a uint8 input with
+// zero point 0, every ReLU output).
+struct RowGroup {
+  int64_t oy0, oy1, k0, k4s;
+};
+std::vector<RowGroup> wide_row_groups(const Window& win, int64_t C4, bool padding_is_zero) {
+  const int64_t OH = win.out[0], KH = win.k[0], KW = win.k[1], H = win.in[0], d = win.d[0], pt = win.pad_begin[0];
+  std::vector<RowGroup> groups;
+  for (int64_t oy = 0; oy < OH; ++oy) {
+    int64_t lo = 0, hi = KH;
+    if (padding_is_zero) {
+      while (lo < KH && oy - pt + lo * d < 0) ++lo;
+      while (hi > lo && oy - pt + (hi - 1) * d >= H) --hi;
+    }
+    const int64_t k0 = lo * KW * C4, k4s = (hi - lo) * KW * C4;
+    if (!groups.empty() && groups.back().k0 == k0 && groups.back().k4s == k4s)
+      groups.back().oy1 = oy + 1;
+    else
+      groups.push_back({oy, oy + 1, k0, k4s});
+  }
+  return groups;
+}
+
+
+// What a packed conv reads on every run besides its input: the geometry, the
+// epilogue and the offsets of the kernel's k-groups. qconv_prepare computes it
+// once per node when an executor is built; without that (constant folding, a
+// caller that runs the op directly, another input shape) every run builds
+// its own. Parsing the attributes, the row offsets and the allocations cost
+// about 1 µs per conv per run, a few per cent of the shipped network.
+struct PackedConvPlan {
+  enum class Layout { im2col, implicit, wide };
+  Shape x_shape;
+  DataType x_type;
+  Window win;
+  Epilogue epi;
+  Layout layout = Layout::im2col;
+  int64_t group = 1;
+  uint8_t offset = 0;  // activation_offset of x
+  const Tensor* packed = nullptr;
+  const int32_t* bias = nullptr;
+  // implicit and wide: per k-group, the byte offset of its window in the padded input.
+  std::vector<int64_t> row_off;
+  std::vector<RowGroup> row_groups;  // wide
+  kernels::EdgeTaps edges;           // wide
+  bool any_edge = false;             // wide
+
+  PackedConvPlan(const Node& n, const Shape& x, DataType xt, const Shape& w, const std::string& where);
+};
+
+PackedConvPlan::PackedConvPlan(const Node& n, const Shape& x, DataType xt, const Shape& w, const std::string& where)
+    : x_shape(x), x_type(xt), win(make_window(n.attrs, x, {w.at(2), w.at(3)}, false, where)), epi(n, w[0], where) {
+  group = n.attrs.get_int("group", 1);
+  offset = static_cast<uint8_t>(activation_offset(xt, n.attrs.get_int(qattr::kXZeroPoint, 0)));
+  packed = n.attrs.get_tensor(kPackedW);
+  const Tensor* b = n.attrs.get_tensor(kPackedBias);
+  if (!packed || !b || b->dtype() != DataType::s32 || b->numel() != w[0])
+    throw Error(where + ": packed weights or packed bias missing or malformed");
+  bias = b->data<int32_t>();
+  layout = n.attrs.string_is(kPackedLayout, "implicit") ? Layout::implicit
+           : n.attrs.string_is(kPackedLayout, "wide")   ? Layout::wide
+                                                        : Layout::im2col;
+  if (layout == Layout::im2col) return;
+  const char* what = layout == Layout::implicit ? "implicit GEMM" : "channels in lanes";
+  for (int j = 0; j < 2; ++j)
+    if (win.pad_begin[j] < 0 || win.pad_end[j] < 0 || win.s[j] != 1)
+      throw Error(where + ": packed for " + what + " but has a negative pad or a stride");
+  if (layout == Layout::wide && !kernel_table().qgemm_k4c)
+    throw Error(where + ": packed for channels in lanes, which this CPU's kernels lack");
+  const int64_t C4 = (x[1] / group + 3) / 4, KH = win.k[0], KW = win.k[1], K4 = C4 * KH * KW;
+  const int64_t Hp = win.in[0] + win.pad_begin[0] + win.pad_end[0], Wp = win.in[1] + win.pad_begin[1] + win.pad_end[1];
+  row_off.resize(static_cast<size_t>(K4));
+  for (int64_t c4 = 0; c4 < C4; ++c4)
+    for (int64_t ky = 0; ky < KH; ++ky)
+      for (int64_t kx = 0; kx < KW; ++kx) {
+        // Implicit GEMM: k-group (c4·KH + ky)·KW + kx; channels in lanes:
+        // (ky·KW + kx)·C4 + c4 (a kernel row's taps are one range). Either
+        // reads word-plane c4 shifted by (ky·d, kx·d).
+        const int64_t k = layout == Layout::implicit ? (c4 * KH + ky) * KW + kx : (ky * KW + kx) * C4 + c4;
+        row_off[k] = 4 * (c4 * Hp * Wp + ky * win.d[0] * Wp + kx * win.d[1]);
+      }
+  if (layout == Layout::implicit) return;
+  row_groups = wide_row_groups(win, C4, offset == 0);
+  // Likewise the kernel columns that put the first or last output column in
+  // the zero padding: the kernel leaves those products out.
+  edges.run = C4;
+  edges.kw = KW;
+  if (offset == 0 && KW <= kernels::EdgeTaps::kMaxKw)
+    for (int64_t kx = 0; kx < KW; ++kx) {
+      edges.left[kx] = kx * win.d[1] - win.pad_begin[1] < 0;
+      edges.right[kx] = (win.out[1] - 1) + kx * win.d[1] - win.pad_begin[1] >= win.in[1];
+      any_edge = any_edge || edges.left[kx] || edges.right[kx];
+    }
+}
+
 
 // Implicit GEMM needs stride 1 (so a GEMM row is a contiguous window of the
 // padded input) and enough channels that rounding them up to a multiple of
@@ -140,10 +243,43 @@ int64_t rows_per_block(int64_t OH, int64_t OW) {
   return best;
 }
 
-// Scratch without zero-fill (every word is written before it is read).
+// Scratch without zero-fill (every word is written before it is read), from
+// blocks each thread keeps between runs: a new and a delete per buffer per
+// layer run were a visible share of a batch-1 network, and freeing the large
+// ones made glibc consolidate its heap. A thread keeps at most kKept blocks
+// (the largest); a block goes back to the thread that frees it.
+struct ScratchBlock {
+  std::unique_ptr<std::byte[]> data;
+  size_t bytes = 0;
+};
+constexpr size_t kKept = 4;
+thread_local std::vector<ScratchBlock> t_scratch_blocks;
+
 template <class T>
-std::unique_ptr<T[]> scratch(int64_t n) {
-  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
+struct ScratchRelease {
+  size_t bytes = 0;
+  void operator()(T* p) const {
+    auto& kept = t_scratch_blocks;
+    kept.push_back({std::unique_ptr<std::byte[]>(reinterpret_cast<std::byte*>(p)), bytes});
+    if (kept.size() > kKept)
+      kept.erase(std::min_element(kept.begin(), kept.end(),
+                                  [](const ScratchBlock& a, const ScratchBlock& b) { return a.bytes < b.bytes; }));
+  }
+};
+
+template <class T>
+std::unique_ptr<T[], ScratchRelease<T>> scratch(int64_t n) {
+  static_assert(std::is_trivially_default_constructible_v<T> && alignof(T) <= alignof(std::max_align_t));
+  const size_t bytes = static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T);
+  auto& kept = t_scratch_blocks;
+  auto best = kept.end();  // the smallest kept block that is large enough
+  for (auto it = kept.begin(); it != kept.end(); ++it)
+    if (it->bytes >= bytes && (best == kept.end() || it->bytes < best->bytes)) best = it;
+  if (best == kept.end())
+    return std::unique_ptr<T[], ScratchRelease<T>>(reinterpret_cast<T*>(new std::byte[bytes]), ScratchRelease<T>{bytes});
+  ScratchBlock b = std::move(*best);
+  kept.erase(best);
+  return std::unique_ptr<T[], ScratchRelease<T>>(reinterpret_cast<T*>(b.data.release()), ScratchRelease<T>{b.bytes});
 }
 
 // Image-group x (Cg channels of H×W) into xp[ci4][Hp][Wp][4] (pad_c4.hpp).
@@ -192,33 +328,26 @@ DenseRows dense_rows_of(int64_t span_rows, int64_t OH, int64_t OW) {
   return {true, (OH + blocks - 1) / blocks};
 }
 
-void qconv_run_implicit(RunContext& c, const Window& win) {
+void qconv_run_implicit(RunContext& c, const PackedConvPlan& plan) {
   const Tensor& x = c.input(0);
   const Tensor& w = c.input(1);
-  const int64_t group = c.node.attrs.get_int("group", 1);
+  const Window& win = plan.win;
+  const Epilogue& epi = plan.epi;
+  const int64_t group = plan.group;
   const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), Cg = C / group, Mg = M / group;
   const int64_t KH = win.k[0], KW = win.k[1], C4 = (Cg + 3) / 4, K4 = C4 * KH * KW;
   const int64_t OH = win.out[0], OW = win.out[1], P = OH * OW, HW = win.in[0] * win.in[1];
   const int64_t Hp = win.in[0] + win.pad_begin[0] + win.pad_end[0], Wp = win.in[1] + win.pad_begin[1] + win.pad_end[1];
-  for (int j = 0; j < 2; ++j)
-    if (win.pad_begin[j] < 0 || win.pad_end[j] < 0 || win.s[j] != 1)
-      throw Error(c.where() + ": packed for implicit GEMM but has a negative pad or a stride");
-  const Epilogue epi(c.node, M, c.where());
-  Tensor y(epi.type, window_output_shape(win, N, M));
+  Tensor y = Tensor::uninitialized(epi.type, window_output_shape(win, N, M));  // every output is written
   const bool flip = x.dtype() == DataType::s8;
-  const auto offset = static_cast<uint8_t>(activation_offset(x.dtype(), c.node.attrs.get_int(qattr::kXZeroPoint, 0)));
-  const Tensor& packed = *c.node.attrs.get_tensor(kPackedW);
-  const int32_t* bias = c.node.attrs.get_tensor(kPackedBias)->data<int32_t>();
+  const uint8_t offset = plan.offset;
+  const Tensor& packed = *plan.packed;
+  const int32_t* bias = plan.bias;
   const int64_t esize = kernel_table().qgemm_k4_s16 ? 2 : 1;
   const int64_t panel_bytes = K4 * kernels::kQPanel * 4 * esize;
   const int64_t panels = kernels::panels_of(Mg), group_bytes = panels * panel_bytes;
   const auto gemm = kernel_table().qgemm_k4;
-  // GEMM row k4 = (c4·KH + ky)·KW + kx reads the padded plane c4 shifted by (ky·d, kx·d).
-  std::vector<int64_t> row_off(static_cast<size_t>(K4));
-  for (int64_t c4 = 0; c4 < C4; ++c4)
-    for (int64_t ky = 0; ky < KH; ++ky)
-      for (int64_t kx = 0; kx < KW; ++kx)
-        row_off[(c4 * KH + ky) * KW + kx] = 4 * (c4 * Hp * Wp + ky * win.d[0] * Wp + kx * win.d[1]);
+  const std::vector<int64_t>& row_off = plan.row_off;
   const int64_t span_rb = implicit_rows_per_block(OH, OW, Wp);
   const DenseRows dense = dense_rows_of(span_rb, OH, OW);
   const int64_t rb = dense.rows, blocks = (OH + rb - 1) / rb;
@@ -284,74 +413,27 @@ void qconv_run_implicit(RunContext& c, const Window& win) {
 // xp[c4][Hp][Wp][4] in place output row by output row (OW positions, input
 // rows Wp words apart): N = OH·OW positions exactly, none wasted on padding
 // columns, and no copy of the input beyond the padded one.
-// Rows of output positions that read the same taps: a group of consecutive
-// output rows [oy0, oy1) reduces over k-groups [k0, k0 + k4s) only. The wide
-// layout orders k by (ky, kx, c4), so a tap row ky that falls entirely in the
-// zero padding for these output rows is a range of k-groups left out — exact
-// when padding contributes nothing (activation offset 0: a uint8 input with
-// zero point 0, every ReLU output).
-struct RowGroup {
-  int64_t oy0, oy1, k0, k4s;
-};
-std::vector<RowGroup> wide_row_groups(const Window& win, int64_t C4, bool padding_is_zero) {
-  const int64_t OH = win.out[0], KH = win.k[0], KW = win.k[1], H = win.in[0], d = win.d[0], pt = win.pad_begin[0];
-  std::vector<RowGroup> groups;
-  for (int64_t oy = 0; oy < OH; ++oy) {
-    int64_t lo = 0, hi = KH;
-    if (padding_is_zero) {
-      while (lo < KH && oy - pt + lo * d < 0) ++lo;
-      while (hi > lo && oy - pt + (hi - 1) * d >= H) --hi;
-    }
-    const int64_t k0 = lo * KW * C4, k4s = (hi - lo) * KW * C4;
-    if (!groups.empty() && groups.back().k0 == k0 && groups.back().k4s == k4s)
-      groups.back().oy1 = oy + 1;
-    else
-      groups.push_back({oy, oy + 1, k0, k4s});
-  }
-  return groups;
-}
-
-void qconv_run_wide(RunContext& c, const Window& win) {
+void qconv_run_wide(RunContext& c, const PackedConvPlan& plan) {
   const Tensor& x = c.input(0);
   const Tensor& w = c.input(1);
-  const int64_t group = c.node.attrs.get_int("group", 1);
+  const Window& win = plan.win;
+  const Epilogue& epi = plan.epi;
+  const int64_t group = plan.group;
   const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), Cg = C / group, Mg = M / group;
   const int64_t KH = win.k[0], KW = win.k[1], C4 = (Cg + 3) / 4, K4 = C4 * KH * KW;
   const int64_t OH = win.out[0], OW = win.out[1], P = OH * OW, HW = win.in[0] * win.in[1];
-  const int64_t H = win.in[0], W = win.in[1], pt = win.pad_begin[0], pl = win.pad_begin[1];
-  const int64_t Hp = H + pt + win.pad_end[0], Wp = W + pl + win.pad_end[1];
-  for (int j = 0; j < 2; ++j)
-    if (win.pad_begin[j] < 0 || win.pad_end[j] < 0 || win.s[j] != 1)
-      throw Error(c.where() + ": packed for channels in lanes but has a negative pad or a stride");
+  const int64_t Hp = win.in[0] + win.pad_begin[0] + win.pad_end[0], Wp = win.in[1] + win.pad_begin[1] + win.pad_end[1];
   const auto gemm = kernel_table().qgemm_k4c;
-  if (!gemm) throw Error(c.where() + ": packed for channels in lanes, which this CPU's kernels lack");
-  const Epilogue epi(c.node, M, c.where());
-  Tensor y(epi.type, window_output_shape(win, N, M));
+  Tensor y = Tensor::uninitialized(epi.type, window_output_shape(win, N, M));  // every output is written
   const bool flip = x.dtype() == DataType::s8;
-  const auto offset = static_cast<uint8_t>(activation_offset(x.dtype(), c.node.attrs.get_int(qattr::kXZeroPoint, 0)));
-  const Tensor& packed = *c.node.attrs.get_tensor(kPackedW);
-  const int32_t* bias = c.node.attrs.get_tensor(kPackedBias)->data<int32_t>();
+  const uint8_t offset = plan.offset;
+  const Tensor& packed = *plan.packed;
+  const int32_t* bias = plan.bias;
   const int64_t panels = kernels::wide_panels_of(Mg), panel_bytes = K4 * kernels::kQPanelWide * 4;
-  // k-group (ky·KW + kx)·C4 + c4 reads word-plane c4 shifted by (ky·d, kx·d):
-  // output row oy is then OW words from row oy of that window, read in place.
-  std::vector<int64_t> row_off(static_cast<size_t>(K4));
-  for (int64_t ky = 0; ky < KH; ++ky)
-    for (int64_t kx = 0; kx < KW; ++kx)
-      for (int64_t c4 = 0; c4 < C4; ++c4)
-        row_off[(ky * KW + kx) * C4 + c4] = 4 * (c4 * Hp * Wp + ky * win.d[0] * Wp + kx * win.d[1]);
-  const std::vector<RowGroup> row_groups = wide_row_groups(win, C4, offset == 0);
-  // Likewise the kernel columns that put the first or last output column in
-  // the zero padding: the kernel leaves those products out.
-  kernels::EdgeTaps edges;
-  edges.run = C4;
-  edges.kw = KW;
-  bool any_edge = false;
-  if (offset == 0 && KW <= kernels::EdgeTaps::kMaxKw)
-    for (int64_t kx = 0; kx < KW; ++kx) {
-      edges.left[kx] = kx * win.d[1] - pl < 0;
-      edges.right[kx] = (OW - 1) + kx * win.d[1] - pl >= W;
-      any_edge = any_edge || edges.left[kx] || edges.right[kx];
-    }
+  const std::vector<int64_t>& row_off = plan.row_off;
+  const std::vector<RowGroup>& row_groups = plan.row_groups;
+  const kernels::EdgeTaps& edges = plan.edges;
+  const bool any_edge = plan.any_edge;
   const int64_t xp_words = C4 * Hp * Wp;
   auto pad = [&](int64_t t, uint32_t* xp) {
     const int64_t n = t / group, g = t % group;
@@ -405,25 +487,23 @@ void qconv_run_wide(RunContext& c, const Window& win) {
 }  // namespace
 
 bool packed_for_active_kernel(const Node& n) {
-  return n.attrs.has(kPackedW) && n.attrs.get_string(kPackedKernel, "") == kernel_table().qgemm_k4_name;
+  return n.attrs.has(kPackedW) && n.attrs.string_is(kPackedKernel, kernel_table().qgemm_k4_name);
 }
 
-void qconv_run_packed(RunContext& c, const Window& win) {
-  const std::string layout = c.node.attrs.get_string(kPackedLayout, "");
-  if (layout == "implicit") return qconv_run_implicit(c, win);
-  if (layout == "wide") return qconv_run_wide(c, win);
+static void qconv_run_im2col(RunContext& c, const PackedConvPlan& plan) {
   const Tensor& x = c.input(0);
   const Tensor& w = c.input(1);
-  const int64_t group = c.node.attrs.get_int("group", 1);
+  const Window& win = plan.win;
+  const Epilogue& epi = plan.epi;
+  const int64_t group = plan.group;
   const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), Cg = C / group, Mg = M / group;
   const int64_t K = Cg * win.k[0] * win.k[1], K4 = kernels::k4_of(K), OH = win.out[0], OW = win.out[1];
   const int64_t P = OH * OW, HW = win.in[0] * win.in[1];
-  const Epilogue epi(c.node, M, c.where());
-  Tensor y(epi.type, window_output_shape(win, N, M));
+  Tensor y = Tensor::uninitialized(epi.type, window_output_shape(win, N, M));  // every output is written
   const bool flip = x.dtype() == DataType::s8;
-  const auto offset = static_cast<uint8_t>(activation_offset(x.dtype(), c.node.attrs.get_int(qattr::kXZeroPoint, 0)));
-  const Tensor& packed = *c.node.attrs.get_tensor(kPackedW);
-  const int32_t* bias = c.node.attrs.get_tensor(kPackedBias)->data<int32_t>();
+  const uint8_t offset = plan.offset;
+  const Tensor& packed = *plan.packed;
+  const int32_t* bias = plan.bias;
   const int64_t esize = kernel_table().qgemm_k4_s16 ? 2 : 1;
   const int64_t group_bytes = kernels::panels_of(Mg) * K4 * kernels::kQPanel * 4 * esize;
   const int64_t panel_bytes = K4 * kernels::kQPanel * 4 * esize;
@@ -448,24 +528,50 @@ void qconv_run_packed(RunContext& c, const Window& win) {
   };
   if (units >= c.threads || panels < 2) {
     parallel_for(units, c.threads, [&](int64_t b, int64_t e) {
-      std::vector<uint8_t> a(a_size);
-      std::vector<int32_t> acc(static_cast<size_t>(panels * kernels::kQPanel * rb * OW));
+      auto a = scratch<uint8_t>(static_cast<int64_t>(a_size));
+      auto acc = scratch<int32_t>(panels * kernels::kQPanel * rb * OW);
       for (int64_t u = b; u < e; ++u) {
-        im2col(u, a.data());
-        run_panels(u, a.data(), acc.data(), 0, panels);
+        im2col(u, a.get());
+        run_panels(u, a.get(), acc.get(), 0, panels);
       }
     });
   } else {  // fewer blocks than threads (batch 1, small image): split the output channels
-    std::vector<uint8_t> a(a_size);
+    auto a = scratch<uint8_t>(static_cast<int64_t>(a_size));
     for (int64_t u = 0; u < units; ++u) {
-      im2col(u, a.data());
+      im2col(u, a.get());
       parallel_for(panels, c.threads, [&](int64_t p0, int64_t p1) {
-        std::vector<int32_t> acc(static_cast<size_t>((p1 - p0) * kernels::kQPanel * rb * OW));
-        run_panels(u, a.data(), acc.data(), p0, p1);
+        auto acc = scratch<int32_t>((p1 - p0) * kernels::kQPanel * rb * OW);
+        run_panels(u, a.get(), acc.get(), p0, p1);
       });
     }
   }
   c.out[0] = std::move(y);
+}
+
+void qconv_run_packed(RunContext& c) {
+  const Tensor& x = c.input(0);
+  const auto* plan = static_cast<const PackedConvPlan*>(c.prepared);
+  std::optional<PackedConvPlan> local;  // not prepared, or prepared for another input
+  if (!plan || plan->x_shape != x.shape() || plan->x_type != x.dtype())
+    plan = &local.emplace(c.node, x.shape(), x.dtype(), c.input(1).shape(), c.where());
+  switch (plan->layout) {
+    case PackedConvPlan::Layout::implicit: return qconv_run_implicit(c, *plan);
+    case PackedConvPlan::Layout::wide: return qconv_run_wide(c, *plan);
+    case PackedConvPlan::Layout::im2col: return qconv_run_im2col(c, *plan);
+  }
+}
+
+Prepared qconv_prepare(const Graph& g, const Node& n) {
+  if (!packed_for_active_kernel(n) || n.inputs.size() < 2) return nullptr;
+  const Value& xv = g.values[n.inputs[0]];
+  const Value& wv = g.values[n.inputs[1]];
+  if (!xv.shape_known() || xv.shape.size() != 4 || !wv.shape_known() || wv.shape.size() != 4) return nullptr;
+  try {
+    return std::make_shared<const PackedConvPlan>(n, xv.shape, xv.dtype, wv.shape,
+                                                  fmt::format("node '{}' ({})", n.name, n.op));
+  } catch (const Error&) {
+    return nullptr;  // the run builds it again and reports the error where it always has
+  }
 }
 
 void qgemm_run_packed(RunContext& c) {

@@ -7,7 +7,9 @@
 namespace winq::ops {
 
 bool packed_for_active_kernel(const Node& n);
-void qconv_run_packed(RunContext& c, const Window& win);
+// A packed QConv (packed_for_active_kernel), with the state qconv_prepare made when there is one.
+void qconv_run_packed(RunContext& c);
+Prepared qconv_prepare(const Graph& g, const Node& n);
 void qgemm_run_packed(RunContext& c);
 // The Winograd half of winq::kernel_description (qwinograd_conv.cpp).
 std::string winograd_kernel_description(const Node& n);

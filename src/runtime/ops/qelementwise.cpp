@@ -1,6 +1,7 @@
 // winq.QAdd and winq.QGlobalAveragePool (see qlinear.hpp for the contract).
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 
 #include "../dispatch.hpp"
 #include "../thread_pool.hpp"
@@ -45,17 +46,15 @@ void qadd_infer(InferContext& c) {
   c.set_output(0, out_range(c.node, c.where()).type, c.in_shape(0));
 }
 
-void qadd_run(RunContext& c) {
-  const Tensor& a = c.input(0);
-  const Tensor& b = c.input(1);
-  const OutRange r = out_range(c.node, c.where());
-  const int64_t za = c.node.attrs.get_int(qattr::kAZeroPoint, 0), zb = c.node.attrs.get_int(qattr::kBZeroPoint, 0);
-  const int64_t ma = c.node.attrs.get_int(qattr::kMultiplierA, 0), mb = c.node.attrs.get_int(qattr::kMultiplierB, 0);
-  const auto shift = c.node.attrs.get_ints(qattr::kShift);
+// The kernel's arguments, from the attributes and the input types (checked here).
+kernels::QAddArgs qadd_args(const Node& n, DataType a, DataType b, const std::string& where) {
+  const OutRange r = out_range(n, where);
+  const int64_t za = n.attrs.get_int(qattr::kAZeroPoint, 0), zb = n.attrs.get_int(qattr::kBZeroPoint, 0);
+  const int64_t ma = n.attrs.get_int(qattr::kMultiplierA, 0), mb = n.attrs.get_int(qattr::kMultiplierB, 0);
+  const auto shift = n.attrs.get_ints(qattr::kShift);
   if (shift.size() != 1 || shift[0] < 1 || shift[0] > 62 || ma < 0 || mb < 0 || ma >= (int64_t{1} << 31) ||
       mb >= (int64_t{1} << 31) || std::abs(za) > 255 || std::abs(zb) > 255)
-    throw Error(c.where() + ": multipliers, shift or zero points out of range");
-  Tensor y(r.type, a.shape());
+    throw Error(where + ": multipliers, shift or zero points out of range");
   kernels::QAddArgs p;
   p.za = static_cast<int32_t>(za);
   p.zb = static_cast<int32_t>(zb);
@@ -65,9 +64,35 @@ void qadd_run(RunContext& c) {
   p.zy = r.zp;
   p.qmin = r.qmin;
   p.qmax = r.qmax;
-  p.a_unsigned = a.dtype() == DataType::u8;
-  p.b_unsigned = b.dtype() == DataType::u8;
+  p.a_unsigned = a == DataType::u8;
+  p.b_unsigned = b == DataType::u8;
   p.y_unsigned = r.type == DataType::u8;
+  return p;
+}
+
+// Computed once per node by the executor: reading the attributes on every
+// run cost about as much as adding a 4×4 map.
+Prepared qadd_prepare(const Graph& g, const Node& n) {
+  if (n.inputs.size() != 2 || n.inputs[0] == kNoValue || n.inputs[1] == kNoValue) return nullptr;
+  try {
+    return std::make_shared<const kernels::QAddArgs>(
+        qadd_args(n, g.values[n.inputs[0]].dtype, g.values[n.inputs[1]].dtype, n.name));
+  } catch (const Error&) {
+    return nullptr;  // the run reports it
+  }
+}
+
+void qadd_run(RunContext& c) {
+  const Tensor& a = c.input(0);
+  const Tensor& b = c.input(1);
+  const auto* prepared = static_cast<const kernels::QAddArgs*>(c.prepared);
+  const kernels::QAddArgs p = prepared && prepared->a_unsigned == (a.dtype() == DataType::u8) &&
+                                      prepared->b_unsigned == (b.dtype() == DataType::u8)
+                                  ? *prepared
+                                  : qadd_args(c.node, a.dtype(), b.dtype(), c.where());
+  if (!is_int8(a.dtype()) || !is_int8(b.dtype()) || a.shape() != b.shape())
+    throw Error(c.where() + ": inputs must be uint8 or int8 tensors of the same shape");
+  Tensor y = Tensor::uninitialized(p.y_unsigned ? DataType::u8 : DataType::s8, a.shape());  // written in full
   const auto add = kernel_table().qadd;
   // Chunks of whole 64-element groups, so the vector kernels split nowhere else.
   const int64_t groups = (a.numel() + 63) / 64;
@@ -121,7 +146,7 @@ void qgap_run(RunContext& c) {
 }  // namespace
 
 void register_qelementwise_ops(OpTable& t) {
-  t.push_back({"winq.QAdd", {qadd_infer, qadd_run}});
+  t.push_back({"winq.QAdd", {qadd_infer, qadd_run, qadd_prepare}});
   t.push_back({"winq.QGlobalAveragePool", {qgap_infer, qgap_run}});
 }
 
