@@ -2,6 +2,7 @@
 // threads (the caller's thread included). Chunks are fixed by (n, threads) only,
 // so results never depend on scheduling.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <type_traits>
@@ -26,5 +27,15 @@ class RangeFn {
 };
 
 void parallel_for(int64_t n, int threads, RangeFn fn);
+
+// How many of `threads` to use on `work` units when a thread is worth it only
+// with at least `min_per_thread` of them: waking the pool's worker and moving
+// the data between the cores' caches cost a few microseconds, more than an
+// op of a few microseconds saves (the shipped network's pools, its smaller
+// residual adds and 1×1 projections ran slower on 2 threads than on 1).
+inline int threads_for(int64_t work, int threads, int64_t min_per_thread) {
+  const int64_t useful = min_per_thread > 0 ? work / min_per_thread : threads;
+  return static_cast<int>(std::clamp<int64_t>(useful, 1, std::max(threads, 1)));
+}
 
 }  // namespace winq

@@ -103,7 +103,9 @@ void int_max_pool(RunContext& c, const Window& w) {
   }
   if (two_by_two) {
     const uint8_t flip = std::is_signed_v<T> ? 0x80 : 0;
-    parallel_for(NC, c.threads, [&](int64_t b, int64_t e) {
+    // 2 threads on the shipped network's pools (8 Ki outputs and fewer): 2.7 → 5.8 µs.
+    constexpr int64_t kMinOutputsPerThread = 32768;
+    parallel_for(NC, threads_for(NC * OH * OW, c.threads, kMinOutputsPerThread), [&](int64_t b, int64_t e) {
       for (int64_t nc = b; nc < e; ++nc) {
         const auto* src = reinterpret_cast<const uint8_t*>(xd + nc * H * W);
         auto* dst = reinterpret_cast<uint8_t*>(yd + nc * OH * OW);

@@ -96,7 +96,9 @@ void qadd_run(RunContext& c) {
   const auto add = kernel_table().qadd;
   // Chunks of whole 64-element groups, so the vector kernels split nowhere else.
   const int64_t groups = (a.numel() + 63) / 64;
-  parallel_for(groups, c.threads, [&](int64_t s, int64_t e) {
+  // 2 threads on the shipped network: 32 Ki elements 13.2 → 10.8 µs, 16 Ki 6.5 → 6.8.
+  constexpr int64_t kMinElementsPerThread = 16384;
+  parallel_for(groups, threads_for(a.numel(), c.threads, kMinElementsPerThread), [&](int64_t s, int64_t e) {
     const int64_t i0 = 64 * s, i1 = std::min(a.numel(), 64 * e);
     add(a.raw() + i0, b.raw() + i0, y.raw() + i0, i1 - i0, p);
   });
