@@ -11,13 +11,28 @@
 //
 // Output transform, one output channel × one row of tiles, in float32 with a
 // fixed order of operations (every variant performs the same IEEE operations,
-// so results are identical; these files are compiled with -ffp-contract=off):
+// so results are identical; these files are compiled with -ffp-contract=off).
+// Any Aᵀ, term by term:
 //   z[k]    = fl(float(P[k] − corr[k]) · z_scale[k])
 //   t[r][j] = Σ_i Aᵀ[r][i] · z[i·n + j]         (i ascending, from +0)
 //   Y[r][s] = bias + Σ_j t[r][j] · Aᵀ[s][j]      (j ascending)
 //   y       = clamp(nearbyint(Y) + y_zp, qmin, qmax)
 // Zero coefficients may be skipped: adding ±0 to a sum that starts at +0 never
 // changes it.
+// The default Aᵀ (winograd_int8_default.hpp: points 0, ±1, ±2, ±1/2, ∞) with
+// shared sums, 10 operations per row or column for F(4,3) instead of 24:
+//   z[k]    as above, except z[n + 1] = fma(float(P − corr), z_scale, bias):
+//           column 1 of Aᵀ (point 1) is all ones, so the bias that enters
+//           t[r][1] for every r reaches every Y[r][s] once
+//   t[·][j] = pass(z[·n + j]),  Y[r][·] = pass(t[r][·]), where for a vector x
+//   of n and the pairs a_k = x[2k−1] + x[2k], b_k = x[2k−1] − x[2k] (k = 1 …
+//   m/2, points p = 1, 2, 1/2):
+//     pass[0]   = ((x[0] + a_1) + a_2) + …
+//     pass[r]   = fma(p_{m/2}^r, c_{m/2}, … fma(p_2^r, c_2, c_1))   r ≥ 1, c = b (r odd) or a
+//     pass[m−1] = that + x[n − 1]
+// The products p^r · c are exact (powers of two; the op keeps z_scale and bias
+// in [2^−60, 2^60] or 0, so no value nears the subnormals or overflows), so
+// fma(p^r, c, s) = s + p^r·c and the definition uses the latter.
 #pragma once
 #include <cstdint>
 
@@ -74,7 +89,8 @@ void wino_output_rows__avx512(WINQ_WINO_OUTPUT_ARGS);
 void wino_output_rows__avx2(WINQ_WINO_OUTPUT_ARGS);
 
 // True when bt and at are the default transforms (src/winograd) that the
-// AVX-512 and AVX2 kernels compile with constant coefficients (the fast path).
+// AVX-512 and AVX2 kernels compile with constant coefficients (the fast path;
+// the output transform's definition differs for them, above).
 bool wino_default_transforms__avx512(int m, const float* bt, const float* at);
 
 }  // namespace winq::kernels

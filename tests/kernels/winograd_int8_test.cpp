@@ -6,6 +6,8 @@
 // buffers are compared, so a write outside the described region also fails.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <random>
 #include <vector>
@@ -122,6 +124,48 @@ TEST(WinogradInt8, InputTransformSimdEqualsTheDefinition) {
       }
   }
   EXPECT_GT(inside, total / 2) << "most results must be rounded, not clamped";
+  }
+}
+
+// The default transforms' definition (shared sums, the bias in z[n + 1]) is
+// Y = Aᵀ z A + bias: on data where every float32 step is exact (|z| ≤ 3/8 in
+// steps of 1/8, |bias| ≤ 10 in steps of 1/8, Aᵀ entries down to 1/32: every
+// partial sum below 2^11 in steps of 2^−13), the definition's bytes equal Aᵀ z A + bias computed term
+// by term in double, rounded to nearest even and clamped.
+TEST(WinogradInt8, DefaultOutputDefinitionIsATzAPlusBias) {
+  std::mt19937 rng(4411);
+  for (int trial = 0; trial < 600; ++trial) {
+    SCOPED_TRACE(testing::Message() << "trial " << trial << " (seed 4411)");
+    const int m = 2 + 2 * (trial % 3), n = m + 2, nn = n * n;
+    std::vector<float> bt, at;
+    default_transforms(m, bt, at);
+    const int64_t tiles = 1 + rng() % 5;
+    std::vector<int32_t> P(static_cast<size_t>(nn * tiles), 0), corr(static_cast<size_t>(nn));
+    for (auto& v : P)
+      if (rng() % 6 == 0) v = static_cast<int32_t>(rng() % 5) - 2;
+    for (auto& v : corr) v = static_cast<int32_t>(rng() % 3) - 1;
+    const std::vector<float> zs(static_cast<size_t>(nn), 0.125f);
+    const float bias = static_cast<float>(static_cast<int>(rng() % 161) - 80) / 8.0f;
+    kernels::WinoOutputArgs p;
+    p.m = m;
+    p.at = at.data();
+    p.y_unsigned = false;
+    p.qmin = -128;
+    p.qmax = 127;
+    p.y_zp = static_cast<int32_t>(rng() % 21) - 10;
+    std::vector<uint8_t> y(static_cast<size_t>(m * tiles * m));
+    const int64_t OW = tiles * m;
+    kernels::wino_output_rows__ref(p, P.data(), tiles, corr.data(), zs.data(), 1, bias, tiles, 1, y.data(), OW, m);
+    for (int64_t t = 0; t < tiles; ++t)
+      for (int r = 0; r < m; ++r)
+        for (int s = 0; s < m; ++s) {
+          double Y = bias;
+          for (int i = 0; i < n; ++i)
+            for (int j = 0; j < n; ++j)
+              Y += double{at[r * n + i]} * ((P[(i * n + j) * tiles + t] - corr[i * n + j]) * 0.125) * at[s * n + j];
+          const double want = std::clamp(std::nearbyint(Y) + p.y_zp, -128.0, 127.0);
+          ASSERT_EQ(static_cast<int8_t>(y[r * OW + t * m + s]), want) << "m=" << m << " Y=" << Y;
+        }
   }
 }
 

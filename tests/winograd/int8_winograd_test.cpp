@@ -7,9 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <map>
 #include <limits>
 #include <random>
 
+#include "../../src/runtime/ops/op.hpp"
 #include "../test_util.hpp"
 #include "winq/calib.hpp"
 #include "winq/quant.hpp"
@@ -129,6 +132,60 @@ TEST(Int8Winograd, ComponentBoundsOutsideAByteAreRefused) {
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("malformed Winograd attributes"), std::string::npos) << e.what();
     }
+  }
+  // Output scales and biases outside [2^−60, 2^60] (the output transform's
+  // exactness contract), or not finite, are refused too.
+  const std::pair<const char*, float> bad_values[] = {
+      {"z_scale", 1e-30f}, {"z_scale", 1e30f}, {"z_scale", NAN}, {"bias_y", 1e30f}, {"bias_y", INFINITY}};
+  for (auto [name, value] : bad_values) {
+    Graph g = lowered;
+    for (Node& n : g.nodes)
+      if (n.op == "QWinogradConv" && n.attrs.get_int("one_d", 0) == 0) {
+        std::vector<float> v = n.attrs.get_floats(name);
+        v[1] = value;
+        n.attrs.set(name, v);
+      }
+    try {
+      FloatExecutor(g).run({x});
+      ADD_FAILURE() << name << " = " << value << " ran";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("malformed Winograd attributes"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// The executor runs a Winograd layer with the state qwinograd_prepare built
+// once (attributes, corrections, kernel arguments); run alone, as constant
+// folding does, the op builds that state itself. Both give the same bytes,
+// for each tile size.
+TEST(Int8Winograd, PreparedAndUnpreparedRunsAgree) {
+  const Graph model = two_convs();
+  const CalibrationStats st = collect_stats(model, images(8, 51));
+  const Tensor x = images(2, 52).images;
+  for (int tile : {2, 4, 6}) {
+    SCOPED_TRACE(testing::Message() << "F" << tile);
+    QuantizeOptions o;
+    o.winograd = tile;
+    const Graph lowered = prepare_quantized(quantize_model(model, st, o).qdq, {{"x", x.shape()}});
+    std::map<ValueId, Tensor> seen;
+    FloatExecutor ex(lowered);
+    ex.set_observer([&](ValueId v, const Tensor& t) { seen[v] = t; });
+    ex.run({x});
+    int layers = 0;
+    for (const Node& n : lowered.nodes) {
+      if (n.op != "QWinogradConv") continue;
+      ++layers;
+      const std::string where = "direct run";
+      ops::RunContext rc{n, lowered.opset, 1, {}, std::vector<Tensor>(1), &where};
+      for (ValueId v : n.inputs)
+        rc.in.push_back(lowered.values[v].is_constant() ? &lowered.values[v].constant : &seen.at(v));
+      ops::find_op("winq", "QWinogradConv")->run(rc);
+      const Tensor& want = seen.at(n.outputs[0]);
+      ASSERT_EQ(rc.out[0].shape(), want.shape());
+      ASSERT_EQ(rc.out[0].nbytes(), want.nbytes());
+      EXPECT_EQ(std::memcmp(rc.out[0].raw(), want.raw(), want.nbytes()), 0) << n.name;
+    }
+    EXPECT_GE(layers, 1) << "no layer ran as int8 Winograd";
   }
 }
 

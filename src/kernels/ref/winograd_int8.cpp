@@ -1,5 +1,6 @@
 // The definition of the int8 Winograd tile transforms (see winograd_int8.hpp).
 #include "../winograd_int8.hpp"
+#include "../winograd_int8_default.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -35,32 +36,75 @@ void wino_input_rows__ref(WINQ_WINO_INPUT_ARGS) {
     }
 }
 
+namespace {
+
+// pass(x) of the default Aᵀ (winograd_int8.hpp): o[r] = Σ_i Aᵀ[r][i] x[i·stride]
+// with the shared sums a_k, b_k of the pairs of points ±1, ±2, ±1/2.
+void default_at_pass(int m, const float* x, int stride, float* o) {
+  const int n = m + 2, pairs = m / 2;
+  constexpr float kPoint[3] = {1.0f, 2.0f, 0.5f};
+  float a[3], b[3];
+  for (int k = 0; k < pairs; ++k) {
+    a[k] = x[(2 * k + 1) * stride] + x[(2 * k + 2) * stride];
+    b[k] = x[(2 * k + 1) * stride] - x[(2 * k + 2) * stride];
+  }
+  o[0] = x[0];
+  for (int k = 0; k < pairs; ++k) o[0] = o[0] + a[k];
+  for (int r = 1; r < m; ++r) {
+    const float* c = r % 2 ? b : a;
+    float acc = c[0];
+    for (int k = 1; k < pairs; ++k) {
+      float power = 1.0f;  // p^r: exact, a power of two
+      for (int q = 0; q < r; ++q) power *= kPoint[k];
+      acc = acc + power * c[k];
+    }
+    o[r] = acc;
+  }
+  o[m - 1] = o[m - 1] + x[(n - 1) * stride];
+}
+
+}  // namespace
+
 void wino_output_rows__ref(WINQ_WINO_OUTPUT_ARGS) {
   const int m = p.m, n = m + 2;
-  float z[64], t[48];
+  const bool shared = wino_default::same(p.at, m == 2   ? wino_default::Default<2>::at
+                                               : m == 4 ? wino_default::Default<4>::at
+                                                        : wino_default::Default<6>::at,
+                                         m * n);
+  float z[64], t[48], Y[6];
   for (int64_t tr = 0; tr < tile_rows; ++tr)
     for (int64_t tile = 0; tile < tiles; ++tile) {
       const int64_t lt = tr * tiles + tile;
       for (int k = 0; k < n * n; ++k) {
         const auto diff = static_cast<uint32_t>(P[k * comp_stride + lt]) - static_cast<uint32_t>(corr[k * coef_stride]);
-        z[k] = static_cast<float>(static_cast<int32_t>(diff)) * z_scale[k * coef_stride];
+        const float d = static_cast<float>(static_cast<int32_t>(diff));
+        z[k] = shared && k == n + 1 ? std::fma(d, z_scale[k * coef_stride], bias) : d * z_scale[k * coef_stride];
       }
       for (int j = 0; j < n; ++j)
-        for (int r = 0; r < m; ++r) {
-          float acc = 0.0f;
-          for (int i = 0; i < n; ++i) acc = acc + p.at[r * n + i] * z[i * n + j];
-          t[r * n + j] = acc;
+        if (shared) {
+          default_at_pass(m, z + j, n, Y);
+          for (int r = 0; r < m; ++r) t[r * n + j] = Y[r];
+        } else {
+          for (int r = 0; r < m; ++r) {
+            float acc = 0.0f;
+            for (int i = 0; i < n; ++i) acc = acc + p.at[r * n + i] * z[i * n + j];
+            t[r * n + j] = acc;
+          }
         }
-      for (int r = 0; r < m && tr * m + r < rows; ++r)
+      for (int r = 0; r < m && tr * m + r < rows; ++r) {
+        if (shared) default_at_pass(m, t + r * n, 1, Y);
         for (int s = 0; s < m; ++s) {
           const int64_t x = tile * m + s;
           if (x >= OW) break;
           float acc = bias;
-          for (int j = 0; j < n; ++j) acc = acc + t[r * n + j] * p.at[s * n + j];
+          if (shared) acc = Y[s];
+          else
+            for (int j = 0; j < n; ++j) acc = acc + t[r * n + j] * p.at[s * n + j];
           const auto v = static_cast<int32_t>(std::clamp(std::nearbyint(acc) + static_cast<float>(p.y_zp),
                                                          static_cast<float>(p.qmin), static_cast<float>(p.qmax)));
           y[(tr * m + r) * OW + x] = static_cast<uint8_t>(p.y_unsigned ? v : static_cast<int32_t>(static_cast<int8_t>(v)));
         }
+      }
     }
 }
 

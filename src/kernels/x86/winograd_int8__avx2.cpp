@@ -15,7 +15,7 @@
 
 #include "../winograd_int8.hpp"
 #include "avx2_lanes.hpp"
-#include "winograd_int8_default.hpp"
+#include "../winograd_int8_default.hpp"
 
 namespace winq::kernels {
 
@@ -207,15 +207,16 @@ struct Output {
         const int32_t* pk = P + k * comp_stride + t0;
         const __m256i products = kTail ? _mm256_maskload_epi32(pk, lanes)
                                        : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pk));
-        z[i] = output_z<S>(products, corr[k * coef_stride], z_scale[k * coef_stride]);
+        z[i] = kDefault && k == n + 1 ? output_z_bias<S>(products, corr[k * coef_stride], z_scale[k * coef_stride], bias)
+                                      : output_z<S>(products, corr[k * coef_stride], z_scale[k * coef_stride]);
       }
-      output_column_pass<S, m>(at, z, t, j);
+      output_column_pass<S, m, kDefault>(at, z, t, j);
     }
     if constexpr (kAcross) {
       const int64_t count = total - t0 < 8 ? total - t0 : 8, tr0 = t0 / tiles, tr1 = (t0 + count - 1) / tiles;
       for (int r = 0; r < m && tr0 * m + r < rows; ++r) {
         __m256i res[m];
-        output_row_values<S, m>(at, t[r], bias, lo, hi, zp, res);
+        output_row_values<S, m, kDefault>(at, t[r], bias, lo, hi, zp, res);
         alignas(32) uint8_t buf[8 * m];
         store_row<m>(res, buf, 8 * m);
         for (int64_t tr = tr0; tr <= tr1 && tr * m + r < rows; ++tr) {
@@ -228,7 +229,7 @@ struct Output {
       const int64_t x0 = t0 * m, count = OW - x0 < 8 * m ? OW - x0 : 8 * m;
       for (int r = 0; r < rows; ++r) {
         __m256i res[m];
-        output_row_values<S, m>(at, t[r], bias, lo, hi, zp, res);
+        output_row_values<S, m, kDefault>(at, t[r], bias, lo, hi, zp, res);
         store_row<m>(res, y + r * OW + x0, count);
       }
     }

@@ -12,7 +12,7 @@
 #include <immintrin.h>
 
 #include "../winograd_int8.hpp"
-#include "winograd_int8_default.hpp"
+#include "../winograd_int8_default.hpp"
 
 namespace winq::kernels {
 
@@ -224,15 +224,16 @@ struct Output {
 #pragma GCC unroll 8
         for (int i = 0; i < n; ++i) {
           const int k = i * n + j;
-          z[i] = output_z<S>(_mm512_maskz_loadu_epi32(lanes, P + k * comp_stride + t0), corr[k * coef_stride],
-                             z_scale[k * coef_stride]);
+          const __m512i products = _mm512_maskz_loadu_epi32(lanes, P + k * comp_stride + t0);
+          z[i] = kDefault && k == n + 1 ? output_z_bias<S>(products, corr[k * coef_stride], z_scale[k * coef_stride], bias)
+                                        : output_z<S>(products, corr[k * coef_stride], z_scale[k * coef_stride]);
         }
-        output_column_pass<S, m>(at, z, t, j);
+        output_column_pass<S, m, kDefault>(at, z, t, j);
       }
       const int64_t tr0 = t0 / tiles, tr1 = (t0 + count - 1) / tiles;
       for (int r = 0; r < m && tr0 * m + r < rows; ++r) {
         __m512i res[m];
-        output_row_rounded<S, m>(at, t[r], bias, lo, hi, res);
+        output_row_rounded<S, m, kDefault>(at, t[r], bias, lo, hi, res);
         const RowBytes<m> b = row_bytes<m>(res, zp16, y_unsigned);
         for (int64_t tr = tr0; tr <= tr1 && tr * m + r < rows; ++tr) {
           const int64_t a = (tr * tiles > t0 ? tr * tiles : t0) - t0;  // the lanes of tile row tr: [a, e)

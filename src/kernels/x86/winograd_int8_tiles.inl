@@ -111,12 +111,53 @@ WINQ_INLINE typename S::I requantize_component(typename S::F v, float scale, flo
   return S::bits(S::add(q, S::set1(round)));
 }
 
-// Column j of the output transform: z[i] = fl(float(P − corr) · z_scale) for
-// component (i, j), then t[r][j] = Σ_i Aᵀ[r][i] z[i] (i ascending, from +0).
+constexpr float point_power(float p, int r) {  // exact: p is a power of two
+  float v = 1.0f;
+  for (int q = 0; q < r; ++q) v *= p;
+  return v;
+}
+
+// pass(x) of the default Aᵀ (winograd_int8.hpp): the shared sums of the
+// pairs of points ±1, ±2, ±1/2. fma(p^r, c, s) is s + p^r·c (the product is
+// exact), the definition's order.
 template <class S, int m>
+WINQ_INLINE void output_pass_default(const typename S::F (&x)[m + 2], typename S::F (&o)[m]) {
+  constexpr int n = m + 2, pairs = m / 2;
+  constexpr float kPoint[3] = {1.0f, 2.0f, 0.5f};
+  typename S::F a[pairs], b[pairs];
+#pragma GCC unroll 4
+  for (int k = 0; k < pairs; ++k) {
+    a[k] = S::add(x[2 * k + 1], x[2 * k + 2]);
+    b[k] = S::sub(x[2 * k + 1], x[2 * k + 2]);
+  }
+  o[0] = x[0];
+#pragma GCC unroll 4
+  for (int k = 0; k < pairs; ++k) o[0] = S::add(o[0], a[k]);
+#pragma GCC unroll 8
+  for (int r = 1; r < m; ++r) {
+    const typename S::F* c = r % 2 ? b : a;
+    typename S::F acc = c[0];
+#pragma GCC unroll 4
+    for (int k = 1; k < pairs; ++k) acc = S::fmadd(S::set1(point_power(kPoint[k], r)), c[k], acc);
+    o[r] = acc;
+  }
+  o[m - 1] = S::add(o[m - 1], x[n - 1]);
+}
+
+// Column j of the output transform: z[i] = fl(float(P − corr) · z_scale) for
+// component (i, j), then t[r][j] = Σ_i Aᵀ[r][i] z[i] (i ascending, from +0),
+// or pass(z) for the default Aᵀ.
+template <class S, int m, bool kDefault>
 WINQ_INLINE void output_column_pass(const float* at, const typename S::F (&z)[m + 2], typename S::F (&t)[m][m + 2],
                                     int j) {
   constexpr int n = m + 2;
+  if constexpr (kDefault) {
+    typename S::F o[m];
+    output_pass_default<S, m>(z, o);
+#pragma GCC unroll 8
+    for (int r = 0; r < m; ++r) t[r][j] = o[r];
+    return;
+  }
 #pragma GCC unroll 8
   for (int r = 0; r < m; ++r) {
     typename S::F acc = S::zero();
@@ -131,16 +172,30 @@ template <class S>
 WINQ_INLINE typename S::F output_z(typename S::I products, int32_t corr, float z_scale) {
   return S::mul(S::cvt(S::sub_i(products, S::set1_i(corr))), S::set1(z_scale));
 }
+// z[n + 1] of the default transforms: the bias folded in by one fma.
+template <class S>
+WINQ_INLINE typename S::F output_z_bias(typename S::I products, int32_t corr, float z_scale, float bias) {
+  return S::fmadd(S::cvt(S::sub_i(products, S::set1_i(corr))), S::set1(z_scale), S::set1(bias));
+}
+
 
 // Output row r: Y[s] = bias + Σ_j t[r][j] · Aᵀ[s][j], clamped to [lo, hi]
 // (qmin − zp, qmax − zp: integers, so before rounding is the same as after),
 // rounded, + zp.
 // output_row_rounded leaves the + zp to the caller (the AVX-512 store adds it
 // to 16-bit lanes, two vectors at a time).
-template <class S, int m>
+// For the default transforms the bias is already in (z[n + 1]).
+template <class S, int m, bool kDefault>
 WINQ_INLINE void output_row_rounded(const float* at, const typename S::F (&t_r)[m + 2], float bias, typename S::F lo,
                                     typename S::F hi, typename S::I (&res)[m]) {
   constexpr int n = m + 2;
+  if constexpr (kDefault) {
+    typename S::F o[m];
+    output_pass_default<S, m>(t_r, o);
+#pragma GCC unroll 8
+    for (int s = 0; s < m; ++s) res[s] = S::round(S::min(S::max(o[s], lo), hi));
+    return;
+  }
 #pragma GCC unroll 8
   for (int s = 0; s < m; ++s) {
     typename S::F acc = S::set1(bias);
@@ -150,10 +205,10 @@ WINQ_INLINE void output_row_rounded(const float* at, const typename S::F (&t_r)[
     res[s] = S::round(S::min(S::max(acc, lo), hi));
   }
 }
-template <class S, int m>
+template <class S, int m, bool kDefault>
 WINQ_INLINE void output_row_values(const float* at, const typename S::F (&t_r)[m + 2], float bias, typename S::F lo,
                                    typename S::F hi, typename S::I zp, typename S::I (&res)[m]) {
-  output_row_rounded<S, m>(at, t_r, bias, lo, hi, res);
+  output_row_rounded<S, m, kDefault>(at, t_r, bias, lo, hi, res);
 #pragma GCC unroll 8
   for (int s = 0; s < m; ++s) res[s] = S::add_i(res[s], zp);
 }

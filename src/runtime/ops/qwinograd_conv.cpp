@@ -6,7 +6,9 @@
 // output bytes. Every stage is exact or a fixed sequence of float32
 // operations, so all ISA paths and thread counts give the same bytes.
 #include <algorithm>
+#include <cmath>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include "../thread_pool.hpp"
 #include "op.hpp"
 #include "pad_c4.hpp"
+#include "scratch.hpp"
 #include "qlinear.hpp"
 #include "window.hpp"
 
@@ -150,6 +153,29 @@ bool component_bounds_fit(const std::vector<float>& lo, const std::vector<float>
   }
   return true;
 }
+
+// The output transform's contract (kernels/winograd_int8.hpp): every z_scale
+// and bias is 0 or of magnitude in [2^−60, 2^60], so that the default
+// transforms' products by powers of two are exact. Real plans are far inside
+// (z_scale = s_U·s_V/s_y); a bias below 2^−60 output steps is taken as 0 (it
+// could move a rounded output only from an exact tie).
+bool output_values_fit(const std::vector<float>& v) {
+  return std::all_of(v.begin(), v.end(),
+                     [](float x) { return x == 0.0f || (std::fabs(x) >= 0x1p-60f && std::fabs(x) <= 0x1p60f); });
+}
+std::vector<float> flush_tiny(std::vector<float> v) {
+  for (float& x : v)
+    if (std::fabs(x) < 0x1p-60f) x = 0.0f;
+  return v;
+}
+
+// A stride of an odd number of cache lines, for the component planes of the
+// Winograd-domain input and of the products: the output transform loads one
+// vector from each of the n² planes per tile group (the input transform
+// stores to each), and planes a multiple of 4 KiB apart all fall in the same
+// L1 set, 8 ways for 36 or 64 streams. 256@14² F4 has 64 words × 16 tiles,
+// exactly 4 KiB; an odd number of lines spreads the planes over the 64 sets.
+int64_t odd_lines(int64_t bytes) { return ((bytes + 63) / 64 | 1) * 64; }
 
 // F(m×1, 3×3) (attribute one_d): tiles of 1 output row × m columns. For each
 // block of output rows and each column component j: the row transform of every
@@ -302,55 +328,77 @@ void qwinograd_1d_run(RunContext& c) {
   c.out[0] = std::move(y);
 }
 
-void qwinograd_run(RunContext& c) {
-  if (is_1d(c.node.attrs)) {
-    qwinograd_1d_run(c);
-    return;
-  }
-  const Tensor& x = c.input(0);
-  const Tensor& uq = c.input(1);
-  const Attributes& at = c.node.attrs;
-  const int m = static_cast<int>(at.get_int("tile", 0)), n = m + 2, nn = n * n;
-  const std::vector<float> bt = as_floats(at.get_ints("bt")), a_t = at.get_floats("at_f");
-  const std::vector<float> vscale = at.get_floats("v_scale"), zscale = at.get_floats("z_scale"),
-                           bias = at.get_floats("bias_y");
-  const std::vector<float> vlo = as_floats(at.get_ints("v_qmin")), vhi = as_floats(at.get_ints("v_qmax"));
-  const int64_t M = uq.dim(1), C = uq.dim(2), K4 = kernels::k4_of(C), xzp = at.get_int(qattr::kXZeroPoint, 0);
+// What every run of a 2-D layer shares, computed once per node when the
+// executor is built (OpDef::prepare), or by a run without one: the checked
+// attributes, the GEMM weights, the per-component corrections and the
+// kernels' arguments (which point into this object: it does not move).
+struct WinoPlan {
+  Shape x_shape;
+  DataType x_type;
+  int m = 0, n = 0, nn = 0;
+  std::vector<float> bt, a_t, vscale, zscale, bias, vlo, vhi;
+  std::vector<int32_t> voff, corr;
+  int64_t M = 0, C = 0, K4 = 0, xzp = 0;
+  Window win;
+  int64_t N = 0, H = 0, W = 0, OH = 0, OW = 0, TH = 0, TW = 0;
+  bool yu = false, wide = false;
+  PackedU local;  // the weights packed here when the node carries none for the active kernel
+  const Tensor* packed = nullptr;
+  const Tensor* usum = nullptr;
+  int64_t panel = 0, panel_bytes = 0, comp_bytes = 0;
+  kernels::WinoInputArgs ip;
+  kernels::WinoOutputArgs op;
+
+  WinoPlan(const Node& node, const Shape& xs, DataType xt, const Tensor& uq, const std::string& where);
+  WinoPlan(const WinoPlan&) = delete;
+  WinoPlan& operator=(const WinoPlan&) = delete;
+};
+
+WinoPlan::WinoPlan(const Node& node, const Shape& xs, DataType xt, const Tensor& uq, const std::string& where)
+    : x_shape(xs), x_type(xt) {
+  const Attributes& at = node.attrs;
+  m = static_cast<int>(at.get_int("tile", 0)), n = m + 2, nn = n * n;
+  bt = as_floats(at.get_ints("bt"));
+  a_t = at.get_floats("at_f");
+  vscale = at.get_floats("v_scale");
+  zscale = at.get_floats("z_scale");
+  bias = flush_tiny(at.get_floats("bias_y"));
+  vlo = as_floats(at.get_ints("v_qmin"));
+  vhi = as_floats(at.get_ints("v_qmax"));
+  M = uq.dim(1), C = uq.dim(2), K4 = kernels::k4_of(C), xzp = at.get_int(qattr::kXZeroPoint, 0);
   if ((m != 2 && m != 4 && m != 6) || uq.dim(0) != nn || static_cast<int>(bt.size()) != nn ||
       static_cast<int>(a_t.size()) != m * n || static_cast<int>(vscale.size()) != nn ||
       static_cast<int>(vlo.size()) != nn || static_cast<int>(vhi.size()) != nn ||
       static_cast<int64_t>(zscale.size()) != nn * M || static_cast<int64_t>(bias.size()) != M ||
-      !component_bounds_fit(vlo, vhi))
-    throw Error(c.where() + ": malformed Winograd attributes");
-  Window win = make_window(at, x.shape(), {3, 3}, false, c.where());
-  const int64_t N = x.dim(0), H = win.in[0], W = win.in[1], OH = win.out[0], OW = win.out[1];
-  const int64_t TH = (OH + m - 1) / m, TW = (OW + m - 1) / m;
-  const bool yu = at.get_string(qattr::kYType, "") == "uint8";
-  Tensor y(yu ? DataType::u8 : DataType::s8, window_output_shape(win, N, M));
+      !component_bounds_fit(vlo, vhi) || !output_values_fit(zscale) || !output_values_fit(bias))
+    throw Error(where + ": malformed Winograd attributes");
+  win = make_window(at, xs, {3, 3}, false, where);
+  N = xs[0], H = win.in[0], W = win.in[1], OH = win.out[0], OW = win.out[1];
+  TH = (OH + m - 1) / m, TW = (OW + m - 1) / m;
+  yu = at.get_string(qattr::kYType, "") == "uint8";
   const KernelTable& kt = kernel_table();
 
   // Weights packed for the active GEMM kernel (pack_int8_weights), else packed here.
-  PackedU local;
-  const Tensor* packed = at.get_tensor(kPackedUAttr);
-  const Tensor* usum = at.get_tensor(kPackedUSumAttr);
-  bool wide = at.get_int(kPackedWideAttr, 0) != 0 && kt.qgemm_k4c;
+  packed = at.get_tensor(kPackedUAttr);
+  usum = at.get_tensor(kPackedUSumAttr);
+  wide = at.get_int(kPackedWideAttr, 0) != 0 && kt.qgemm_k4c;
   if (!packed || !usum || at.get_string(kPackedKernelAttr, "") != kt.qgemm_k4_name) {
     wide = false;
     local = pack_u(uq);
     packed = &local.weights;
     usum = &local.sums;
   }
-  const int64_t panel = wide ? kernels::kQPanelWide : kernels::kQPanel;
-  const int64_t panel_bytes = K4 * panel * 4 * (kt.qgemm_k4_s16 && !wide ? 2 : 1);
-  const int64_t comp_bytes = (M + panel - 1) / panel * panel_bytes;
+  panel = wide ? kernels::kQPanelWide : kernels::kQPanel;
+  panel_bytes = K4 * panel * 4 * (kt.qgemm_k4_s16 && !wide ? 2 : 1);
+  comp_bytes = (M + panel - 1) / panel * panel_bytes;
 
-  kernels::WinoInputArgs ip;
   ip.m = m;
   ip.bt = bt.data();
   ip.v_scale = vscale.data();
   ip.v_lo = vlo.data();
   ip.v_hi = vhi.data();
-  std::vector<int32_t> voff(static_cast<size_t>(nn)), corr(static_cast<size_t>(nn * M));
+  voff.resize(static_cast<size_t>(nn));
+  corr.resize(static_cast<size_t>(nn * M));
   for (int k = 0; k < nn; ++k) {
     voff[k] = vlo[k] < 0 ? 128 : 0;  // signed components reach the u8×s8 GEMM shifted by 128
     for (int64_t o = 0; o < M; ++o)   // Σ U·(v + 128) − 128·Σ U: modulo 2^32, as the kernel sums
@@ -358,15 +406,54 @@ void qwinograd_run(RunContext& c) {
                                              static_cast<uint32_t>(usum->data<int32_t>()[k * M + o]));
   }
   ip.v_off = voff.data();
-  ip.x_signed = x.dtype() == DataType::s8;
+  ip.x_signed = xt == DataType::s8;
   ip.x_zp = static_cast<int32_t>(xzp);
-  kernels::WinoOutputArgs op;
   op.m = m;
   op.at = a_t.data();
   op.y_unsigned = yu;
   op.y_zp = static_cast<int32_t>(at.get_int(qattr::kYZeroPoint, 0));
   op.qmin = static_cast<int32_t>(at.get_int(qattr::kQMin, yu ? 0 : -128));
   op.qmax = static_cast<int32_t>(at.get_int(qattr::kQMax, yu ? 255 : 127));
+}
+
+Prepared qwinograd_prepare(const Graph& g, const Node& n) {
+  if (is_1d(n.attrs) || n.inputs.size() < 2) return nullptr;
+  const Value& xv = g.values[n.inputs[0]];
+  const Value& uv = g.values[n.inputs[1]];
+  if (!xv.shape_known() || xv.shape.size() != 4 || !uv.is_constant() || uv.constant.rank() != 3) return nullptr;
+  try {
+    return std::make_shared<const WinoPlan>(n, xv.shape, xv.dtype, uv.constant,
+                                            fmt::format("node '{}' ({})", n.name, n.op));
+  } catch (const Error&) {
+    return nullptr;  // the run builds it again and reports the error where it always has
+  }
+}
+
+void qwinograd_run(RunContext& c) {
+  if (is_1d(c.node.attrs)) {
+    qwinograd_1d_run(c);
+    return;
+  }
+  const Tensor& x = c.input(0);
+  const auto* plan = static_cast<const WinoPlan*>(c.prepared);
+  std::optional<WinoPlan> local;  // not prepared, or prepared for another input
+  if (!plan || plan->x_shape != x.shape() || plan->x_type != x.dtype())
+    plan = &local.emplace(c.node, x.shape(), x.dtype(), c.input(1), c.where());
+  const WinoPlan& wp = *plan;
+  const int m = wp.m, nn = wp.nn;
+  const int64_t M = wp.M, C = wp.C, K4 = wp.K4, xzp = wp.xzp;
+  const Window& win = wp.win;
+  const int64_t N = wp.N, H = wp.H, W = wp.W, OH = wp.OH, OW = wp.OW, TH = wp.TH, TW = wp.TW;
+  const bool wide = wp.wide;
+  const Tensor* const packed = wp.packed;
+  const int64_t panel = wp.panel, panel_bytes = wp.panel_bytes, comp_bytes = wp.comp_bytes;
+  const std::vector<int32_t>& corr = wp.corr;
+  const std::vector<float>& zscale = wp.zscale;
+  const std::vector<float>& bias = wp.bias;
+  const kernels::WinoInputArgs& ip = wp.ip;
+  const kernels::WinoOutputArgs& op = wp.op;
+  Tensor y = Tensor::uninitialized(wp.yu ? DataType::u8 : DataType::s8, window_output_shape(win, N, M));
+  const KernelTable& kt = kernel_table();
 
   // The padded input: 4-channel words on a grid that holds every tile, plus the
   // slack the SIMD loads read; padding is a real 0 (x = x_zp).
@@ -377,7 +464,7 @@ void qwinograd_run(RunContext& c) {
   const int64_t Hp = TH * m + 2, ws = TW * m + 2;
   const auto pad_byte = static_cast<uint8_t>(xzp);
   const int64_t pt = win.pad_begin[0], pl = win.pad_begin[1];
-  const auto xp_buf = std::make_unique_for_overwrite<uint8_t[]>(static_cast<size_t>((K4 * Hp * ws + kSlack) * 4));
+  const auto xp_buf = scratch<uint8_t>((K4 * Hp * ws + kSlack) * 4);
   uint8_t* const xp = xp_buf.get();
   std::fill_n(xp + K4 * Hp * ws * 4, kSlack * 4, pad_byte);
   auto pad_image = [&](int64_t img, int threads) {
@@ -404,9 +491,12 @@ void qwinograd_run(RunContext& c) {
   const int64_t per_thread = (M + c.threads * panel - 1) / (c.threads * panel) * panel;
   const int64_t ochunk = blocks >= c.threads ? kOChunk : std::clamp<int64_t>(per_thread, panel, kOChunk);
   const int64_t chunks = (M + ochunk - 1) / ochunk;
+  // Products of a chunk: per component, Mc rows of Tb (the GEMM's C), the
+  // components odd_lines apart.
+  const int64_t p_size = nn * odd_lines(ochunk * Tb_max * 4) / 4;
   auto run_block = [&](int64_t img, int64_t blk, int threads, uint8_t* vb, int32_t* P) {
     const int64_t r0 = blk * rows_per_block, r1 = std::min(TH, r0 + rows_per_block), Tb = (r1 - r0) * TW;
-    const int64_t comp_stride = K4 * Tb * 4;
+    const int64_t comp_stride = odd_lines(K4 * Tb * 4);
     parallel_for(K4 * (r1 - r0), threads, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e;) {  // one call per channel word: its tile rows in [b, e)
         const int64_t c4 = i / (r1 - r0), tr = r0 + i % (r1 - r0), count = std::min(e - i, r1 - tr);
@@ -417,36 +507,36 @@ void qwinograd_run(RunContext& c) {
     });
     const std::vector<int64_t> row_off = kernels::dense_row_offsets(K4, Tb);
     parallel_for(chunks, threads, [&](int64_t b, int64_t e) {
-      int32_t* Pc = P + (threads > 1 ? b * nn * ochunk * Tb_max : 0);  // one region per thread
+      int32_t* Pc = P + (threads > 1 ? b * p_size : 0);  // one region per thread
       for (int64_t ch = b; ch < e; ++ch) {
-        const int64_t o0 = ch * ochunk, Mc = std::min(ochunk, M - o0);
+        const int64_t o0 = ch * ochunk, Mc = std::min(ochunk, M - o0), pk = odd_lines(Mc * Tb * 4) / 4;
         for (int k = 0; k < nn; ++k) {
           const std::byte* wk = packed->raw() + k * comp_bytes + (o0 / panel) * panel_bytes;
           if (wide)
-            kt.qgemm_k4c(Mc, Tb, K4, wk, panel_bytes, vb + k * comp_stride, row_off.data(), Tb, Tb, Pc + k * Mc * Tb,
-                         Tb, nullptr);
+            kt.qgemm_k4c(Mc, Tb, K4, wk, panel_bytes, vb + k * comp_stride, row_off.data(), Tb, Tb, Pc + k * pk, Tb,
+                         nullptr);
           else
-            kt.qgemm_k4(Mc, Tb, K4, wk, vb + k * comp_stride, row_off.data(), Pc + k * Mc * Tb, Tb);
+            kt.qgemm_k4(Mc, Tb, K4, wk, vb + k * comp_stride, row_off.data(), Pc + k * pk, Tb);
         }
         for (int64_t o = o0; o < o0 + Mc; ++o)
-          kt.wino_output(op, Pc + (o - o0) * Tb, Mc * Tb, corr.data() + o, zscale.data() + o, M, bias[o], TW, r1 - r0,
+          kt.wino_output(op, Pc + (o - o0) * Tb, pk, corr.data() + o, zscale.data() + o, M, bias[o], TW, r1 - r0,
                          reinterpret_cast<uint8_t*>(y.raw()) + ((img * M + o) * OH + r0 * m) * OW, OW, OH - r0 * m);
       }
     });
   };
-  const auto vb_size = static_cast<size_t>(nn * K4 * Tb_max * 4), p_size = static_cast<size_t>(nn * ochunk * Tb_max);
+  const int64_t vb_size = nn * odd_lines(K4 * Tb_max * 4);
   for (int64_t img = 0; img < N; ++img) {
     pad_image(img, c.threads);
     if (blocks >= c.threads) {
       parallel_for(blocks, c.threads, [&](int64_t b, int64_t e) {
         // Scratch that every block overwrites before reading: no initialization.
-        const auto vb = std::make_unique_for_overwrite<uint8_t[]>(vb_size);
-        const auto P = std::make_unique_for_overwrite<int32_t[]>(p_size);
+        const auto vb = scratch<uint8_t>(vb_size);
+        const auto P = scratch<int32_t>(p_size);
         for (int64_t blk = b; blk < e; ++blk) run_block(img, blk, 1, vb.get(), P.get());
       });
     } else {
-      const auto vb = std::make_unique_for_overwrite<uint8_t[]>(vb_size);
-      const auto P = std::make_unique_for_overwrite<int32_t[]>(p_size * static_cast<size_t>(chunks));
+      const auto vb = scratch<uint8_t>(vb_size);
+      const auto P = scratch<int32_t>(p_size * chunks);
       for (int64_t blk = 0; blk < blocks; ++blk) run_block(img, blk, c.threads, vb.get(), P.get());
     }
   }
@@ -455,7 +545,7 @@ void qwinograd_run(RunContext& c) {
 
 }  // namespace
 
-void register_qwinograd_ops(OpTable& t) { t.push_back({"winq.QWinogradConv", {qwinograd_infer, qwinograd_run}}); }
+void register_qwinograd_ops(OpTable& t) { t.push_back({"winq.QWinogradConv", {qwinograd_infer, qwinograd_run, qwinograd_prepare}}); }
 
 namespace {
 // Channels in lanes for a 2-D layer: the kernel exists, whole panels of 16
