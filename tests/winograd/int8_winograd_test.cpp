@@ -24,9 +24,9 @@ using namespace winq::test;
 
 namespace {
 
-Graph two_convs() {
+Graph two_convs(int64_t h = 12, int64_t w = 12) {
   GraphBuilder b;
-  const ValueId x = b.input("x", {-1, 8, 12, 12});
+  const ValueId x = b.input("x", {-1, 8, h, w});
   Attributes pad;
   pad.set("pads", std::vector<int64_t>{1, 1, 1, 1});
   ValueId y = b.node("Conv", {x, b.constant("w1", random_tensor({16, 8, 3, 3}, 11, -0.3f, 0.3f)),
@@ -95,6 +95,13 @@ TEST(Int8Winograd, StaysCloseToFloatAndPerComponentBeatsPerTensor) {
     const Tensor one = run_plan(q.qdq, x, 1), two = run_plan(q.qdq, x, 2);
     ASSERT_EQ(one.numel(), two.numel());
     for (int64_t i = 0; i < one.numel(); ++i) ASSERT_EQ(one.data<float>()[i], two.data<float>()[i]) << "threads";
+    // A larger image has several blocks of tile rows: at 2 threads each thread
+    // pads the rows of its own blocks (at 1, the whole image at once).
+    const Tensor big = random_tensor({2, 8, 44, 40}, 23, -1.0f, 1.0f);
+    const Graph big_plan = quantize_model(two_convs(44, 40), st, o).qdq;
+    const Tensor big1 = run_plan(big_plan, big, 1), big2 = run_plan(big_plan, big, 2);
+    ASSERT_EQ(big1.numel(), big2.numel());
+    for (int64_t i = 0; i < big1.numel(); ++i) ASSERT_EQ(big1.data<float>()[i], big2.data<float>()[i]) << "threads, 44×40";
     const double db = sqnr_db(ref, one);
     EXPECT_GE(db, floor_db) << "F(" << m << ",3) SQNR " << db << " dB; direct " << direct_db << " dB";
     if (m == 4) {

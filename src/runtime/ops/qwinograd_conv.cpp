@@ -464,16 +464,16 @@ void qwinograd_run(RunContext& c) {
   const int64_t Hp = TH * m + 2, ws = TW * m + 2;
   const auto pad_byte = static_cast<uint8_t>(xzp);
   const int64_t pt = win.pad_begin[0], pl = win.pad_begin[1];
-  const auto xp_buf = scratch<uint8_t>((K4 * Hp * ws + kSlack) * 4);
-  uint8_t* const xp = xp_buf.get();
-  std::fill_n(xp + K4 * Hp * ws * 4, kSlack * 4, pad_byte);
-  auto pad_image = [&](int64_t img, int threads) {
+  // Grid rows [a, b) of image img, every channel word, to dst (plane c4 at
+  // c4·(b − a)·ws words), then the slack.
+  auto pad_rows = [&](int64_t img, int64_t a, int64_t b, uint8_t* dst, int threads) {
     const uint8_t* src = reinterpret_cast<const uint8_t*>(x.raw()) + img * C * H * W;
-    parallel_for(K4, threads, [&](int64_t b, int64_t e) {
-      for (int64_t c4 = b; c4 < e; ++c4)
-        pad_c4_plane(src, C, c4, H, W, pt, pl, Hp, ws, pad_byte, false,
-                     reinterpret_cast<uint32_t*>(xp) + c4 * Hp * ws);
+    parallel_for(K4, threads, [&](int64_t cb, int64_t ce) {
+      for (int64_t c4 = cb; c4 < ce; ++c4)
+        pad_c4_plane(src, C, c4, H, W, pt - a, pl, b - a, ws, pad_byte, false,
+                     reinterpret_cast<uint32_t*>(dst) + c4 * (b - a) * ws);
     });
+    std::fill_n(dst + K4 * (b - a) * ws * 4, kSlack * 4, pad_byte);
   };
 
   // Blocks of whole tile rows (about kBlockTiles tiles). Within a block, output
@@ -494,14 +494,16 @@ void qwinograd_run(RunContext& c) {
   // Products of a chunk: per component, Mc rows of Tb (the GEMM's C), the
   // components odd_lines apart.
   const int64_t p_size = nn * odd_lines(ochunk * Tb_max * 4) / 4;
-  auto run_block = [&](int64_t img, int64_t blk, int threads, uint8_t* vb, int32_t* P) {
+  // xb: the padded grid from tile row row0 on, planes of plane_rows rows.
+  auto run_block = [&](int64_t img, int64_t blk, int threads, uint8_t* vb, int32_t* P, const uint8_t* xb,
+                       int64_t plane_rows, int64_t row0) {
     const int64_t r0 = blk * rows_per_block, r1 = std::min(TH, r0 + rows_per_block), Tb = (r1 - r0) * TW;
     const int64_t comp_stride = odd_lines(K4 * Tb * 4);
     parallel_for(K4 * (r1 - r0), threads, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e;) {  // one call per channel word: its tile rows in [b, e)
         const int64_t c4 = i / (r1 - r0), tr = r0 + i % (r1 - r0), count = std::min(e - i, r1 - tr);
-        kt.wino_input(ip, xp + (c4 * Hp + tr * m) * ws * 4, ws, TW, count, vb + (c4 * Tb + (tr - r0) * TW) * 4,
-                      comp_stride);
+        kt.wino_input(ip, xb + (c4 * plane_rows + (tr - row0) * m) * ws * 4, ws, TW, count,
+                      vb + (c4 * Tb + (tr - r0) * TW) * 4, comp_stride);
         i += count;
       }
     });
@@ -525,19 +527,30 @@ void qwinograd_run(RunContext& c) {
     });
   };
   const int64_t vb_size = nn * odd_lines(K4 * Tb_max * 4);
-  for (int64_t img = 0; img < N; ++img) {
-    pad_image(img, c.threads);
-    if (blocks >= c.threads) {
+  if (blocks >= c.threads && c.threads > 1) {
+    // A block per thread, each thread padding the rows its blocks read: a
+    // copy padded by both threads crossed between their caches (as the
+    // direct conv's did, bench/RESULTS.md "one padded copy per thread").
+    const int64_t block_rows = rows_per_block * m + 2;
+    for (int64_t img = 0; img < N; ++img)
       parallel_for(blocks, c.threads, [&](int64_t b, int64_t e) {
         // Scratch that every block overwrites before reading: no initialization.
+        const auto xb = scratch<uint8_t>((K4 * block_rows * ws + kSlack) * 4);
         const auto vb = scratch<uint8_t>(vb_size);
         const auto P = scratch<int32_t>(p_size);
-        for (int64_t blk = b; blk < e; ++blk) run_block(img, blk, 1, vb.get(), P.get());
+        for (int64_t blk = b; blk < e; ++blk) {
+          const int64_t r0 = blk * rows_per_block, r1 = std::min(TH, r0 + rows_per_block);
+          pad_rows(img, r0 * m, r1 * m + 2, xb.get(), 1);
+          run_block(img, blk, 1, vb.get(), P.get(), xb.get(), (r1 - r0) * m + 2, r0);
+        }
       });
-    } else {
-      const auto vb = scratch<uint8_t>(vb_size);
-      const auto P = scratch<int32_t>(p_size * chunks);
-      for (int64_t blk = 0; blk < blocks; ++blk) run_block(img, blk, c.threads, vb.get(), P.get());
+  } else {
+    const auto xp = scratch<uint8_t>((K4 * Hp * ws + kSlack) * 4);
+    const auto vb = scratch<uint8_t>(vb_size);
+    const auto P = scratch<int32_t>(p_size * (blocks >= c.threads ? 1 : chunks));
+    for (int64_t img = 0; img < N; ++img) {
+      pad_rows(img, 0, Hp, xp.get(), c.threads);
+      for (int64_t blk = 0; blk < blocks; ++blk) run_block(img, blk, blocks >= c.threads ? 1 : c.threads, vb.get(), P.get(), xp.get(), Hp, 0);
     }
   }
   c.out[0] = std::move(y);
