@@ -82,7 +82,6 @@ void pad_c4_plane(const uint8_t* x, int64_t C, int64_t c4, int64_t H, int64_t W,
       continue;
     }
     std::fill(row, row + pl, pad_word);
-    std::fill(row + pl + cols, row + Wp, pad_word);
     const int64_t r = y * W;
     uint32_t* d = row + pl;
     int64_t ix = 0;
@@ -100,11 +99,29 @@ void pad_c4_plane(const uint8_t* x, int64_t C, int64_t c4, int64_t H, int64_t W,
     if (ix < cols && cols >= 16) {
       sixteen(cols - 16);
       ix = cols;
+    } else if (ix < cols && pl >= 0 && pl + 16 <= Wp) {
+      // A row of fewer than 16 pixels (7×7, 14×14 maps; they went byte by
+      // byte): 16 pixels of each channel row — read in place where 16 bytes
+      // of its plane remain, else from a copy — stored as 16 words; the
+      // words past the row's pixels land in its right padding, filled below.
+      const bool in_place = r + 16 <= H * W;
+      alignas(16) uint8_t copy[4][16] = {};
+      if (!in_place)
+        for (int j = 0; j < 4; ++j) std::copy(src[j] + r, src[j] + r + cols, copy[j]);
+      const auto load = [&](int j) {
+        return in_place ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(src[j] + r))
+                        : _mm_load_si128(reinterpret_cast<const __m128i*>(copy[j]));
+      };
+      __m128i w[4];
+      interleave16(load(0), load(1), load(2), load(3), fm, km, w);
+      for (int q = 0; q < 4; ++q) _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 4 * q), w[q]);
+      ix = cols;
     }
 #endif
     for (; ix < cols; ++ix)
       d[ix] = ((src[0][r + ix] | (uint32_t{src[1][r + ix]} << 8) | (uint32_t{src[2][r + ix]} << 16) |
                 (uint32_t{src[3][r + ix]} << 24)) ^ flip_mask) & keep;
+    std::fill(row + pl + cols, row + Wp, pad_word);
   }
 }
 
