@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The int8 Winograd accuracy table (post-training, no retraining): int8 direct
-# vs int8 Winograd F2/F4/F6, with one scale per Winograd component and with one
-# per tensor, and the 1-D variants F(m×1,3×3), on the Fashion-MNIST test set; Markdown plus JSON lines next to it.
+# vs int8 Winograd F2/F4/F6, with one input scale per Winograd component and
+# input channel (the default), per component, and per tensor, and the 1-D variants F(m×1,3×3), on the Fashion-MNIST test set; Markdown plus JSON lines next to it.
 # Usage: scripts/winograd_table.sh MODEL OUT.md [--images N] [--threads T]
 # (WINQ=/path/to/winq to use a copy while build/ is being rebuilt)
 set -euo pipefail
@@ -46,12 +46,15 @@ run() {  # run LABEL SCALES CLIP quantize-args...
 run "int8 direct" "-" "-"
 for tile in F2 F4 F6; do
   for clip in mse kl; do
-    run "int8 Winograd $tile" "per component" "$clip" --winograd "$tile" --winograd-clip "$clip"
+    run "int8 Winograd $tile" "per component and channel" "$clip" --winograd "$tile" --winograd-clip "$clip"
+    run "int8 Winograd $tile" "per component" "$clip" --winograd "$tile" --winograd-clip "$clip" \
+      --winograd-scales component
   done
   run "int8 Winograd $tile" "per tensor" "max" --winograd "$tile" --winograd-scales tensor --winograd-clip max
 done
 for tile in F2 F4 F6; do  # the 1-D variants F(m×1,3×3)
-  run "int8 Winograd ${tile}×1 (1-D)" "per component" "mse" --winograd "$tile" --winograd-1d
+  run "int8 Winograd ${tile}×1 (1-D)" "per component and channel" "mse" --winograd "$tile" --winograd-1d
+  run "int8 Winograd ${tile}×1 (1-D)" "per component" "mse" --winograd "$tile" --winograd-1d --winograd-scales component
 done
 echo "" >> "$out"
 echo "Float model: $float_top1%." >> "$out"

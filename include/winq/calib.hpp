@@ -39,6 +39,10 @@ struct WinogradStats {
   int m = 0;
   bool one_d = false;  // the 1-D variant F(m×1, 3×3): n components (rows transformed), else n·n
   std::vector<TensorStats> components;
+  // max |V| of component k over the tiles of input channel c, at [c·components + k]
+  // (per-channel input scales, Int8Options::channel_scales). Empty in files
+  // written before it was collected.
+  std::vector<float> channel_max;
 };
 
 struct CalibrationStats {

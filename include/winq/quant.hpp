@@ -33,6 +33,10 @@ struct QuantizeOptions {
   std::vector<std::string> keep_float;  // node or output names kept in float
   int winograd = 0;                     // 2, 4, 6: 3×3 stride-1 convs as int8 Winograd F(m, 3); 0 = direct
   bool winograd_per_component = true;   // one scale per Winograd component (false: per tensor)
+  // With winograd_per_component: also per input channel, folded into the
+  // Winograd weights (winograd::Int8Options::channel_scales, channel_alpha).
+  bool winograd_channel_scales = true;
+  double winograd_channel_alpha = 1.0;
   Calibrator winograd_calibrator = Calibrator::mse;  // clipping of the Winograd-domain input components
   std::map<std::string, int> winograd_layers;  // per Conv node: its tile (0 = direct), overriding `winograd`
   bool winograd_1d = false;  // the Winograd layers use the 1-D variant F(m×1, 3×3)

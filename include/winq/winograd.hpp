@@ -123,6 +123,10 @@ inline constexpr const char* kUScale = "winq_winograd_u_scale";     // floats [n
 inline constexpr const char* kVScale = "winq_winograd_v_scale";     // floats [n·n]: real V = Bᵀ d B per level
 inline constexpr const char* kVUnsigned = "winq_winograd_v_unsigned";  // ints [n·n]
 inline constexpr const char* kBias = "winq_winograd_bias";          // floats [M], real
+// Optional, floats [n·n · C] (1-D: [n · C]): component k of input channel c at
+// k·C + c has its own step kVScale[k]·f, f in [2^−8, 1]; U's entries of
+// channel c were multiplied by f before they were quantized.
+inline constexpr const char* kVChannel = "winq_winograd_v_channel";
 // 1 for the 1-D variant F(m×1, 3×3): then U is int8 [n, M, 3·C] (index ky·C + c),
 // its scales [n · M], and V has n components (one per column of the row transform).
 inline constexpr const char* kOneD = "winq_winograd_1d";
@@ -133,6 +137,11 @@ struct Int8Options {
   bool one_d = false;  // the 1-D variant F(m×1, 3×3)
   int wbits = 8, abits = 8;
   bool per_component = true;  // false: one scale for all components (V) and per channel only (U)
+  // With per_component: V's steps also per input channel, folded into U
+  // (attr::kVChannel); needs WinogradStats::channel_max. channel_alpha: the
+  // exponent of the channel's share of the clip, in [0, 1].
+  bool channel_scales = false;
+  double channel_alpha = 1.0;
   Calibrator calibrator = Calibrator::max;  // for the components of V
   double percentile = 99.99;
   bool trained_ranges = false;  // V's clips from attr::kTrainedVMax when the node has them for this tile

@@ -82,9 +82,10 @@ struct WinogradReader {
   bool one_d;
   std::vector<Accum> comp;  // n·n (2-D) or n (1-D)
   winograd::TileMatrices t;  // the default transforms, or the layer's learned ones
+  std::vector<double> channel_max = {};  // [c·comp.size() + k] (WinogradStats::channel_max)
 };
 
-// Calls fn(component, value) for every tile of every channel of x (zero outside the image).
+// Calls fn(channel, component, value) for every tile of every channel of x (zero outside the image).
 template <class Fn>
 void for_each_component(const Node& n, const Tensor& x, const winograd::TileMatrices& t, Fn&& fn) {
   const int m = t.m;
@@ -114,7 +115,7 @@ void for_each_component(const Node& n, const Tensor& x, const winograd::TileMatr
             for (int b = 0; b < nt; ++b) {
               double s = 0;
               for (int j = 0; j < nt; ++j) s += tmp[a * nt + j] * t.BT[b * nt + j];
-              fn(a * nt + b, s);
+              fn(c, a * nt + b, s);
             }
         }
     }
@@ -146,7 +147,7 @@ void for_each_component_1d(const Node& n, const Tensor& x, const winograd::TileM
             for (int j = 0; j < nt; ++j) {
               double s = 0;
               for (int i = 0; i < nt; ++i) s += t.BT[j * nt + i] * d[i];
-              fn(j, s);
+              fn(c, j, s);
             }
           }
         }
@@ -281,8 +282,15 @@ CalibrationStats collect_stats(const Graph& model, const Dataset& data, const Ca
         const float* d = t.data<float>();
         if (pass == 0) {
           for (int64_t i = 0; i < t.numel(); ++i) add_moments(a, d[i]);
-          for (WinogradReader& r : wino[v])
-            for_each_reader_component(eg.nodes[r.node], t, r, [&](int k, double f) { add_moments(r.comp[k], f); });
+          for (WinogradReader& r : wino[v]) {
+            const auto comps = static_cast<int64_t>(r.comp.size());
+            r.channel_max.resize(static_cast<size_t>(t.dim(1) * comps), 0.0);
+            for_each_reader_component(eg.nodes[r.node], t, r, [&](int64_t c, int k, double f) {
+              add_moments(r.comp[k], f);
+              double& mx = r.channel_max[static_cast<size_t>(c * comps + k)];
+              mx = std::max(mx, std::fabs(f));
+            });
+          }
           return;
         }
         const HistPass hp(a, opt.bins);
@@ -290,7 +298,7 @@ CalibrationStats collect_stats(const Graph& model, const Dataset& data, const Ca
         for (WinogradReader& r : wino[v]) {
           std::vector<HistPass> hps;
           for (Accum& ca : r.comp) hps.emplace_back(ca, kWinogradBins);
-          for_each_reader_component(eg.nodes[r.node], t, r, [&](int k, double f) { hps[k].add(r.comp[k], f); });
+          for_each_reader_component(eg.nodes[r.node], t, r, [&](int64_t, int k, double f) { hps[k].add(r.comp[k], f); });
         }
         for (TapReader& r : taps[v]) {
           const Node& node = eg.nodes[r.node];
@@ -324,6 +332,7 @@ CalibrationStats collect_stats(const Graph& model, const Dataset& data, const Ca
       ws.m = r.m;
       ws.one_d = r.one_d;
       for (const Accum& ca : r.comp) ws.components.push_back(finish(ca));
+      ws.channel_max.assign(r.channel_max.begin(), r.channel_max.end());
       st.winograd[g.nodes[r.node].name].push_back(std::move(ws));
     }
   }

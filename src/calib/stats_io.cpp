@@ -1,6 +1,7 @@
 // Calibration statistics as JSON (format "winq.calibration" version 1).
 #include <fmt/format.h>
 
+#include <cmath>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -75,6 +76,8 @@ void save_stats(const CalibrationStats& s, const std::string& path) {
     for (const auto& w : list) {
       auto& comps = wino[node]["F" + std::to_string(w.m) + (w.one_d ? "x1" : "")] = nlohmann::json::array();
       for (const auto& t : w.components) comps.push_back(to_json(t));
+      if (!w.channel_max.empty())
+        j["winograd_channel_max"][node]["F" + std::to_string(w.m) + (w.one_d ? "x1" : "")] = w.channel_max;
     }
   write_file_atomic(path, j.dump() + "\n");
 }
@@ -115,6 +118,17 @@ CalibrationStats load_stats(const std::string& path) {
           if (static_cast<int>(w.components.size()) != want)
             throw Error(fmt::format("{}: Winograd statistics of '{}' {} have {} components, not {}", path, node, tile,
                                     w.components.size(), want));
+          if (j.contains("winograd_channel_max") && j["winograd_channel_max"].contains(node) &&
+              j["winograd_channel_max"][node].contains(tile)) {
+            w.channel_max = j["winograd_channel_max"][node][tile].get<std::vector<float>>();
+            if (w.channel_max.empty() || w.channel_max.size() % static_cast<size_t>(want) != 0)
+              throw Error(fmt::format("{}: per-channel Winograd maxima of '{}' {}: {} values, not a multiple of {}",
+                                      path, node, tile, w.channel_max.size(), want));
+            for (float v : w.channel_max)
+              if (!(v >= 0) || !std::isfinite(v))
+                throw Error(fmt::format("{}: per-channel Winograd maxima of '{}' {}: {} is not a finite value ≥ 0",
+                                        path, node, tile, v));
+          }
           s.winograd[node].push_back(std::move(w));
         }
   } catch (const nlohmann::json::exception& e) {

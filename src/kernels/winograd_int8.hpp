@@ -4,8 +4,9 @@
 // Input transform, one word of 4 channels × one row of tiles. With d = x − x_zp
 // on each n×n tile (n = m + 2), V = B'ᵀ d B' (B' the integer-scaled Bᵀ) is an
 // integer of magnitude < 2^24 (checked when the layer is lowered), so float32
-// computes it exactly in any order. Each component k is requantized to 8 bits:
-//   q = clamp(nearbyint(fl(V · v_scale[k])), v_lo[k], v_hi[k]) + v_off[k]
+// computes it exactly in any order. Component k of channel c (of the word) is
+// requantized to 8 bits with its own factor:
+//   q = clamp(nearbyint(fl(V · v_scale[4k + c])), v_lo[k], v_hi[k]) + v_off[k]
 // and stored as one byte (v_off = 128 turns a signed component into the uint8
 // the u8×s8 GEMM reads; the GEMM caller takes 128·ΣU back).
 //
@@ -41,7 +42,7 @@ namespace winq::kernels {
 struct WinoInputArgs {
   int m = 4;                 // output tile; tiles are (m + 2)² inputs
   const float* bt = nullptr;       // n×n, integer-valued
-  const float* v_scale = nullptr;  // n² requantization factors
+  const float* v_scale = nullptr;  // n²·4 requantization factors: component k of channel c of the word at 4k + c
   const float* v_lo = nullptr;     // n² clamp bounds (integers, before v_off)
   const float* v_hi = nullptr;
   const int32_t* v_off = nullptr;  // n²: 0 or 128, with v_lo + v_off ≥ 0 and v_hi + v_off ≤ 255

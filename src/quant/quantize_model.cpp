@@ -292,6 +292,8 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
       wo8.wbits = opt.wbits;
       wo8.abits = opt.abits;
       wo8.per_component = opt.winograd_per_component;
+      wo8.channel_scales = opt.winograd_channel_scales;
+      wo8.channel_alpha = opt.winograd_channel_alpha;
       wo8.calibrator = opt.winograd_calibrator;
       wo8.percentile = opt.percentile;
       wo8.trained_ranges = opt.trained_ranges;

@@ -2,7 +2,9 @@
 // src/runtime/ops/qwinograd_conv.cpp with the kernels of
 // src/kernels/winograd_int8.hpp). With d = x − x_zp on an n×n tile:
 //   V  = B'ᵀ d B'          an integer (B' = Bᵀ rows scaled to integers by β)
-//   Vq = clamp(round(V · s_x / (β_ξ β_ν s_V)))       8 bits per component
+//   Vq = clamp(round(V · s_x / (β_ξ β_ν s_V f_c)))   8 bits per component (and per
+//                                                   input channel c with attr::kVChannel,
+//                                                   f_c folded into Uq; else f_c = 1)
 //   P  = Σ_c Uq · Vq       int32 per component and output channel
 //   Y  = Aᵀ (P · s_U s_V / s_y) A + bias / s_y       float32, fixed order
 //   y  = clamp(round(Y) + y_zp, qmin, qmax)
@@ -131,6 +133,14 @@ Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io) {
   if (pbound > INT32_MAX)
     throw Error(fmt::format("layer '{}': Winograd products over {} channels could overflow int32", conv.name, C));
 
+  // Per-channel factors (attr::kVChannel): channel c's step of component k is vscale[k]·f[k·Cw + c].
+  const int64_t Cw = one_d ? C / 3 : C;
+  const std::vector<float> vchannel = conv.attrs.has(attr::kVChannel) ? conv.attrs.get_floats(attr::kVChannel)
+                                                                      : std::vector<float>{};
+  if (!vchannel.empty() && static_cast<int64_t>(vchannel.size()) != nn * Cw)
+    throw Error(conv.name + ": per-channel Winograd factors do not fit the layer");
+  for (float f : vchannel)
+    if (!(f > 0 && f <= 1)) throw Error(fmt::format("layer '{}': per-channel Winograd factor {} is not in (0, 1]", conv.name, f));
   std::vector<double> vs, zs, bias_y;
   std::vector<int64_t> vmin, vmax;
   for (int k = 0; k < nn; ++k) {
@@ -144,6 +154,12 @@ Node lower_int8(Graph& g, const Node& conv, ValueId x, const QuantIO& io) {
       zs.push_back(static_cast<double>(uscale[static_cast<size_t>(k) * M + o]) * vscale[k] / io.y_scale);
   }
   for (int64_t o = 0; o < M; ++o) bias_y.push_back(bias[o] / io.y_scale);
+  if (!vchannel.empty()) {  // [k·Cw + c]: the component's factor over the channel's
+    std::vector<double> per(static_cast<size_t>(nn * Cw));
+    for (int k = 0; k < nn; ++k)
+      for (int64_t c = 0; c < Cw; ++c) per[static_cast<size_t>(k * Cw + c)] = vs[k] / vchannel[k * Cw + c];
+    vs = std::move(per);
+  }
 
   Node q;
   q.name = conv.name;

@@ -5,6 +5,7 @@
 // collected with them).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "winq/error.hpp"
@@ -37,29 +38,6 @@ void attach_int8_plan(Node& n, const Tensor& w, const std::vector<double>& bias,
             U[(static_cast<size_t>(j) * M + o) * C + ky * Cw + c] = s;
           }
   if (!opt.one_d) U = transform_weights_f64(w, t);
-  // Weight scales: symmetric, max |U| over the input channels of (component, output channel),
-  // or over all components of the output channel (per tensor in the Winograd domain).
-  const int qw = quant_max(opt.wbits, false);
-  std::vector<float> uscale(static_cast<size_t>(nn * M));
-  for (int64_t o = 0; o < M; ++o) {
-    double all = 0;
-    std::vector<double> per(static_cast<size_t>(nn), 0.0);
-    for (int k = 0; k < nn; ++k)
-      for (int64_t c = 0; c < C; ++c) per[k] = std::max(per[k], std::fabs(U[(static_cast<size_t>(k) * M + o) * C + c]));
-    for (double v : per) all = std::max(all, v);
-    for (int k = 0; k < nn; ++k) {
-      const double mx = opt.per_component ? per[k] : all;
-      uscale[static_cast<size_t>(k) * M + o] = static_cast<float>(mx > 0 ? mx / qw : 1.0);
-    }
-  }
-  Tensor uq(DataType::s8, {nn, M, C});
-  for (int k = 0; k < nn; ++k)
-    for (int64_t o = 0; o < M; ++o)
-      for (int64_t c = 0; c < C; ++c) {
-        const size_t i = (static_cast<size_t>(k) * M + o) * C + c;
-        const double q = std::nearbyint(U[i] / uscale[static_cast<size_t>(k) * M + o]);
-        uq.data<int8_t>()[i] = static_cast<int8_t>(std::clamp<double>(q, -qw, qw));
-      }
   // Input components: unsigned where both transform rows are non-negative and the input is.
   std::vector<int64_t> vunsigned(static_cast<size_t>(nn), 0);
   auto row_nonneg = [&](int a) {
@@ -101,6 +79,58 @@ void attach_int8_plan(Node& n, const Tensor& w, const std::vector<double>& bias,
     const double c = opt.per_component ? clip[k] : all_clip;
     vscale[k] = static_cast<float>(c / quant_max(opt.abits, vunsigned[k]));
   }
+  // Per input channel (opt.channel_scales): channel c's step for component k
+  // is vscale[k]·f with f = (max_c / clip_k)^α in [2^−8, 1] (max_c: the largest
+  // |V| of that channel in calibration), so a channel whose components stay
+  // far below the layer's clip keeps more of its 8 bits. The factor moves into
+  // the weights, Σ_c U·V = vscale[k] Σ_c (U·f)·(V / (vscale[k]·f)), so the GEMM
+  // still sums over channels at one scale: α = 1 spends it all on V; smaller α
+  // leaves the weights of quiet channels more of their precision.
+  std::vector<float> vchannel;
+  if (opt.channel_scales && opt.per_component) {
+    if (st.channel_max.size() != static_cast<size_t>(nn * Cw))
+      throw Error(fmt::format("{}: no per-channel Winograd statistics for F({}{},3) over {} channels: recollect them "
+                              "with winq calibrate (or use --winograd-scales component)",
+                              n.name, m, opt.one_d ? "×1" : "", Cw));
+    if (!(opt.channel_alpha >= 0 && opt.channel_alpha <= 1))
+      throw Error(fmt::format("the per-channel Winograd exponent must lie in [0, 1], not {}", opt.channel_alpha));
+    vchannel.resize(static_cast<size_t>(nn * Cw));
+    for (int k = 0; k < nn; ++k)
+      for (int64_t c = 0; c < Cw; ++c) {
+        const double r = clip[k] > 0 ? st.channel_max[static_cast<size_t>(c * nn + k)] / clip[k] : 1.0;
+        // In float first: the lowering divides V's step by this same value.
+        const double f = static_cast<float>(std::clamp(std::pow(std::min(r, 1.0), opt.channel_alpha), 0x1p-8, 1.0));
+        vchannel[static_cast<size_t>(k * Cw + c)] = static_cast<float>(f);
+        for (int64_t o = 0; o < M; ++o)
+          if (opt.one_d)
+            for (int ky = 0; ky < 3; ++ky) U[(static_cast<size_t>(k) * M + o) * C + ky * Cw + c] *= f;
+          else
+            U[(static_cast<size_t>(k) * M + o) * C + c] *= f;
+      }
+  }
+  // Weight scales: symmetric, max |U| over the input channels of (component, output channel),
+  // or over all components of the output channel (per tensor in the Winograd domain).
+  const int qw = quant_max(opt.wbits, false);
+  std::vector<float> uscale(static_cast<size_t>(nn * M));
+  for (int64_t o = 0; o < M; ++o) {
+    double all = 0;
+    std::vector<double> per(static_cast<size_t>(nn), 0.0);
+    for (int k = 0; k < nn; ++k)
+      for (int64_t c = 0; c < C; ++c) per[k] = std::max(per[k], std::fabs(U[(static_cast<size_t>(k) * M + o) * C + c]));
+    for (double v : per) all = std::max(all, v);
+    for (int k = 0; k < nn; ++k) {
+      const double mx = opt.per_component ? per[k] : all;
+      uscale[static_cast<size_t>(k) * M + o] = static_cast<float>(mx > 0 ? mx / qw : 1.0);
+    }
+  }
+  Tensor uq(DataType::s8, {nn, M, C});
+  for (int k = 0; k < nn; ++k)
+    for (int64_t o = 0; o < M; ++o)
+      for (int64_t c = 0; c < C; ++c) {
+        const size_t i = (static_cast<size_t>(k) * M + o) * C + c;
+        const double q = std::nearbyint(U[i] / uscale[static_cast<size_t>(k) * M + o]);
+        uq.data<int8_t>()[i] = static_cast<int8_t>(std::clamp<double>(q, -qw, qw));
+      }
   n.attrs.set(attr::kTile, static_cast<int64_t>(m));
   if (opt.one_d)
     n.attrs.set(attr::kOneD, int64_t{1});
@@ -111,6 +141,10 @@ void attach_int8_plan(Node& n, const Tensor& w, const std::vector<double>& bias,
   n.attrs.set(attr::kVScale, vscale);
   n.attrs.set(attr::kVUnsigned, vunsigned);
   n.attrs.set(attr::kBias, std::vector<float>(bias.begin(), bias.end()));
+  if (vchannel.empty())
+    n.attrs.erase(attr::kVChannel);
+  else
+    n.attrs.set(attr::kVChannel, vchannel);
 }
 
 }  // namespace winq::winograd

@@ -84,8 +84,12 @@ if len(hist) < 10 or any(len(h["markers"]) != 7 for h in hist.values()):
     sys.exit("calibration_histograms: expected a histogram with 7 clips per activation")
 per_tensor = {s["name"]: s for s in rep["figures"]["winograd_sqnr"]["series"]}
 for m in (2, 4, 6):
-    if f"W8A8 Winograd F{m} per-component" not in per_tensor:
-        sys.exit(f"winograd_sqnr: F{m} per-component missing")
+    for scales in ("per-component", "per-channel"):
+        if f"W8A8 Winograd F{m} {scales}" not in per_tensor:
+            sys.exit(f"winograd_sqnr: F{m} {scales} missing")
+drop = {s["name"] for s in rep["figures"]["winograd_top1"]["series"]}
+if drop != {"per-tensor", "per-component", "per-channel"}:
+    sys.exit(f"winograd_top1: series {sorted(drop)}")
 print(f"demo: report = --json for {len(out['results'])} configurations; sweep, histograms, Winograd lines present")
 PY
 

@@ -155,9 +155,9 @@ TEST(Adversarial, WinogradInputTransformAtEachComponentsExtremes) {
                 V[k] += static_cast<int64_t>(bt[(k / n) * n + i]) * static_cast<int64_t>(bt[(k % n) * n + j]) *
                         d[i * n + j];
           ASSERT_LE(static_cast<double>(std::llabs(V[target])), worst);
-          std::vector<float> vs(nn), vlo(nn, -127.0f), vhi(nn, 127.0f);
+          std::vector<float> vs(4 * nn, 127.0f / static_cast<float>(std::max<double>(1.0, worst))), vlo(nn, -127.0f),
+              vhi(nn, 127.0f);
           std::vector<int32_t> off(nn, 128);
-          for (int k = 0; k < nn; ++k) vs[k] = 127.0f / static_cast<float>(std::max<double>(1.0, worst));
           kernels::WinoInputArgs p;
           p.m = m;
           p.bt = bt.data();
@@ -171,7 +171,7 @@ TEST(Adversarial, WinogradInputTransformAtEachComponentsExtremes) {
           std::vector<uint8_t> ref(static_cast<size_t>(nn * comp_stride), 0xA5);
           kernels::wino_input_rows__ref(p, xp.data(), ws, tiles, 1, ref.data(), comp_stride);
           for (int k = 0; k < nn; ++k) {  // the definition, from the exact V
-            const float q = std::clamp(std::nearbyint(static_cast<float>(V[k]) * vs[k]), -127.0f, 127.0f);
+            const float q = std::clamp(std::nearbyint(static_cast<float>(V[k]) * vs[4 * k]), -127.0f, 127.0f);
             ASSERT_EQ(ref[k * comp_stride], static_cast<uint8_t>(static_cast<int>(q) + 128)) << "component " << k;
           }
           if (simd) {

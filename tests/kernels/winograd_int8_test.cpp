@@ -41,6 +41,20 @@ void default_transforms(int m, std::vector<float>& bt, std::vector<float>& at) {
     for (const auto& v : row) at.push_back(static_cast<float>(v.get_d()));
 }
 
+// The input transform's arguments over these tables (they must outlive it).
+kernels::WinoInputArgs input_args(int m, const std::vector<float>& bt, const std::vector<float>& vs,
+                                  const std::vector<float>& lo, const std::vector<float>& hi,
+                                  const std::vector<int32_t>& off) {
+  kernels::WinoInputArgs p;
+  p.m = m;
+  p.bt = bt.data();
+  p.v_scale = vs.data();
+  p.v_lo = lo.data();
+  p.v_hi = hi.data();
+  p.v_off = off.data();
+  return p;
+}
+
 struct Variant {
   const char* name;
   Isa isa;
@@ -87,7 +101,9 @@ TEST(WinogradInt8, InputTransformSimdEqualsTheDefinition) {
     const int m = 2 + 2 * (trial % 3), n = m + 2, nn = n * n;
     std::vector<float> bt = random_bt(n, rng), unused;
     if (trial % 2) default_transforms(m, bt, unused);
-    std::vector<float> vs(nn), lo(nn), hi(nn);
+    // A factor per component and channel of the word (a wrong lane order or
+    // channel offset in a kernel picks another channel's factor).
+    std::vector<float> vs(4 * nn), lo(nn), hi(nn);
     std::vector<int32_t> off(nn);
     for (int k = 0; k < nn; ++k) {
       const bool u = rng() % 2;
@@ -95,15 +111,11 @@ TEST(WinogradInt8, InputTransformSimdEqualsTheDefinition) {
       hi[k] = u ? 255.0f : 127.0f;
       off[k] = u ? 0 : 128;
       const float ties[] = {0.5f, 0.25f, 1.0f};
-      vs[k] = trial % 4 == 0 ? ties[rng() % 3] : std::ldexp(static_cast<float>(1 + rng() % 1000), -17 - static_cast<int>(rng() % 6));
+      for (int ch = 0; ch < 4; ++ch)
+        vs[4 * k + ch] = trial % 4 == 0 ? ties[rng() % 3]
+                                        : std::ldexp(static_cast<float>(1 + rng() % 1000), -17 - static_cast<int>(rng() % 6));
     }
-    kernels::WinoInputArgs p;
-    p.m = m;
-    p.bt = bt.data();
-    p.v_scale = vs.data();
-    p.v_lo = lo.data();
-    p.v_hi = hi.data();
-    p.v_off = off.data();
+    kernels::WinoInputArgs p = input_args(m, bt, vs, lo, hi, off);
     p.x_signed = rng() % 2;
     p.x_zp = p.x_signed ? static_cast<int32_t>(rng() % 256) - 128 : static_cast<int32_t>(rng() % 256);
     if ((trial / 3) % 3 == 1) p.x_zp = 0;  // ReLU outputs: the kernels have a path without the subtraction
@@ -124,6 +136,55 @@ TEST(WinogradInt8, InputTransformSimdEqualsTheDefinition) {
       }
   }
   EXPECT_GT(inside, total / 2) << "most results must be rounded, not clamped";
+  }
+}
+
+// The definition itself: component k of channel c of the word is rounded
+// with factor v_scale[4k + c] (the per-channel steps of a plan), checked
+// against V computed exactly in int64 for every channel, component and tile.
+TEST(WinogradInt8, InputDefinitionTakesEachChannelsOwnFactor) {
+  std::mt19937 rng(4242);
+  for (int m : {2, 4, 6}) {
+    const int n = m + 2, nn = n * n;
+    std::vector<float> bt, unused;
+    default_transforms(m, bt, unused);
+    std::vector<float> vs(4 * nn), lo(nn, -127.0f), hi(nn, 127.0f);
+    std::vector<int32_t> off(nn, 128);
+    const int64_t tiles = 3, ws = m * tiles + 2;
+    std::vector<uint8_t> xp(static_cast<size_t>(n * ws * 4 + 256));
+    for (auto& b : xp) b = static_cast<uint8_t>(rng());
+    const int32_t zp = 3;
+    auto exact_v = [&](int64_t t, int ch, int k) {
+      int64_t v = 0;
+      for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j)
+          v += static_cast<int64_t>(bt[(k / n) * n + i]) * static_cast<int64_t>(bt[(k % n) * n + j]) *
+               (xp[(i * ws + t * m + j) * 4 + ch] - zp);
+      return v;
+    };
+    // Factors that take this channel's largest |V| to 64 … 127 (distinct per channel).
+    for (int k = 0; k < nn; ++k)
+      for (int ch = 0; ch < 4; ++ch) {
+        int64_t mx = 1;
+        for (int64_t t = 0; t < tiles; ++t) mx = std::max<int64_t>(mx, std::llabs(exact_v(t, ch, k)));
+        vs[4 * k + ch] = static_cast<float>(64 + rng() % 64) / static_cast<float>(mx);
+      }
+    kernels::WinoInputArgs p = input_args(m, bt, vs, lo, hi, off);
+    p.x_zp = zp;
+    const int64_t comp_stride = 4 * tiles;
+    std::vector<uint8_t> got(static_cast<size_t>(nn * comp_stride));
+    kernels::wino_input_rows__ref(p, xp.data(), ws, tiles, 1, got.data(), comp_stride);
+    int64_t inside = 0;
+    for (int64_t t = 0; t < tiles; ++t)
+      for (int ch = 0; ch < 4; ++ch)
+        for (int k = 0; k < nn; ++k) {
+          const int64_t v = exact_v(t, ch, k);
+          const float q = std::clamp(std::nearbyint(static_cast<float>(v) * vs[4 * k + ch]), -127.0f, 127.0f);
+          inside += std::fabs(q) < 127;
+          ASSERT_EQ(got[k * comp_stride + t * 4 + ch], static_cast<uint8_t>(static_cast<int>(q) + 128))
+              << "F(" << m << ",3) tile " << t << " channel " << ch << " component " << k;
+        }
+    EXPECT_GT(inside, tiles * 4 * nn / 2) << "most results rounded, not clamped";
   }
 }
 

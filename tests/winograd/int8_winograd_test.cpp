@@ -6,6 +6,9 @@
 // change a single output, and the saved statistics must round-trip.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -246,6 +249,26 @@ TEST(Int8Winograd, StatisticsRoundTripAndAreRequired) {
   ASSERT_NE(back.winograd_of("c1_node", 6), nullptr);
   EXPECT_EQ(back.winograd_of("c1_node", 6)->components[9].hist, st.winograd_of("c1_node", 6)->components[9].hist);
   EXPECT_DOUBLE_EQ(back.winograd_of("c1_node", 2)->components[5].max, st.winograd_of("c1_node", 2)->components[5].max);
+  for (int m : {2, 4, 6})
+    for (bool one_d : {false, true}) {
+      const auto& saved = st.winograd_of("c1_node", m, one_d)->channel_max;
+      EXPECT_EQ(saved.size(), static_cast<size_t>(8 * (one_d ? m + 2 : (m + 2) * (m + 2))));
+      EXPECT_EQ(back.winograd_of("c1_node", m, one_d)->channel_max, saved) << "F" << m << (one_d ? "x1" : "");
+    }
+  // Per-channel maxima that cannot be right are refused when the file is read.
+  std::ifstream in(path);
+  nlohmann::json j;
+  in >> j;
+  for (const nlohmann::json& bad : {nlohmann::json::array({1.0, 2.0}), nlohmann::json::array()}) {
+    nlohmann::json k = j;
+    k["winograd_channel_max"]["c1_node"]["F2"] = bad;
+    std::ofstream(path) << k.dump();
+    EXPECT_THROW(load_stats(path), Error) << bad.dump();
+  }
+  nlohmann::json k = j;
+  k["winograd_channel_max"]["c1_node"]["F2"][3] = -1.0;
+  std::ofstream(path) << k.dump();
+  EXPECT_THROW(load_stats(path), Error) << "a negative maximum";
 }
 
 // The stage bounds: a layer whose int32 products could wrap is refused with a
@@ -411,4 +434,69 @@ TEST(Int8Winograd, AutoChoosesPerLayerWithinTheSqnrFloor) {
   o.winograd_layers = {{"c1_node", 6}, {"c2_node", 0}};
   const QuantizeResult q = quantize_model(model, st, o);
   for (const auto& l : q.layers) EXPECT_EQ(l.winograd, l.node == "c1_node" ? 6 : 0) << l.node;
+}
+
+// Input channels of very different ranges (amplitudes 1 … 1/32): with one
+// step per Winograd component, the quiet channels keep a few of V's 256
+// levels; with a step per component and input channel (the default), folded
+// into U, each keeps most of them. The plan carries factors in (0, 1], the
+// quiet channels' the smallest; 1 and 2 threads give the same bytes; the 2-D
+// and 1-D variants both gain; statistics without the per-channel maxima are
+// refused for it, with the way out in the message.
+TEST(Int8Winograd, PerChannelInputScalesHelpWhereChannelRangesDiffer) {
+  constexpr float kAmp[8] = {1.0f, 0.5f, 1.0f / 8, 1.0f / 32, 1.0f, 1.0f / 16, 1.0f / 4, 1.0f / 32};
+  auto uneven = [&](int64_t n, uint32_t seed) {
+    Dataset d = images(n, seed);
+    for (int64_t i = 0; i < d.images.numel(); ++i) d.images.data<float>()[i] *= kAmp[(i / 144) % 8];
+    return d;
+  };
+  const Graph model = two_convs();
+  const CalibrationStats st = collect_stats(model, uneven(64, 71));
+  const WinogradStats* ws = st.winograd_of("c1_node", 4);
+  ASSERT_NE(ws, nullptr);
+  ASSERT_EQ(ws->channel_max.size(), 8u * 36u);
+  EXPECT_LT(ws->channel_max[3 * 36 + 0], ws->channel_max[0 * 36 + 0] / 8) << "channel 3 is quiet";
+  const Tensor x = uneven(16, 72).images;
+  const Tensor ref = FloatExecutor(prepare(model, {{"x", x.shape()}})).run({x}).at(0);
+  for (bool one_d : {false, true})
+    for (int m : {4, 6}) {
+      SCOPED_TRACE(testing::Message() << "F(" << m << (one_d ? "x1" : "") << ",3)");
+      QuantizeOptions o;
+      o.winograd = m;
+      o.winograd_1d = one_d;
+      const QuantizeResult q = quantize_model(model, st, o);
+      const Node* c1 = nullptr;
+      for (const Node& n : q.qdq.nodes)
+        if (n.name == "c1_node") c1 = &n;
+      ASSERT_NE(c1, nullptr);
+      const std::vector<float> f = c1->attrs.get_floats(winograd::attr::kVChannel);
+      const int64_t nn = one_d ? m + 2 : (m + 2) * (m + 2);
+      ASSERT_EQ(static_cast<int64_t>(f.size()), nn * 8);
+      for (float v : f) ASSERT_TRUE(v > 0 && v <= 1) << v;
+      EXPECT_LT(f[3], f[0]) << "component 0: channel 3 gets the finer step";
+      const Tensor one = run_plan(q.qdq, x, 1), two = run_plan(q.qdq, x, 2);
+      for (int64_t i = 0; i < one.numel(); ++i) ASSERT_EQ(one.data<float>()[i], two.data<float>()[i]) << "threads";
+      o.winograd_channel_scales = false;
+      const Graph per_component = quantize_model(model, st, o).qdq;
+      for (const Node& n : per_component.nodes) EXPECT_FALSE(n.attrs.has(winograd::attr::kVChannel)) << n.name;
+      const double db = sqnr_db(ref, one), component_db = sqnr_db(ref, run_plan(per_component, x, 1));
+      // Measured: F4 16.6 vs 15.4 dB, F6 11.8 vs 10.3, F4×1 29.1 vs 26.8, F6×1
+      // 26.8 vs 24.7 (the input's own per-tensor bytes, which leave a 1/32
+      // channel a few levels, cap the gain). Factors left out of the kernel's
+      // rounding, or all 1, fail this.
+      EXPECT_GE(db - component_db, 0.6) << "per channel " << db << " dB vs per component " << component_db << " dB";
+    }
+  CalibrationStats old = st;
+  for (auto& [node, list] : old.winograd)
+    for (auto& w : list) w.channel_max.clear();
+  QuantizeOptions o;
+  o.winograd = 4;
+  try {
+    quantize_model(model, old, o);
+    ADD_FAILURE() << "statistics without per-channel maxima were taken";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("recollect"), std::string::npos) << e.what();
+  }
+  o.winograd_channel_scales = false;
+  EXPECT_NO_THROW(quantize_model(model, old, o));
 }

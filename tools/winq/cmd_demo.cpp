@@ -179,6 +179,7 @@ void add_demo(CLI::App& app) {
       r.winograd = c.opt.winograd != 0;
       r.tile = c.opt.winograd;
       r.per_component = c.opt.winograd_per_component;
+      r.per_channel = c.opt.winograd_per_component && c.opt.winograd_channel_scales;
       measure_latency(r, q, true, d, opt.threads, a.runs);
       qo.eval.progress = nullptr;
       if (with_report) r.tensors = tensor_errors(q, g, err_images, err_images.size(), qo);

@@ -21,8 +21,8 @@ struct QuantizeArgs {
   int wbits = 8, abits = 8, skip_first = 0;
   bool per_tensor = false, bias_correction = false, bit_alloc = false, json = false, winograd_1d = false,
        trained_ranges = false;
-  double percentile = 99.99;
-  std::string winograd = "off", winograd_scales = "component", winograd_clip = "mse";
+  double percentile = 99.99, winograd_channel_alpha = 1.0;
+  std::string winograd = "off", winograd_scales = "channel", winograd_clip = "mse";
   // --winograd auto
   std::string data = "fashion-mnist:train";
   int64_t auto_images = 64;
@@ -111,8 +111,14 @@ void add_quantize(CLI::App& app) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   cmd->add_option("--winograd-scales", a.winograd_scales,
-                  "component (one scale per Winograd component) or tensor (one per layer, to show why not)")
-      ->check(CLI::IsMember({"component", "tensor"}))
+                  "channel (one scale per Winograd component and input channel, the channel's part folded into the "
+                  "Winograd weights), component (one per component) or tensor (one per layer, to show why not)")
+      ->check(CLI::IsMember({"channel", "component", "tensor"}))
+      ->capture_default_str();
+  cmd->add_option("--winograd-channel-alpha", a.winograd_channel_alpha,
+                  "--winograd-scales channel: a channel's step is the component's times (channel max / clip)^alpha; "
+                  "1 refines the inputs fully, smaller values leave the weights of quiet channels more precision")
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--winograd-clip", a.winograd_clip, "calibrator of the Winograd components (same choices as --clip)")
       ->capture_default_str();
@@ -139,7 +145,9 @@ void add_quantize(CLI::App& app) {
     o.skip_first = a.skip_first;
     const bool auto_tiles = a.winograd == "auto";
     o.winograd = auto_tiles ? 0 : winograd::parse_tile(a.winograd);
-    o.winograd_per_component = a.winograd_scales == "component";
+    o.winograd_per_component = a.winograd_scales != "tensor";
+    o.winograd_channel_scales = a.winograd_scales == "channel";
+    o.winograd_channel_alpha = a.winograd_channel_alpha;
     o.winograd_calibrator = parse_calibrator(a.winograd_clip);
     o.winograd_1d = a.winograd_1d;
     o.trained_ranges = a.trained_ranges;

@@ -21,15 +21,18 @@ std::vector<Config> configs() {
   best.bias_correction = true;
   best.bit_alloc = true;
   c.push_back({"W4A4 ACIQ+BC+BA", "ACIQ Laplace, bias correction, bit allocation", best});
-  for (bool per_component : {false, true})
+  // Input scales per layer, per Winograd component, per component and input channel.
+  const char* const kScales[][2] = {{"per-tensor", "layer"},
+                                    {"per-component", "Winograd component"},
+                                    {"per-channel", "Winograd component and input channel"}};
+  for (int scales = 0; scales < 3; ++scales)
     for (int m : {2, 4, 6}) {
       QuantizeOptions w = w8;
       w.winograd = m;
-      w.winograd_per_component = per_component;
-      c.push_back({fmt::format("W8A8 Winograd F{} {}", m, per_component ? "per-component" : "per-tensor"),
-                   fmt::format("int8 Winograd F({},3), one input scale per {}", m,
-                               per_component ? "Winograd component" : "layer"),
-                   w, true});
+      w.winograd_per_component = scales > 0;
+      w.winograd_channel_scales = scales == 2;
+      c.push_back({fmt::format("W8A8 Winograd F{} {}", m, kScales[scales][0]),
+                   fmt::format("int8 Winograd F({},3), one input scale per {}", m, kScales[scales][1]), w, true});
     }
   return c;
 }
@@ -105,26 +108,29 @@ void winograd_section(report::Report& rep, const std::vector<Row>& rows) {
   rep.section("Winograd error per tile size",
               "int8 Winograd F(m,3) quantizes the transformed input V = Bᵀ d B. Its components differ in range by up "
               "to two orders of magnitude for F4 and F6: one scale per tensor drowns the small ones, one scale per "
-              "component keeps them.");
+              "component keeps them, and one per component and input channel (folded into the Winograd weights) "
+              "also keeps the quiet channels.");
   const Row& fl = rows.front();
   report::BarPlot drop;
-  drop.title = "Top-1 drop per tile: one scale per tensor vs per component";
+  drop.title = "Top-1 drop per tile: one scale per tensor, per component, per component and channel";
   drop.x_label = "top-1 drop vs float (points)";
-  report::Series per_tensor{"per-tensor", {}}, per_comp{"per-component", {}};
+  report::Series per_tensor{"per-tensor", {}}, per_comp{"per-component", {}}, per_channel{"per-channel", {}};
   for (const Row& r : rows)
     if (!r.winograd && r.name.rfind("W8A8", 0) == 0) {  // the same plan without Winograd, for scale
       drop.categories.push_back("direct");
       per_tensor.y.push_back(r.eval.top1() - fl.eval.top1());
       per_comp.y.push_back(r.eval.top1() - fl.eval.top1());
+      per_channel.y.push_back(r.eval.top1() - fl.eval.top1());
       break;
     }
   for (int m : {2, 4, 6}) {
     drop.categories.push_back(fmt::format("F({},3)", m));
     for (const Row& r : rows)
       if (r.winograd && r.tile == m)
-        (r.per_component ? per_comp : per_tensor).y.push_back(r.eval.top1() - fl.eval.top1());
+        (r.per_channel ? per_channel : r.per_component ? per_comp : per_tensor)
+            .y.push_back(r.eval.top1() - fl.eval.top1());
   }
-  drop.series = {per_tensor, per_comp};
+  drop.series = {per_tensor, per_comp, per_channel};
   rep.figure("winograd_top1", drop, "W8A8 throughout; \"direct\" is the same plan without Winograd.");
   std::vector<std::pair<std::string, std::vector<TensorQuantReport>>> lines;
   for (const Row& r : rows)

@@ -20,7 +20,7 @@ struct Config {
 };
 
 // Recommended W8A8, W4A4 naive vs tuned, and int8 Winograd F2/F4/F6 with one
-// scale per tensor vs one per Winograd component.
+// input scale per tensor, per Winograd component, and per component and channel.
 std::vector<Config> configs();
 
 // One evaluated configuration (the float model is the first row).
@@ -35,6 +35,7 @@ struct Row {
   bool winograd = false;
   int tile = 0;
   bool per_component = true;
+  bool per_channel = false;  // per component and input channel
 };
 
 // Top-1 on `images` for every calibrator × bits (weights and activations at

@@ -29,7 +29,7 @@ void wino_input_rows__ref(WINQ_WINO_INPUT_ARGS) {
           int64_t v = 0;
           for (int i = 0; i < n; ++i) v += static_cast<int64_t>(p.bt[r * n + i]) * t[i * n + s];
           const int k = r * n + s;
-          const float q = std::nearbyint(static_cast<float>(v) * p.v_scale[k]);
+          const float q = std::nearbyint(static_cast<float>(v) * p.v_scale[4 * k + ch]);
           const float c = std::min(std::max(q, p.v_lo[k]), p.v_hi[k]);
           dst[k * comp_stride + lt * 4 + ch] = static_cast<uint8_t>(static_cast<int32_t>(c) + p.v_off[k]);
         }

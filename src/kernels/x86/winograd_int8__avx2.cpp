@@ -3,7 +3,9 @@
 // time — the AVX-512 variant's scheme at half the width, without its masks:
 //   input:  lane = (tile q of 2, channel c of the word); the two words of a
 //           tile pair are joined in one 64-bit lane and widened byte → int32,
-//           so the 8 result bytes of a component are 2 consecutive GEMM words.
+//           so the 8 result bytes of a component are 2 consecutive GEMM words;
+//           its 4 channel factors, broadcast to both halves, meet their
+//           channel's lanes.
 //   output: lane = tile (8 tiles of the row); the m results of an output row
 //           are interleaved into pixel order with byte/word unpacks, and a
 //           partial row goes out through a small buffer (AVX2 has no byte
@@ -98,7 +100,7 @@ struct Input {
 #pragma GCC unroll 8
         for (int r = 0; r < n; ++r) {
           const int k = r * n + s;
-          const __m128i b = low_bytes(requantize_component<S>(v[r], v_scale[k], v_lo[k], v_hi[k], round[k]));
+          const __m128i b = low_bytes(requantize_component<S>(v[r], _mm256_broadcast_ps(reinterpret_cast<const __m128*>(v_scale + 4 * k)), v_lo[k], v_hi[k], round[k]));
           uint8_t* out = d_row + k * comp_stride + t0 * 4;
           if (pair) {
             _mm_storel_epi64(reinterpret_cast<__m128i*>(out), b);

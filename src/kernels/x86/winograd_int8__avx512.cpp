@@ -4,7 +4,9 @@
 //   input:  lane = (tile q of 4, channel c of the word); two vpermt2d put
 //           words m·q … m·q + 7 of the 32 loaded in 128-bit chunk q, one
 //           vpshufb per word widens its 4 bytes to the 4 lanes; the 16 result
-//           bytes of a component are then exactly 4 consecutive GEMM words.
+//           bytes of a component are then exactly 4 consecutive GEMM words;
+//           its 4 channel factors, broadcast to each 128-bit chunk, meet
+//           their channel's lanes.
 //   output: lane = tile (16 tiles in order, across tile rows); the m results
 //           of an output row are narrowed with packs and put in pixel order
 //           by vpshufb (plus vpermq for m = 2, vpermt2w for m = 6), then
@@ -117,7 +119,7 @@ struct Input {
 #pragma GCC unroll 8
         for (int r = 0; r < n; ++r) {
           const int k = r * n + s;
-          const __m128i bytes = _mm512_cvtepi32_epi8(requantize_component<S>(v[r], v_scale[k], v_lo[k], v_hi[k], round[k]));
+          const __m128i bytes = _mm512_cvtepi32_epi8(requantize_component<S>(v[r], _mm512_broadcast_f32x4(_mm_loadu_ps(v_scale + 4 * k)), v_lo[k], v_hi[k], round[k]));
           uint8_t* const out = d_row + k * comp_stride + t0 * 4;
           if constexpr (kTail) _mm_mask_storeu_epi8(out, store, bytes);
           else _mm_storeu_si128(reinterpret_cast<__m128i*>(out), bytes);

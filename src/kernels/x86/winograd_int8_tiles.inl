@@ -106,8 +106,8 @@ WINQ_INLINE void input_pass(const float* bt, const typename S::F (&d)[m + 2], ty
 // instead of a conversion and an integer addition; the bits are 2^23's
 // exponent then the byte.
 template <class S>
-WINQ_INLINE typename S::I requantize_component(typename S::F v, float scale, float lo, float hi, float round) {
-  const typename S::F q = S::min(S::max(S::mul(v, S::set1(scale)), S::set1(lo)), S::set1(hi));
+WINQ_INLINE typename S::I requantize_component(typename S::F v, typename S::F scale, float lo, float hi, float round) {
+  const typename S::F q = S::min(S::max(S::mul(v, scale), S::set1(lo)), S::set1(hi));
   return S::bits(S::add(q, S::set1(round)));
 }
 

@@ -159,6 +159,20 @@ bool component_bounds_fit(const std::vector<float>& lo, const std::vector<float>
 // transforms' products by powers of two are exact. Real plans are far inside
 // (z_scale = s_U·s_V/s_y); a bias below 2^−60 output steps is taken as 0 (it
 // could move a rounded output only from an exact tie).
+// Input factors: one per component, or one per component and input channel
+// ([k·C + c], the channel's factor folded into U when the plan was made);
+// each finite and positive (a NaN would reach the byte conversion, which SIMD
+// and scalar code resolve differently).
+bool input_scales_fit(const std::vector<float>& v, int64_t components, int64_t C) {
+  return (static_cast<int64_t>(v.size()) == components || static_cast<int64_t>(v.size()) == components * C) &&
+         std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x) && x > 0; });
+}
+
+// The factor of component k for channel c, from either form.
+float input_scale(const std::vector<float>& v, int64_t components, int64_t C, int64_t k, int64_t c) {
+  return static_cast<int64_t>(v.size()) == components ? v[static_cast<size_t>(k)] : v[static_cast<size_t>(k * C + c)];
+}
+
 bool output_values_fit(const std::vector<float>& v) {
   return std::all_of(v.begin(), v.end(),
                      [](float x) { return x == 0.0f || (std::fabs(x) >= 0x1p-60f && std::fabs(x) <= 0x1p60f); });
@@ -202,7 +216,7 @@ void qwinograd_1d_run(RunContext& c) {
   const int32_t xzp = static_cast<int32_t>(at.get_int(qattr::kXZeroPoint, 0));
   if ((m != 2 && m != 4 && m != 6) || uq.dim(0) != n || uq.dim(2) != 3 * C ||
       static_cast<int>(bt.size()) != n * n || static_cast<int>(a_t.size()) != m * n ||
-      static_cast<int>(vscale.size()) != n || static_cast<int>(vlo.size()) != n || static_cast<int>(vhi.size()) != n ||
+      !input_scales_fit(vscale, n, C) || static_cast<int>(vlo.size()) != n || static_cast<int>(vhi.size()) != n ||
       static_cast<int64_t>(zscale.size()) != n * M || static_cast<int64_t>(bias.size()) != M ||
       !component_bounds_fit(vlo, vhi))
     throw Error(c.where() + ": malformed Winograd attributes");
@@ -278,7 +292,9 @@ void qwinograd_1d_run(RunContext& c) {
                 const float* src_i = dph.data() + ((ch * m + i % m) * Hp + r0 + ky) * TWp + i / m;
                 for (int64_t q = 0; q < len; ++q) acc[q] += coef * src_i[q];
               }
-              const float vs = vscale[j], lo = vlo[j], hi = vhi[j], off = static_cast<float>(voff[j]);
+              // Channels of the last word past C are zero: any factor.
+              const float vs = input_scale(vscale, n, C, j, std::min(ch, C - 1)), lo = vlo[j], hi = vhi[j],
+                          off = static_cast<float>(voff[j]);
               for (int64_t q = 0; q < len; ++q) acc[q] = round_clamped(acc[q] * vs, lo, hi) + off;
               // Byte stores alias everything: locals keep the loop bounds in registers.
               uint8_t* __restrict dj = dst + j * comp_stride;
@@ -337,6 +353,7 @@ struct WinoPlan {
   DataType x_type;
   int m = 0, n = 0, nn = 0;
   std::vector<float> bt, a_t, vscale, zscale, bias, vlo, vhi;
+  std::vector<float> vscale_words;  // [word][k][channel of the word] (WinoInputArgs::v_scale, one word per call)
   std::vector<int32_t> voff, corr;
   int64_t M = 0, C = 0, K4 = 0, xzp = 0;
   Window win;
@@ -367,7 +384,7 @@ WinoPlan::WinoPlan(const Node& node, const Shape& xs, DataType xt, const Tensor&
   vhi = as_floats(at.get_ints("v_qmax"));
   M = uq.dim(1), C = uq.dim(2), K4 = kernels::k4_of(C), xzp = at.get_int(qattr::kXZeroPoint, 0);
   if ((m != 2 && m != 4 && m != 6) || uq.dim(0) != nn || static_cast<int>(bt.size()) != nn ||
-      static_cast<int>(a_t.size()) != m * n || static_cast<int>(vscale.size()) != nn ||
+      static_cast<int>(a_t.size()) != m * n || !input_scales_fit(vscale, nn, C) ||
       static_cast<int>(vlo.size()) != nn || static_cast<int>(vhi.size()) != nn ||
       static_cast<int64_t>(zscale.size()) != nn * M || static_cast<int64_t>(bias.size()) != M ||
       !component_bounds_fit(vlo, vhi) || !output_values_fit(zscale) || !output_values_fit(bias))
@@ -394,7 +411,12 @@ WinoPlan::WinoPlan(const Node& node, const Shape& xs, DataType xt, const Tensor&
 
   ip.m = m;
   ip.bt = bt.data();
-  ip.v_scale = vscale.data();
+  vscale_words.resize(static_cast<size_t>(K4 * nn * 4));
+  for (int64_t w = 0; w < K4; ++w)
+    for (int k = 0; k < nn; ++k)
+      for (int64_t ch = 0; ch < 4; ++ch)  // channels past C hold zero: any factor
+        vscale_words[static_cast<size_t>((w * nn + k) * 4 + ch)] = input_scale(vscale, nn, C, k, std::min(4 * w + ch, C - 1));
+  ip.v_scale = vscale_words.data();
   ip.v_lo = vlo.data();
   ip.v_hi = vhi.data();
   voff.resize(static_cast<size_t>(nn));
@@ -502,7 +524,9 @@ void qwinograd_run(RunContext& c) {
     parallel_for(K4 * (r1 - r0), threads, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e;) {  // one call per channel word: its tile rows in [b, e)
         const int64_t c4 = i / (r1 - r0), tr = r0 + i % (r1 - r0), count = std::min(e - i, r1 - tr);
-        kt.wino_input(ip, xb + (c4 * plane_rows + (tr - row0) * m) * ws * 4, ws, TW, count,
+        kernels::WinoInputArgs word = ip;
+        word.v_scale = ip.v_scale + c4 * nn * 4;
+        kt.wino_input(word, xb + (c4 * plane_rows + (tr - row0) * m) * ws * 4, ws, TW, count,
                       vb + (c4 * Tb + (tr - r0) * TW) * 4, comp_stride);
         i += count;
       }
