@@ -23,6 +23,10 @@ struct TrainConfig {
   // engine scheme: also round what the engine rounds outside the Winograd
   // layers — stem, projections, residual adds, pooled features, classifier.
   bool q_all_layers = false;
+  // engine scheme, per component: V's steps as the engine deploys them —
+  // "channel" (one per component and input channel, winq quantize's default)
+  // or "component".
+  std::string q_v_scales = "channel";
   double transform_lr = 1.0;  // flex: the transforms' learning rate as a multiple of --lr
   double mult = 0.5;            // width multiplier: stages of 64m, 128m, 256m, 512m channels
   int epochs = 30;

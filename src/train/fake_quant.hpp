@@ -15,16 +15,26 @@ struct FakeQuantImpl : torch::nn::Module {
   // 0: one range for the tensor. The range buffer has its final shape from the
   // start, so a checkpoint loads into a freshly built network.
   // is_unsigned (per tensor only): the grid 0 … 2^bits − 1 for a non-negative input.
-  FakeQuantImpl(int bits, int64_t components = 0, double momentum = 0.05, bool is_unsigned = false);
+  // channels > 0 (per component only): also one step per input channel and
+  // component, as winq's int8 engine takes them (--winograd-scales channel,
+  // src/winograd/quant_plan.cpp): channel c's step for component k is the
+  // component's step times f = clamp(max_{c,k} / max_k, 2^−8, 1), max_{c,k}
+  // tracked like the range; the channel axis is dimension dim − 1.
+  FakeQuantImpl(int bits, int64_t components = 0, double momentum = 0.05, bool is_unsigned = false,
+                int64_t channels = 0);
   // Per component: the n × n components are dimensions (dim, dim + 1) of x
   // (negative counts from the end); the range of each is over all the others.
   torch::Tensor forward(const torch::Tensor& x, int64_t dim = -2);
+  // Per channel: the factors f [channels, n, n] of the current ranges (1 before
+  // the first batch), in float as the engine rounds them.
+  torch::Tensor channel_factors() const;
 
   int bits;
   bool per_component;
   bool is_unsigned;
   double momentum;
   torch::Tensor max_abs;  // buffer: [] or [n, n]; all 0 until the first batch
+  torch::Tensor channel_max;  // buffer [channels, n, n] (per channel), else undefined
 };
 TORCH_MODULE(FakeQuant);
 

@@ -57,7 +57,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"bits", c.bits}, {"data", c.data}, {"preprocess", c.preprocess}, {"in_channels", c.in_channels},
           {"classes", c.classes}, {"train_limit", c.train_limit}, {"test_limit", c.test_limit},
           {"out_root", c.out_root}, {"winograd", c.winograd}, {"q_per_component", c.q_per_component},
-          {"q_scheme", c.q_scheme}, {"q_all_layers", c.q_all_layers}, {"transform_lr", c.transform_lr},
+          {"q_scheme", c.q_scheme}, {"q_all_layers", c.q_all_layers}, {"q_v_scales", c.q_v_scales},
+          {"transform_lr", c.transform_lr},
           {"adapted_from", c.adapted_from}, {"adapted_checkpoint", c.adapted_checkpoint}, {"distill", c.distill},
           {"distill_temperature", c.distill_temperature}, {"freeze_bn", c.freeze_bn}};
 }
@@ -71,6 +72,7 @@ TrainConfig train_config_from_json(const nlohmann::json& j) {
     c.q_per_component = j.value("q_per_component", true);
     c.q_scheme = j.value("q_scheme", "paper");  // runs of earlier versions
     c.q_all_layers = j.value("q_all_layers", false);
+    c.q_v_scales = j.value("q_v_scales", "component");  // runs before per-channel steps
     c.transform_lr = j.value("transform_lr", 1.0);
     c.adapted_from = j.value("adapted_from", "");
     c.adapted_checkpoint = j.value("adapted_checkpoint", "best");
@@ -316,6 +318,11 @@ void set_lr(torch::optim::Optimizer& opt, const TrainConfig& c, double lr) {
   for (size_t i = 0; i < groups.size(); ++i) groups[i].options().set_lr(i == 0 ? lr : lr * c.transform_lr);
 }
 
+// Whether the Winograd-aware layers round V per component and input channel.
+bool engine_v_per_channel(const TrainConfig& c) {
+  return c.q_scheme == "engine" && c.q_per_component && c.q_v_scales == "channel";
+}
+
 // The network a configuration describes (ordinary or Winograd-aware blocks).
 train::ResNet make_net(const TrainConfig& c) {
   train::ConvMode mode;
@@ -323,6 +330,7 @@ train::ResNet make_net(const TrainConfig& c) {
   mode.quant.per_component = c.q_per_component;
   mode.quant.scheme = c.q_scheme == "engine" ? train::QuantScheme::engine : train::QuantScheme::paper;
   mode.quant.all_layers = c.q_all_layers;
+  mode.quant.channel_scales = engine_v_per_channel(c);
   if (c.mode != "normal") {
     mode.winograd = c.winograd;
     mode.flex = c.mode == "flex";
@@ -344,6 +352,7 @@ void check_config(const TrainConfig& c) {
   if (c.optimizer != "sgd" && c.optimizer != "adam") throw Error("--optimizer must be sgd or adam");
   if (c.schedule != "cosine" && c.schedule != "step") throw Error("--schedule must be cosine or step");
   if (c.q_scheme != "paper" && c.q_scheme != "engine") throw Error("--q-scheme must be paper or engine");
+  if (c.q_v_scales != "channel" && c.q_v_scales != "component") throw Error("--q-v-scales must be channel or component");
   if (!(c.transform_lr > 0) || c.transform_lr > 100) throw Error("--transform-lr must be in (0, 100]");
   if (c.q_all_layers && (c.mode == "normal" || c.bits == 32 || c.q_scheme != "engine"))
     throw Error("--q-all-layers needs Winograd-aware layers (--static/--flex) with --Q and --q-scheme engine");
@@ -406,7 +415,9 @@ std::string train_summary(const TrainConfig& cfg) {
                          cfg.mode == "normal" ? "-" : cfg.mode == "flex" ? "yes" : "no",
                          cfg.bits == 32               ? "FP"
                          : cfg.mode == "normal"       ? std::to_string(cfg.bits)
-                                                      : fmt::format("{} ({}{})", cfg.bits, cfg.q_scheme, cfg.q_all_layers ? ", all layers" : "")};
+                                                      : fmt::format("{} ({}{}{})", cfg.bits, cfg.q_scheme,
+                                                                    engine_v_per_channel(cfg) ? ", V per channel" : "",
+                                                                    cfg.q_all_layers ? ", all layers" : "")};
   if (cfg.q_all_layers)  // the stem, projections and classifier are rounded too (direct in the engine)
     for (const Node& n : g.nodes)
       if ((n.op == "Conv" || n.op == "Gemm") && !notes.count(n.name)) notes[n.name] = {"-", "-", std::to_string(cfg.bits)};

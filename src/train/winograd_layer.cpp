@@ -48,7 +48,9 @@ WinogradConv2dImpl::WinogradConv2dImpl(int64_t in, int64_t out, int tile, bool f
   }
   if (quant.bits && quant.scheme == QuantScheme::engine) {
     q_x = register_module("q_x", FakeQuant(quant.bits, 0, 0.05, /*is_unsigned=*/true));
-    q_v = register_module("q_v", FakeQuant(quant.bits, quant.per_component ? tile + 2 : 0));
+    const bool per_channel = quant.per_component && quant.channel_scales;
+    q_v = register_module("q_v", FakeQuant(quant.bits, quant.per_component ? tile + 2 : 0, 0.05, false,
+                                           per_channel ? in : 0));
   } else if (quant.bits) {
     const int b = quant.bits;
     const int64_t pc = quant.per_component ? tile + 2 : 0;  // V, U, M: n × n components
@@ -88,8 +90,14 @@ torch::Tensor WinogradConv2dImpl::forward(torch::Tensor x) {
   auto V = F::conv2d(xp, wb, F::Conv2dFuncOptions().stride(m).groups(C));         // [N, C·n², TH, TW]
   if (q) V = q_v->forward(V.view({N, C, n, n, TH, TW}), 2).view({N, C * nn, TH, TW});
   auto U = w.reshape({O, C, 9}).matmul(torch::kron(g, g).t());                      // [O, C, n²]
-  if (engine) U = fake_quant_u(U, quant.bits);
-  else if (q) U = q_u->forward(U.view({O, C, n, n})).view({O, C, nn});
+  if (engine && q_v->channel_max.defined()) {  // the engine's folding of V's channel factors into U
+    const auto f = q_v->channel_factors().view({1, C, nn});
+    U = fake_quant_u(U * f, quant.bits) / f;
+  } else if (engine) {
+    U = fake_quant_u(U, quant.bits);
+  } else if (q) {
+    U = q_u->forward(U.view({O, C, n, n})).view({O, C, nn});
+  }
   const auto Vc = V.view({N, C, nn, TH, TW}).transpose(1, 2).reshape({N, nn * C, TH, TW});
   auto M = F::conv2d(Vc, U.permute({2, 0, 1}).reshape({nn * O, C, 1, 1}), F::Conv2dFuncOptions().groups(nn));
   if (q_m) M = q_m->forward(M.view({N, n, n, O, TH, TW}), 1);                        // [N, n²·O, TH, TW]

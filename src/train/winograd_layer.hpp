@@ -27,11 +27,16 @@ namespace winq::train {
 //   component, U = G g Gᵀ per component and output channel from its current
 //   max (as winq quantize does); the channel sums are int32 and G, Aᵀ and the
 //   output transform float in the engine, so they are not rounded here.
+//   With channel_scales (the engine's default, --winograd-scales channel),
+//   V's step is per component and input channel and U carries the factor
+//   (U·f rounded per component and output channel, then ÷ f), as deployed.
 enum class QuantScheme { paper, engine };
 struct WinogradQuantOptions {
   int bits = 0;  // 0: float
   bool per_component = true;
   QuantScheme scheme = QuantScheme::paper;
+  // engine scheme, per component: one V step per component and input channel.
+  bool channel_scales = false;
   // engine scheme: the network rounds every tensor the int8 engine rounds
   // (resnet.hpp), so a layer's input arrives on its grid already: the block
   // applies the layer's q_x (its range stays the layer's, for export) and the

@@ -245,6 +245,71 @@ TEST(WinogradAware, EngineSchemeRoundsWhatTheInt8EngineRounds) {
   }
 }
 
+// --q-v-scales channel (the default of the engine scheme): V's step for input
+// channel c and component k is the component's step times f = clamp(max_ck /
+// max_k, 2^−8, 1), as winq quantize deploys it (src/winograd/quant_plan.cpp),
+// and U·f is rounded per component and output channel, then divided by f.
+// Quiet channels keep their precision: on inputs whose channel ranges span
+// 300× (and weights that make every channel matter, as BatchNorm folding
+// does), the layer lands closer to conv2d than with one step per component.
+TEST(WinogradAware, EngineSchemeRoundsVPerChannelAsDeployed) {
+  torch::manual_seed(12);
+  const auto loud = torch::tensor({1.0f, 0.2f, 0.01f, 0.003f});
+  train::FakeQuant fq(8, 4, 0.05, false, /*channels=*/4);
+  const auto x = torch::randn({2, 4, 4, 4, 3, 3}) * loud.view({1, 4, 1, 1, 1, 1});
+  const auto y = fq->forward(x, 2);
+  const auto max_k = x.abs().amax({0, 1, 4, 5});
+  const auto max_ck = x.abs().amax({0, 4, 5});
+  EXPECT_TRUE(torch::equal(fq->channel_max, max_ck)) << "the first batch sets the channel ranges";
+  const auto f = fq->channel_factors();
+  EXPECT_TRUE(torch::allclose(f, (max_ck / max_k.unsqueeze(0)).clamp(0x1p-8, 1.0)));
+  EXPECT_LT(f[3].max().item<float>(), 0.02f) << "the quiet channel's factor";
+  const auto step = ((max_k / 127.0).unsqueeze(0) * f).view({1, 4, 4, 4, 1, 1});
+  const auto k = y / step;
+  EXPECT_LT((k - k.round()).abs().max().item<double>(), 1e-3) << "every value on its channel's grid";
+  EXPECT_LE(((y - x) / step).abs().max().item<double>(), 0.5 + 1e-3) << "to the nearest step, nothing saturates";
+  const double quiet_err = (y - x).select(1, 3).abs().max().item<double>();
+  train::FakeQuant per_component(8, 4);
+  const double coarse_err = (per_component->forward(x, 2) - x).select(1, 3).abs().max().item<double>();
+  EXPECT_LT(quiet_err, coarse_err / 20) << "the quiet channel per channel " << quiet_err << ", per component "
+                                        << coarse_err;
+
+  // The layer: channels of different loudness, weights that undo it.
+  const auto xin = torch::rand({2, 4, 12, 12}) * loud.view({1, 4, 1, 1});
+  double rel[2];
+  for (bool channel : {false, true}) {
+    torch::manual_seed(13);
+    train::WinogradQuantOptions qo;
+    qo.bits = 8;
+    qo.scheme = train::QuantScheme::engine;
+    qo.channel_scales = channel;
+    qo.all_layers = true;  // the input arrives on its grid: V and U are what is compared
+    train::WinogradConv2d layer(4, 6, 4, /*flex=*/true, qo);
+    EXPECT_EQ(layer->q_v->channel_max.defined(), channel);
+    {
+      torch::NoGradGuard g;
+      layer->weight.div_(loud.view({1, 4, 1, 1}));
+    }
+    const auto out = layer->forward(xin);
+    const auto ref = torch::conv2d(xin, layer->weight, {}, 1, 1);
+    rel[channel] = ((out - ref).norm() / ref.norm()).item<double>();
+    out.pow(2).sum().backward();
+    EXPECT_GT(layer->weight.grad().abs().sum().item<double>(), 0.0) << "gradient straight through U·f ÷ f";
+    EXPECT_GT(layer->BT.grad().abs().sum().item<double>(), 0.0);
+  }
+  std::cout << "relative error against conv2d: per component " << rel[0] << ", per channel " << rel[1] << "\n";
+  EXPECT_LT(rel[1], 0.1 * rel[0]) << "measured 0.023 against 1.56";
+
+  // Runs recorded before per-channel steps read back as per component.
+  TrainConfig c;
+  c.q_v_scales = "component";
+  EXPECT_EQ(train_config_from_json(to_json(c)).q_v_scales, "component");
+  auto old = to_json(TrainConfig{});
+  old.erase("q_v_scales");
+  EXPECT_EQ(train_config_from_json(old).q_v_scales, "component");
+  EXPECT_EQ(TrainConfig{}.q_v_scales, "channel");
+}
+
 // winq adapt: an ordinary network carried into Winograd-aware blocks computes
 // the same function before any fine-tuning (float, exact initial transforms),
 // for static and flex targets; a static target keeps the exact matrices even

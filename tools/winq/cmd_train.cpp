@@ -43,6 +43,11 @@ static void add_winograd_training_options(CLI::App* cmd, TrainConfig& c) {
   cmd->add_flag("--q-all-layers", c.q_all_layers,
                 "with --Q --q-scheme engine: also fake-quantize what the int8 engine rounds outside the Winograd "
                 "layers (stem, projections, residual adds, pooled features, classifier)");
+  cmd->add_option("--q-v-scales", c.q_v_scales,
+                  "with --Q --q-scheme engine: the Winograd-domain input's steps, as winq quantize will deploy them "
+                  "(--winograd-scales) — channel (per component and input channel) or component")
+      ->check(CLI::IsMember({"channel", "component"}))
+      ->capture_default_str();
   cmd->add_option("--transform-lr", c.transform_lr, "with --flex: the transforms' learning rate as a multiple of --lr")
       ->check(CLI::Range(1e-6, 100.0))
       ->capture_default_str();
@@ -166,6 +171,7 @@ void add_adapt(CLI::App& app) {
       cfg.q_per_component = !a.q_per_tensor;
       cfg.q_scheme = a.cfg.q_scheme;
       cfg.q_all_layers = a.cfg.q_all_layers;
+      cfg.q_v_scales = a.cfg.q_v_scales;
       cfg.transform_lr = a.cfg.transform_lr;
       cfg.distill = a.cfg.distill;
       cfg.distill_temperature = a.cfg.distill_temperature;
