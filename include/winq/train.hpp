@@ -128,6 +128,10 @@ ExportCheck check_export(const std::string& run_dir, const std::string& which = 
 struct Int8DeployCheck {
   int64_t images = 0, differing = 0;
   double libtorch_top1 = 0, engine_top1 = 0;
+  // Of the images where exactly one is right: the engine's and LibTorch's
+  // count, and McNemar's exact p-value for that split (winq/paired_comparison.hpp).
+  int64_t engine_only = 0, libtorch_only = 0;
+  double p_value = 1;
 };
 // trained_ranges: the engine takes the Winograd layers' input and V ranges
 // from the run's fake quantizers (exported with the network) instead of

@@ -24,6 +24,7 @@
 #include "winq/data.hpp"
 #include "winq/evaluate.hpp"
 #include "winq/onnx.hpp"
+#include "winq/paired_comparison.hpp"
 #include "winq/quant.hpp"
 #include "winq/calib.hpp"
 #include "winq/progress.hpp"
@@ -689,12 +690,17 @@ Int8DeployCheck check_int8_deployment(const std::string& run_dir, const std::str
   QuantEvalOptions qo;
   qo.eval.threads = nthreads;
   const EvalResult ev = evaluate_quantized(q, nullptr, d, qo).quantized;
+  std::vector<int> libtorch(static_cast<size_t>(r.images));
   int64_t ok = 0;
   for (int64_t i = 0; i < r.images; ++i) {
-    const int p = static_cast<int>(pred[i].item<int64_t>());
-    ok += p == d.labels[static_cast<size_t>(i)];
-    r.differing += p != ev.predictions[static_cast<size_t>(i)];
+    libtorch[static_cast<size_t>(i)] = static_cast<int>(pred[i].item<int64_t>());
+    ok += libtorch[static_cast<size_t>(i)] == d.labels[static_cast<size_t>(i)];
   }
+  const PairedComparison pc = compare_predictions(ev.predictions, libtorch, d.labels);
+  r.differing = pc.differing;
+  r.engine_only = pc.a_only;
+  r.libtorch_only = pc.b_only;
+  r.p_value = pc.p_value;
   r.libtorch_top1 = 100.0 * static_cast<double>(ok) / static_cast<double>(std::max<int64_t>(1, r.images));
   r.engine_top1 = ev.top1();
   return r;

@@ -8,8 +8,10 @@
 #include "common.hpp"
 #include "winq/cpu.hpp"
 #include "winq/winograd.hpp"
+#include "winq/data.hpp"
 #include "winq/evaluate.hpp"
 #include "winq/onnx.hpp"
+#include "winq/paired_comparison.hpp"
 #include "winq/quant.hpp"
 #include "winq/runtime.hpp"
 #include "winq/report.hpp"
@@ -30,7 +32,47 @@ struct EvalArgs {
   std::string winograd = "off";
   bool winograd_1d = false;
   std::string report;
+  std::string save_predictions, paired;
 };
+
+// --save-predictions: the predicted class of every image, int32 [N], in order.
+// --paired: another evaluation's saved predictions on the same images; the
+// images where exactly one of the two is right, and McNemar's exact p-value
+// (is the accuracy difference more than which borderline images flip?).
+Tensor load_paired(const EvalArgs& a, int64_t images) {
+  const Tensor o = load_npy(a.paired);
+  if (o.shape().size() != 1 || o.dim(0) != images || (o.dtype() != DataType::s32 && o.dtype() != DataType::s64))
+    throw Error(fmt::format("--paired {}: expected the integer predictions of {} images (winq eval "
+                            "--save-predictions on the same --data and --images)",
+                            a.paired, images));
+  return o;
+}
+
+nlohmann::json predictions_io(const EvalArgs& a, const EvalResult& r, const Dataset& d, bool print) {
+  if (!a.save_predictions.empty()) {
+    Tensor t(DataType::s32, {r.images});
+    std::copy(r.predictions.begin(), r.predictions.end(), t.data<int32_t>());
+    save_npy(a.save_predictions, t);
+    std::cerr << "wrote " << a.save_predictions << "\n";
+  }
+  if (a.paired.empty()) return nullptr;
+  const Tensor o = load_paired(a, r.images);
+  std::vector<int> other(static_cast<size_t>(r.images));
+  for (int64_t i = 0; i < r.images; ++i)
+    other[static_cast<size_t>(i)] = o.dtype() == DataType::s32 ? o.data<int32_t>()[i]
+                                                               : static_cast<int>(o.data<int64_t>()[i]);
+  const PairedComparison c = compare_predictions(r.predictions, other, d.labels);
+  const double other_top1 = r.top1() - c.difference_points();
+  if (print)
+    std::cout << fmt::format(
+        "paired with {} (top-1 {:.2f}%): {:+.2f} points; {} prediction(s) differ, right on one side only: this "
+        "model {}, the other {}; McNemar exact p = {:.3g}{}\n",
+        a.paired, other_top1, c.difference_points(), c.differing, c.a_only, c.b_only, c.p_value,
+        c.p_value < 0.05 ? " (a real difference at the 5% level)" : " (within the luck of borderline images)");
+  return {{"predictions", a.paired}, {"top1", other_top1}, {"difference_points", c.difference_points()},
+          {"differing", c.differing}, {"this_only_correct", c.a_only}, {"other_only_correct", c.b_only},
+          {"mcnemar_p", c.p_value}};
+}
 
 // --report: the accuracy summary, and with a float reference the error of
 // every quantized tensor (which layer breaks?).
@@ -82,6 +124,7 @@ void eval_quantized(const EvalArgs& a, const Graph& g, const Dataset& d, const E
                         {"top1", r.quantized.top1()}, {"top5", r.quantized.top5()},
                         {"images_per_second", r.quantized.images_per_second()}, {"threads", opt.threads},
                         {"preprocess", to_string(pp)}};
+    if (const auto p = predictions_io(a, r.quantized, d, false); !p.is_null()) j["paired"] = p;
     if (with_ref) {
       j["reference"] = {{"model", a.reference}, {"top1", r.reference.top1()}, {"top5", r.reference.top5()}};
       j["top1_drop"] = r.reference.top1() - r.quantized.top1();
@@ -107,6 +150,7 @@ void eval_quantized(const EvalArgs& a, const Graph& g, const Dataset& d, const E
     std::cout << fmt::format("float top-1 {:.2f}%  (drop {:+.2f} points, same class on {:.2f}% of images)\n",
                              r.reference.top1(), r.quantized.top1() - r.reference.top1(), 100 * r.agreement);
   std::cout << fmt::format("throughput  {:.0f} images/s\n", r.quantized.images_per_second());
+  predictions_io(a, r.quantized, d, true);
 }
 }  // namespace
 
@@ -133,11 +177,17 @@ void add_eval(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--winograd-1d", a.winograd_1d,
                 "float models: with --winograd F2|F4|F6, the 1-D variant F(m×1,3×3) (Winograd along rows only)");
+  cmd->add_option("--save-predictions", a.save_predictions,
+                  "also write the predicted class of every image as int32 .npy (for --paired)");
+  cmd->add_option("--paired", a.paired,
+                  "predictions saved by another winq eval --save-predictions on the same images: the images only "
+                  "one of the two gets right, and McNemar's exact p-value for the difference");
   cmd->callback([] {
     Graph g = load_onnx(a.model);
     RawImages raw = read_images(a.data, a.images);
     Preprocess pp = preprocess_for(g, raw, a.preprocess);
     Dataset d = preprocess(raw, pp);
+    if (!a.paired.empty()) load_paired(a, d.size());  // a wrong file fails before the evaluation, not after
     EvalOptions opt;
     opt.batch = a.batch;
     opt.threads = a.threads ? a.threads : default_threads();
@@ -165,11 +215,13 @@ void add_eval(CLI::App& app) {
       eval_report(a, d, r, nullptr, 0, nullptr,
                   tile ? fmt::format("float Winograd F({},3)", tile) : std::string("float reference"), false);
     if (a.json) {
-      print_json({{"model", a.model}, {"data", d.source}, {"images", r.images}, {"engine", "float"},
-                  {"top1", r.top1()}, {"top5", r.top5()}, {"images_per_second", r.images_per_second()},
-                  {"threads", opt.threads}, {"preprocess", to_string(pp)},
-                  {"winograd", a.winograd}, {"winograd_1d", a.winograd_1d},
-                  {"winograd_layers", winograd_layers}});
+      nlohmann::json j = {{"model", a.model}, {"data", d.source}, {"images", r.images}, {"engine", "float"},
+                          {"top1", r.top1()}, {"top5", r.top5()}, {"images_per_second", r.images_per_second()},
+                          {"threads", opt.threads}, {"preprocess", to_string(pp)},
+                          {"winograd", a.winograd}, {"winograd_1d", a.winograd_1d},
+                          {"winograd_layers", winograd_layers}};
+      if (const auto p = predictions_io(a, r, d, false); !p.is_null()) j["paired"] = p;
+      print_json(j);
       return;
     }
     std::cout << fmt::format("model       {}\ndata        {} ({} images)\nengine      float reference ({} threads)\n",
@@ -179,6 +231,7 @@ void add_eval(CLI::App& app) {
                                a.winograd_1d ? "×3" : "", winograd_layers);
     std::cout << fmt::format("top-1       {:.2f}%\ntop-5       {:.2f}%\nthroughput  {:.0f} images/s\n", r.top1(),
                              r.top5(), r.images_per_second());
+    predictions_io(a, r, d, true);
   });
 }
 

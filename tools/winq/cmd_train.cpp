@@ -233,12 +233,16 @@ void add_export_run(CLI::App& app) {
     if (check_int8) {
       const Int8DeployCheck c = check_int8_deployment(run, which, 0, trained_ranges);
       j["check_int8"] = {{"trained_ranges", trained_ranges}, {"images", c.images}, {"libtorch_fake_quant_top1", c.libtorch_top1},
-                         {"engine_top1", c.engine_top1}, {"differing", c.differing}};
+                         {"engine_top1", c.engine_top1}, {"differing", c.differing},
+                         {"engine_only_correct", c.engine_only}, {"libtorch_only_correct", c.libtorch_only},
+                         {"mcnemar_p", c.p_value}};
       if (!json)
         std::cout << fmt::format("test images {}: LibTorch fake-quantized top-1 {:.2f}%, winq int8 engine {:.2f}% "
-                                 "({:+.2f} points), {} prediction(s) differ\n",
+                                 "({:+.2f} points), {} prediction(s) differ\n"
+                                 "  right on one side only: engine {}, LibTorch {} (McNemar exact p = {:.3g}; "
+                                 "below 0.05 the two differ by more than which borderline images flip)\n",
                                  c.images, c.libtorch_top1, c.engine_top1, c.engine_top1 - c.libtorch_top1,
-                                 c.differing);
+                                 c.differing, c.engine_only, c.libtorch_only, c.p_value);
     }
     if (json) std::cout << j.dump(2) << "\n";
   });
