@@ -275,37 +275,42 @@ void qwinograd_1d_run(RunContext& c) {
         }
     });
     parallel_for(blocks, c.threads, [&](int64_t b0, int64_t e0) {
-      std::vector<uint8_t> vb(static_cast<size_t>(n * K4p * Tb_max * 4));
+      // V of rows_per_block + 2 padded rows: kernel row ky of output row oy
+      // reads transformed row oy + ky, so each row is transformed once and
+      // the GEMM reads it three times through row_off (rows may overlap).
+      std::vector<uint8_t> vb(static_cast<size_t>(n * K4 * (rows_per_block + 2) * TW * 4));
       std::vector<int32_t> P(static_cast<size_t>(n * M * Tb_max));
-      std::vector<float> acc(static_cast<size_t>(rows_per_block * TWp + Tb_max)), z(static_cast<size_t>(n * Tb_max));
+      std::vector<float> acc(static_cast<size_t>((rows_per_block + 2) * TWp + Tb_max)), z(static_cast<size_t>(n * Tb_max));
+      std::vector<int64_t> row_off(static_cast<size_t>(K4p));
       for (int64_t blk = b0; blk < e0; ++blk) {
         const int64_t r0 = blk * rows_per_block, r1 = std::min(OH, r0 + rows_per_block), Tb = (r1 - r0) * TW;
-        const int64_t comp_stride = K4p * Tb * 4, len = (r1 - r0) * TWp;
-        for (int ky = 0; ky < 3; ++ky)
-          for (int64_t ch = 0; ch < 4 * K4; ++ch) {
-            uint8_t* dst = vb.data() + (ky * K4 + ch / 4) * Tb * 4 + ch % 4;
-            for (int j = 0; j < n; ++j) {
-              std::fill_n(acc.data(), len, 0.0f);
-              for (int i = 0; i < n; ++i) {
-                const float coef = btf[j * n + i];
-                if (coef == 0.0f) continue;
-                const float* src_i = dph.data() + ((ch * m + i % m) * Hp + r0 + ky) * TWp + i / m;
-                for (int64_t q = 0; q < len; ++q) acc[q] += coef * src_i[q];
-              }
-              // Channels of the last word past C are zero: any factor.
-              const float vs = input_scale(vscale, n, C, j, std::min(ch, C - 1)), lo = vlo[j], hi = vhi[j],
-                          off = static_cast<float>(voff[j]);
-              for (int64_t q = 0; q < len; ++q) acc[q] = round_clamped(acc[q] * vs, lo, hi) + off;
-              // Byte stores alias everything: locals keep the loop bounds in registers.
-              uint8_t* __restrict dj = dst + j * comp_stride;
-              const float* __restrict a = acc.data();
-              const int64_t rows = r1 - r0, tw = TW, twp = TWp;
-              for (int64_t oy = 0; oy < rows; ++oy)
-                for (int64_t t = 0; t < tw; ++t)
-                  dj[(oy * tw + t) * 4] = static_cast<uint8_t>(static_cast<int32_t>(a[oy * twp + t]));
+        const int64_t rows_v = r1 - r0 + 2, Tv = rows_v * TW;  // the block's transformed rows
+        const int64_t comp_stride = K4 * Tv * 4, len = rows_v * TWp;
+        for (int64_t ch = 0; ch < 4 * K4; ++ch) {
+          uint8_t* dst = vb.data() + (ch / 4) * Tv * 4 + ch % 4;
+          for (int j = 0; j < n; ++j) {
+            std::fill_n(acc.data(), len, 0.0f);
+            for (int i = 0; i < n; ++i) {
+              const float coef = btf[j * n + i];
+              if (coef == 0.0f) continue;
+              const float* src_i = dph.data() + ((ch * m + i % m) * Hp + r0) * TWp + i / m;
+              for (int64_t q = 0; q < len; ++q) acc[q] += coef * src_i[q];
             }
+            // Channels of the last word past C are zero: any factor.
+            const float vs = input_scale(vscale, n, C, j, std::min(ch, C - 1)), lo = vlo[j], hi = vhi[j],
+                        off = static_cast<float>(voff[j]);
+            for (int64_t q = 0; q < len; ++q) acc[q] = round_clamped(acc[q] * vs, lo, hi) + off;
+            // Byte stores alias everything: locals keep the loop bounds in registers.
+            uint8_t* __restrict dj = dst + j * comp_stride;
+            const float* __restrict a = acc.data();
+            const int64_t rows = rows_v, tw = TW, twp = TWp;
+            for (int64_t oy = 0; oy < rows; ++oy)
+              for (int64_t t = 0; t < tw; ++t)
+                dj[(oy * tw + t) * 4] = static_cast<uint8_t>(static_cast<int32_t>(a[oy * twp + t]));
           }
-        const std::vector<int64_t> row_off = kernels::dense_row_offsets(K4p, Tb);
+        }
+        for (int ky = 0; ky < 3; ++ky)
+          for (int64_t w = 0; w < K4; ++w) row_off[static_cast<size_t>(ky * K4 + w)] = (w * Tv + ky * TW) * 4;
         for (int j = 0; j < n; ++j)
           kt.qgemm_k4(M, Tb, K4p, packed->raw() + j * comp_bytes, vb.data() + j * comp_stride, row_off.data(),
                       P.data() + j * M * Tb, Tb);
