@@ -48,6 +48,7 @@ struct WinoInputArgs {
   const int32_t* v_off = nullptr;  // n²: 0 or 128, with v_lo + v_off ≥ 0 and v_hi + v_off ≤ 255
   bool x_signed = false;           // input bytes are int8 (else uint8)
   int32_t x_zp = 0;
+  bool one_d = false;              // F(m×1, 3×3): tiles of 1 row × n columns (below)
 };
 
 // xp: the padded input plane of 4-channel words (byte j of a word = channel j),
@@ -61,6 +62,10 @@ struct WinoInputArgs {
 #define WINQ_WINO_INPUT_ARGS                                                                                 \
   const WinoInputArgs &p, const uint8_t *xp, int64_t ws, int64_t tiles, int64_t tile_rows, uint8_t *dst, \
       int64_t comp_stride
+// one_d: the row transform of F(m×1, 3×3). Tile row tr is input row tr (rows
+// 1 apart, no overlap); component s of a tile is V_s = Σ_j B'ᵀ[s][j]·d[j] over
+// its n columns, requantized as above with v_scale[4s + c], v_lo[s], v_hi[s],
+// v_off[s] (n components, stored at dst + s·comp_stride).
 using WinoInputFn = void (*)(WINQ_WINO_INPUT_ARGS);
 void wino_input_rows__ref(WINQ_WINO_INPUT_ARGS);
 void wino_input_rows__avx512(WINQ_WINO_INPUT_ARGS);
@@ -71,6 +76,7 @@ struct WinoOutputArgs {
   const float* at = nullptr;  // m×n
   int32_t y_zp = 0, qmin = 0, qmax = 255;
   bool y_unsigned = true;
+  bool one_d = false;  // F(m×1, 3×3) (below)
 };
 
 // P: component 0's products of this output channel for the first tile (int32),
@@ -84,6 +90,10 @@ struct WinoOutputArgs {
 #define WINQ_WINO_OUTPUT_ARGS                                                                              \
   const WinoOutputArgs &p, const int32_t *P, int64_t comp_stride, const int32_t *corr, const float *z_scale, \
       int64_t coef_stride, float bias, int64_t tiles, int64_t tile_rows, uint8_t *y, int64_t OW, int64_t rows
+// one_d: n components per tile; tile row tr writes output row tr (tile_rows ≤
+// rows), each tile m columns of it, for any Aᵀ term by term:
+//   Y[s] = bias + Σ_j Aᵀ[s][j] · z[j]   (j ascending, zero terms skipped)
+//   y    = clamp(nearbyint(Y) + y_zp, qmin, qmax)
 using WinoOutputFn = void (*)(WINQ_WINO_OUTPUT_ARGS);
 void wino_output_rows__ref(WINQ_WINO_OUTPUT_ARGS);
 void wino_output_rows__avx512(WINQ_WINO_OUTPUT_ARGS);

@@ -1,6 +1,6 @@
 // The int8 Winograd tile transforms: the AVX-512 and AVX2 variants of
 // wino_input_rows / wino_output_rows against the definitions (__ref) at tolerance 0, for
-// F(2,3), F(4,3), F(6,3): random transforms with zero entries, signed and
+// F(2,3), F(4,3), F(6,3) and their 1-D variants F(m×1, 3×3): random transforms with zero entries, signed and
 // unsigned inputs and outputs, zero points, rounding ties (scales of 1/2 and
 // 1/4), clamping, partial groups of tiles, partial last tiles and rows. Whole
 // buffers are compared, so a write outside the described region also fails.
@@ -55,6 +55,41 @@ kernels::WinoInputArgs input_args(int m, const std::vector<float>& bt, const std
   return p;
 }
 
+// Per component: signed (−127 … 127, stored + 128) or unsigned (0 … 255)
+// bounds, and a factor per component and channel of the word, 2^−min_exp …
+// 2^−(min_exp + spread − 1) times 1 … 1000, or on every fourth trial a
+// rounding tie (1/2, 1/4, 1).
+void random_components(int count, int trial, int min_exp, int spread, std::mt19937& rng, std::vector<float>& vs,
+                       std::vector<float>& lo, std::vector<float>& hi, std::vector<int32_t>& off) {
+  vs.assign(static_cast<size_t>(4 * count), 0.0f);
+  lo.assign(static_cast<size_t>(count), 0.0f);
+  hi = lo;
+  off.assign(static_cast<size_t>(count), 0);
+  for (int k = 0; k < count; ++k) {
+    const bool u = rng() % 2;
+    lo[k] = u ? 0.0f : -127.0f;
+    hi[k] = u ? 255.0f : 127.0f;
+    off[k] = u ? 0 : 128;
+    const float ties[] = {0.5f, 0.25f, 1.0f};
+    for (int ch = 0; ch < 4; ++ch)
+      vs[4 * k + ch] = trial % 4 == 0 ? ties[rng() % 3]
+                                      : std::ldexp(static_cast<float>(1 + rng() % 1000), -min_exp - static_cast<int>(rng() % spread));
+  }
+}
+
+// Products, corrections and factors for an output transform: small products
+// at factor 1/2 (exact .5 results) on every fourth trial, int32's extremes on
+// every seventh, factors 2^−min_exp … 2^−(min_exp + 3) times 1 … 1000.
+void random_products(int trial, int min_exp, std::mt19937& rng, std::vector<int32_t>& P, std::vector<int32_t>& corr,
+                     std::vector<float>& zs) {
+  const bool ties = trial % 4 == 0;
+  for (auto& v : P)
+    v = trial % 7 == 0 ? (rng() % 2 ? INT32_MAX : INT32_MIN)
+                       : ties ? static_cast<int32_t>(rng() % 9) - 4 : static_cast<int32_t>(rng() % 2000001) - 1000000;
+  for (auto& v : corr) v = ties ? 0 : static_cast<int32_t>(rng() % 200001) - 100000;
+  for (auto& v : zs) v = ties ? 0.5f : std::ldexp(static_cast<float>(1 + rng() % 1000), -min_exp - static_cast<int>(rng() % 4));
+}
+
 struct Variant {
   const char* name;
   Isa isa;
@@ -103,18 +138,9 @@ TEST(WinogradInt8, InputTransformSimdEqualsTheDefinition) {
     if (trial % 2) default_transforms(m, bt, unused);
     // A factor per component and channel of the word (a wrong lane order or
     // channel offset in a kernel picks another channel's factor).
-    std::vector<float> vs(4 * nn), lo(nn), hi(nn);
-    std::vector<int32_t> off(nn);
-    for (int k = 0; k < nn; ++k) {
-      const bool u = rng() % 2;
-      lo[k] = u ? 0.0f : -127.0f;
-      hi[k] = u ? 255.0f : 127.0f;
-      off[k] = u ? 0 : 128;
-      const float ties[] = {0.5f, 0.25f, 1.0f};
-      for (int ch = 0; ch < 4; ++ch)
-        vs[4 * k + ch] = trial % 4 == 0 ? ties[rng() % 3]
-                                        : std::ldexp(static_cast<float>(1 + rng() % 1000), -17 - static_cast<int>(rng() % 6));
-    }
+    std::vector<float> vs, lo, hi;
+    std::vector<int32_t> off;
+    random_components(nn, trial, 17, 6, rng, vs, lo, hi, off);
     kernels::WinoInputArgs p = input_args(m, bt, vs, lo, hi, off);
     p.x_signed = rng() % 2;
     p.x_zp = p.x_signed ? static_cast<int32_t>(rng() % 256) - 128 : static_cast<int32_t>(rng() % 256);
@@ -250,12 +276,7 @@ TEST(WinogradInt8, OutputTransformSimdEqualsTheDefinition) {
                   comp_stride = tiles * tile_rows + rng() % 5;
     std::vector<int32_t> P(static_cast<size_t>(nn * comp_stride)), corr(static_cast<size_t>(nn * coef_stride));
     std::vector<float> zs(static_cast<size_t>(nn * coef_stride));
-    const bool ties = trial % 4 == 0;  // small products at scale 1/2: exact .5 results
-    for (auto& v : P)
-      v = trial % 7 == 0 ? (rng() % 2 ? INT32_MAX : INT32_MIN)
-                         : ties ? static_cast<int32_t>(rng() % 9) - 4 : static_cast<int32_t>(rng() % 2000001) - 1000000;
-    for (auto& v : corr) v = ties ? 0 : static_cast<int32_t>(rng() % 200001) - 100000;
-    for (auto& v : zs) v = ties ? 0.5f : std::ldexp(static_cast<float>(1 + rng() % 1000), -32 - static_cast<int>(rng() % 4));
+    random_products(trial, 32, rng, P, corr, zs);
     kernels::WinoOutputArgs p;
     p.m = m;
     p.at = at.data();
@@ -281,5 +302,132 @@ TEST(WinogradInt8, OutputTransformSimdEqualsTheDefinition) {
     }
   }
   EXPECT_GT(inside, total / 2) << "most results must be rounded, not clamped";
+  }
+}
+
+// F(m×1, 3×3) (one_d): the definitions checked against the row transform
+// computed independently, then the SIMD variants against the definitions.
+TEST(WinogradInt8, OneDimensionalDefinitionsAreTheRowTransform) {
+  std::mt19937 rng(4343);
+  for (int m : {2, 4, 6}) {
+    SCOPED_TRACE(testing::Message() << "F(" << m << "x1)");
+    const int n = m + 2;
+    std::vector<float> bt, at;
+    default_transforms(m, bt, at);
+    // Input: 5 tiles on each of 3 rows, factor 1 (the bytes are V itself):
+    // x ∈ {0, 1, 2} with x_zp = 1 gives |V| ≤ 50 (F6's largest row sum), no clamp.
+    const int64_t tiles = 5, rows = 3, ws = tiles * m + 2 + 40;
+    std::vector<uint8_t> xp(static_cast<size_t>(rows * ws * 4 + 256));
+    for (auto& b : xp) b = static_cast<uint8_t>(rng() % 3);
+    std::vector<float> vs(4 * n, 1.0f), lo(n, -127.0f), hi(n, 127.0f);
+    std::vector<int32_t> off(n, 128);
+    kernels::WinoInputArgs ip = input_args(m, bt, vs, lo, hi, off);
+    ip.one_d = true;
+    ip.x_zp = 1;
+    const int64_t comp_stride = 4 * tiles * rows;
+    std::vector<uint8_t> v(static_cast<size_t>(n * comp_stride));
+    kernels::wino_input_rows__ref(ip, xp.data(), ws, tiles, rows, v.data(), comp_stride);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t t = 0; t < tiles; ++t)
+        for (int ch = 0; ch < 4; ++ch)
+          for (int s = 0; s < n; ++s) {
+            int64_t want = 0;
+            for (int j = 0; j < n; ++j)
+              want += static_cast<int64_t>(bt[s * n + j]) * (xp[(r * ws + t * m + j) * 4 + ch] - 1);
+            want = std::clamp<int64_t>(want, -127, 127);
+            ASSERT_EQ(v[s * comp_stride + (r * tiles + t) * 4 + ch] - 128, want) << "row " << r << " tile " << t << " s " << s;
+          }
+    // Output: Y[s] = bias + Σ_j Aᵀ[s][j]·(P_j − corr_j)·z_scale, in double on
+    // values where every float step is exact; tile row r is output row r.
+    const int64_t OW = tiles * m - 1;
+    std::vector<int32_t> P(static_cast<size_t>(n * tiles * rows)), corr(n);
+    std::vector<float> zs(n, 0.25f);
+    for (auto& p : P) p = static_cast<int32_t>(rng() % 41) - 20;
+    for (auto& c : corr) c = static_cast<int32_t>(rng() % 11) - 5;
+    kernels::WinoOutputArgs op;
+    op.m = m;
+    op.at = at.data();
+    op.one_d = true;
+    op.y_unsigned = false;
+    op.qmin = -128;
+    op.qmax = 127;
+    op.y_zp = 3;
+    const float bias = 1.5f;
+    std::vector<uint8_t> y(static_cast<size_t>(rows * OW + 16), 0x5A);
+    kernels::wino_output_rows__ref(op, P.data(), tiles * rows, corr.data(), zs.data(), 1, bias, tiles, rows, y.data(), OW, rows);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t t = 0; t < tiles; ++t)
+        for (int s = 0; s < m && t * m + s < OW; ++s) {
+          double Y = bias;
+          for (int j = 0; j < n; ++j) Y += double{at[s * n + j]} * ((P[j * tiles * rows + r * tiles + t] - corr[j]) * 0.25);
+          const double want = std::clamp(std::nearbyint(Y) + 3, -128.0, 127.0);
+          ASSERT_EQ(static_cast<int8_t>(y[r * OW + t * m + s]), want) << "row " << r << " tile " << t << " s " << s;
+        }
+    EXPECT_EQ(y[rows * OW], 0x5A) << "nothing past the last row";
+  }
+}
+
+TEST(WinogradInt8, OneDimensionalSimdEqualsTheDefinition) {
+  const auto variants = runnable_variants();
+  if (variants.empty()) GTEST_SKIP() << "this CPU has neither AVX-512 nor AVX2";
+  for (const Variant& var : variants) {
+    SCOPED_TRACE(var.name);
+    std::mt19937 rng(4444);
+    int64_t inside = 0, total = 0;
+    const float coefs[] = {0.0f, 1.0f, -1.0f, 2.0f, -2.0f, 0.5f, -0.5f, 8.0f, 0.03125f, -32.0f};
+    for (int trial = 0; trial < 300; ++trial) {
+      SCOPED_TRACE(testing::Message() << "trial " << trial << " (seed 4444)");
+      const int m = 2 + 2 * (trial % 3), n = m + 2;
+      std::vector<float> bt = random_bt(n, rng), at(static_cast<size_t>(m * n));
+      for (auto& v : at) v = coefs[rng() % 10];
+      if (trial % 2) default_transforms(m, bt, at);
+      // Input: rows 1 apart, odd and even tiles per row, a factor per component and channel.
+      std::vector<float> vs, lo, hi;
+      std::vector<int32_t> off;
+      random_components(n, trial, 13, 4, rng, vs, lo, hi, off);
+      kernels::WinoInputArgs ip = input_args(m, bt, vs, lo, hi, off);
+      ip.one_d = true;
+      ip.x_signed = rng() % 2;
+      ip.x_zp = (trial / 3) % 3 == 1 ? 0 : ip.x_signed ? static_cast<int32_t>(rng() % 256) - 128 : static_cast<int32_t>(rng() % 256);
+      const int64_t tiles = 1 + rng() % 13, rows = 1 + rng() % 4, ws = m * ((tiles + 3) / 4) * 4 + 32 + rng() % 3;
+      std::vector<uint8_t> xp(static_cast<size_t>(rows * ws * 4));
+      for (auto& b : xp) b = trial % 5 == 0 ? (rng() % 2 ? 0x80 : 0x7F) : static_cast<uint8_t>(rng());
+      const int64_t cs = 4 * tiles * rows + 8 + rng() % 8;
+      std::vector<uint8_t> vref(static_cast<size_t>(n * cs), 0xA5), vgot = vref;
+      kernels::wino_input_rows__ref(ip, xp.data(), ws, tiles, rows, vref.data(), cs);
+      var.input(ip, xp.data(), ws, tiles, rows, vgot.data(), cs);
+      ASSERT_EQ(vgot, vref) << "input m=" << m << " tiles=" << tiles << " rows=" << rows;
+      // Output: vectors of 16 tiles across rows; the last call may write fewer rows than it has tiles for.
+      const int64_t otiles = 1 + rng() % 40, orows = 1 + rng() % 5, out_rows = orows - static_cast<int64_t>(rng() % 2 && orows > 1),
+                    coef_stride = 1 + rng() % 3, comp_stride = otiles * orows + rng() % 5;
+      std::vector<int32_t> P(static_cast<size_t>(n * comp_stride)), corr(static_cast<size_t>(n * coef_stride));
+      std::vector<float> zs(static_cast<size_t>(n * coef_stride));
+      random_products(trial, 26, rng, P, corr, zs);
+      kernels::WinoOutputArgs op;
+      op.m = m;
+      op.at = at.data();
+      op.one_d = true;
+      op.y_unsigned = rng() % 2;
+      op.y_zp = op.y_unsigned ? static_cast<int32_t>(rng() % 256) : static_cast<int32_t>(rng() % 256) - 128;
+      op.qmin = op.y_unsigned ? 0 : -128;
+      op.qmax = op.y_unsigned ? 255 : 127;
+      if (trial % 3 == 0) op.qmin += 7, op.qmax -= 11;
+      const float bias = trial % 4 == 0 ? 0.5f : static_cast<float>(static_cast<int>(rng() % 2001) - 1000) / 7.0f;
+      const int64_t OW = otiles * m - static_cast<int64_t>(rng() % m);
+      std::vector<uint8_t> yref(static_cast<size_t>(orows * OW + 64), 0x5A), ygot = yref;
+      kernels::wino_output_rows__ref(op, P.data(), comp_stride, corr.data(), zs.data(), coef_stride, bias, otiles, orows,
+                                     yref.data(), OW, out_rows);
+      var.output(op, P.data(), comp_stride, corr.data(), zs.data(), coef_stride, bias, otiles, orows, ygot.data(), OW,
+                 out_rows);
+      ASSERT_EQ(ygot, yref) << "output m=" << m << " tiles=" << otiles << " rows=" << orows << " written=" << out_rows
+                            << " OW=" << OW;
+      for (int64_t i = 0; i < out_rows * OW; ++i, ++total) {
+        const int v = op.y_unsigned ? yref[i] : static_cast<int8_t>(yref[i]);
+        inside += v > op.qmin && v < op.qmax;
+      }
+      for (int64_t i = out_rows * OW; i < static_cast<int64_t>(yref.size()); ++i)
+        ASSERT_EQ(yref[i], 0x5A) << "the definition wrote past its rows";
+    }
+    EXPECT_GT(inside, total / 2) << "most results must be rounded, not clamped";
   }
 }

@@ -7,7 +7,51 @@
 
 namespace winq::kernels {
 
+namespace {
+
+void input_rows_1d(WINQ_WINO_INPUT_ARGS) {
+  const int n = p.m + 2;
+  for (int64_t lt = 0; lt < tiles * tile_rows; ++lt)
+    for (int ch = 0; ch < 4; ++ch) {
+      const int64_t tr = lt / tiles, tile = lt % tiles;
+      for (int s = 0; s < n; ++s) {
+        int64_t v = 0;
+        for (int j = 0; j < n; ++j) {
+          const uint8_t b = xp[(tr * ws + tile * p.m + j) * 4 + ch];
+          v += static_cast<int64_t>(p.bt[s * n + j]) * ((p.x_signed ? int64_t{static_cast<int8_t>(b)} : int64_t{b}) - p.x_zp);
+        }
+        const float q = std::nearbyint(static_cast<float>(v) * p.v_scale[4 * s + ch]);
+        const float c = std::min(std::max(q, p.v_lo[s]), p.v_hi[s]);
+        dst[s * comp_stride + lt * 4 + ch] = static_cast<uint8_t>(static_cast<int32_t>(c) + p.v_off[s]);
+      }
+    }
+}
+
+void output_rows_1d(WINQ_WINO_OUTPUT_ARGS) {
+  const int m = p.m, n = m + 2;
+  for (int64_t lt = 0; lt < tiles * tile_rows; ++lt) {
+    const int64_t tr = lt / tiles, tile = lt % tiles;
+    if (tr >= rows) break;
+    float z[8];
+    for (int j = 0; j < n; ++j) {
+      const auto diff = static_cast<uint32_t>(P[j * comp_stride + lt]) - static_cast<uint32_t>(corr[j * coef_stride]);
+      z[j] = static_cast<float>(static_cast<int32_t>(diff)) * z_scale[j * coef_stride];
+    }
+    for (int s = 0; s < m && tile * m + s < OW; ++s) {
+      float acc = bias;
+      for (int j = 0; j < n; ++j)
+        if (p.at[s * n + j] != 0.0f) acc = acc + p.at[s * n + j] * z[j];
+      const auto v = static_cast<int32_t>(std::clamp(std::nearbyint(acc) + static_cast<float>(p.y_zp),
+                                                     static_cast<float>(p.qmin), static_cast<float>(p.qmax)));
+      y[tr * OW + tile * m + s] = static_cast<uint8_t>(p.y_unsigned ? v : static_cast<int32_t>(static_cast<int8_t>(v)));
+    }
+  }
+}
+
+}  // namespace
+
 void wino_input_rows__ref(WINQ_WINO_INPUT_ARGS) {
+  if (p.one_d) return input_rows_1d(p, xp, ws, tiles, tile_rows, dst, comp_stride);
   const int n = p.m + 2;
   int64_t d[64], t[64];
   for (int64_t lt = 0; lt < tiles * tile_rows; ++lt)
@@ -66,6 +110,7 @@ void default_at_pass(int m, const float* x, int stride, float* o) {
 }  // namespace
 
 void wino_output_rows__ref(WINQ_WINO_OUTPUT_ARGS) {
+  if (p.one_d) return output_rows_1d(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, tile_rows, y, OW, rows);
   const int m = p.m, n = m + 2;
   const bool shared = wino_default::same(p.at, m == 2   ? wino_default::Default<2>::at
                                                : m == 4 ? wino_default::Default<4>::at

@@ -240,9 +240,14 @@ struct Output {
 
 }  // namespace
 
-void wino_input_rows__avx2(WINQ_WINO_INPUT_ARGS) { dispatch_input<Input>(p, xp, ws, tiles, tile_rows, dst, comp_stride); }
+// F(m×1, 3×3) has no AVX2 kernels yet: the definition.
+void wino_input_rows__avx2(WINQ_WINO_INPUT_ARGS) {
+  if (p.one_d) return wino_input_rows__ref(p, xp, ws, tiles, tile_rows, dst, comp_stride);
+  dispatch_input<Input>(p, xp, ws, tiles, tile_rows, dst, comp_stride);
+}
 
 void wino_output_rows__avx2(WINQ_WINO_OUTPUT_ARGS) {
+  if (p.one_d) return wino_output_rows__ref(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, tile_rows, y, OW, rows);
   dispatch_output<Output>(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, tile_rows, y, OW, rows);
 }
 

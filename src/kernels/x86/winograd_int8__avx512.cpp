@@ -74,42 +74,79 @@ struct RowTables {
 template <int m, bool x_signed>
 constexpr RowTables<m, x_signed> kRows;
 
+// d[j] = x − x_zp at column j of 4 tiles × 4 channels, from the row of words
+// at `row` (tile q's first word at m·q).
+template <int m, bool x_signed, bool x_zp>
+struct RowLoader {
+  __m512i near_idx, far_idx, widen[4];
+  __m512 zp;
+  explicit RowLoader(int32_t zero_point)
+      : near_idx(_mm512_load_si512(kRows<m, x_signed>.near)), far_idx(_mm512_load_si512(kRows<m, x_signed>.far)),
+        zp(_mm512_set1_ps(static_cast<float>(zero_point))) {
+    for (int j = 0; j < 4; ++j) widen[j] = _mm512_load_si512(kRows<m, x_signed>.widen[j]);
+  }
+  [[gnu::always_inline]] void load(const uint8_t* row, __m512 (&d)[m + 2]) const {
+    const __m512i lo = _mm512_loadu_si512(row), hi = _mm512_loadu_si512(row + 64);
+    const __m512i near = _mm512_permutex2var_epi32(lo, near_idx, hi);
+    const __m512i far = m + 2 > 4 ? _mm512_permutex2var_epi32(lo, far_idx, hi) : near;
+#pragma GCC unroll 8
+    for (int j = 0; j < m + 2; ++j) {
+      __m512i v = _mm512_shuffle_epi8(j < 4 ? near : far, widen[j % 4]);
+      if constexpr (x_signed) v = _mm512_srai_epi32(v, 24);
+      d[j] = x_zp ? _mm512_sub_ps(_mm512_cvtepi32_ps(v), zp) : _mm512_cvtepi32_ps(v);
+    }
+  }
+};
+
+// Input, 4 tiles × 4 channels per vector. 2-D: the row pass over the n
+// rows of a tile, then the column pass. F(m×1, 3×3) (one_d): the row pass
+// alone, one input row per tile row, t[s] requantized straight to component s.
 template <int m, bool kDefault>
 struct Input {
   template <bool x_signed, bool x_zp>
   static void run(WINQ_WINO_INPUT_ARGS) {
+    if (p.one_d) body<x_signed, x_zp, true>(p, xp, ws, tiles, tile_rows, dst, comp_stride);
+    else body<x_signed, x_zp, false>(p, xp, ws, tiles, tile_rows, dst, comp_stride);
+  }
+
+  template <bool x_signed, bool x_zp, bool kOneD>
+  static void body(WINQ_WINO_INPUT_ARGS) {
     constexpr int n = m + 2;
-    const __m512i near_idx = _mm512_load_si512(kRows<m, x_signed>.near), far_idx = _mm512_load_si512(kRows<m, x_signed>.far);
-    __m512i widen[4];
-    for (int j = 0; j < 4; ++j) widen[j] = _mm512_load_si512(kRows<m, x_signed>.widen[j]);
-    const __m512 zp = _mm512_set1_ps(static_cast<float>(p.x_zp));
+    const RowLoader<m, x_signed, x_zp> loader(p.x_zp);
     const float* bt = kDefault ? Default<m>::bt : p.bt;
     // The per-component constants as locals: the byte stores below may alias
     // p, which would make the compiler reload every pointer after each store.
     // round[k] = 2^23 + v_off[k] (requantize_component).
     const float *const v_scale = p.v_scale, *const v_lo = p.v_lo, *const v_hi = p.v_hi;
-    float round[n * n];
-    for (int k = 0; k < n * n; ++k) round[k] = 8388608.0f + static_cast<float>(p.v_off[k]);
+    constexpr int components = kOneD ? n : n * n;
+    float round[components];
+    for (int k = 0; k < components; ++k) round[k] = 8388608.0f + static_cast<float>(p.v_off[k]);
 
     const auto group = [&]<bool kTail>(const uint8_t* x_row, uint8_t* d_row, int64_t t0) [[gnu::always_inline]] {
       const __mmask16 store = kTail ? static_cast<__mmask16>((1u << (4 * (tiles - t0))) - 1) : __mmask16{0xFFFF};
+      // Component k of the 16 lanes to its plane; vpmovdb keeps the low bytes.
+      const auto put = [&](__m512 v, int k) [[gnu::always_inline]] {
+        const __m128i bytes = _mm512_cvtepi32_epi8(requantize_component<S>(v, _mm512_broadcast_f32x4(_mm_loadu_ps(v_scale + 4 * k)), v_lo[k], v_hi[k], round[k]));
+        uint8_t* const out = d_row + k * comp_stride + t0 * 4;
+        if constexpr (kTail) _mm_mask_storeu_epi8(out, store, bytes);
+        else _mm_storeu_si128(reinterpret_cast<__m128i*>(out), bytes);
+      };
+      if constexpr (kOneD) {
+        __m512 d[n], v[n];
+        loader.load(x_row + t0 * m * 4, d);
+        input_pass<S, m, kDefault>(bt, d, v);
+#pragma GCC unroll 8
+        for (int s = 0; s < n; ++s) put(v[s], s);
+        return;
+      }
       __m512 t[n][n];  // t[i][s] = Σ_j B'ᵀ[s][j] d[i][j]
 #pragma GCC unroll 8
       for (int i = 0; i < n; ++i) {
-        const uint8_t* row = x_row + (i * ws + t0 * m) * 4;
-        const __m512i lo = _mm512_loadu_si512(row), hi = _mm512_loadu_si512(row + 64);
-        const __m512i near = _mm512_permutex2var_epi32(lo, near_idx, hi);
-        const __m512i far = n > 4 ? _mm512_permutex2var_epi32(lo, far_idx, hi) : near;
         __m512 d[n];
-#pragma GCC unroll 8
-        for (int j = 0; j < n; ++j) {
-          __m512i v = _mm512_shuffle_epi8(j < 4 ? near : far, widen[j % 4]);
-          if constexpr (x_signed) v = _mm512_srai_epi32(v, 24);
-          d[j] = x_zp ? _mm512_sub_ps(_mm512_cvtepi32_ps(v), zp) : _mm512_cvtepi32_ps(v);
-        }
+        loader.load(x_row + (i * ws + t0 * m) * 4, d);
         input_pass<S, m, kDefault>(bt, d, t[i]);
       }
-      // Component k = r·n + s, column by column; vpmovdb keeps the low bytes.
+      // Component k = r·n + s, column by column.
       __m512 col[n], v[n];
 #pragma GCC unroll 8
       for (int s = 0; s < n; ++s) {
@@ -117,17 +154,11 @@ struct Input {
         for (int i = 0; i < n; ++i) col[i] = t[i][s];
         input_pass<S, m, kDefault>(bt, col, v);
 #pragma GCC unroll 8
-        for (int r = 0; r < n; ++r) {
-          const int k = r * n + s;
-          const __m128i bytes = _mm512_cvtepi32_epi8(requantize_component<S>(v[r], _mm512_broadcast_f32x4(_mm_loadu_ps(v_scale + 4 * k)), v_lo[k], v_hi[k], round[k]));
-          uint8_t* const out = d_row + k * comp_stride + t0 * 4;
-          if constexpr (kTail) _mm_mask_storeu_epi8(out, store, bytes);
-          else _mm_storeu_si128(reinterpret_cast<__m128i*>(out), bytes);
-        }
+        for (int r = 0; r < n; ++r) put(v[r], r * n + s);
       }
     };
     for (int64_t tr = 0; tr < tile_rows; ++tr) {
-      const uint8_t* const x_row = xp + tr * m * ws * 4;
+      const uint8_t* const x_row = xp + tr * (kOneD ? 1 : m) * ws * 4;  // tile rows m input rows apart, 1 for one_d
       uint8_t* const d_row = dst + tr * tiles * 4;
       int64_t t0 = 0;
       for (; t0 + 4 <= tiles; t0 += 4) group.template operator()<false>(x_row, d_row, t0);
@@ -205,20 +236,49 @@ template <int m>
 
 // Lanes are tiles taken in order across tile rows, 16 at a time, so that a
 // narrow layer (7 tiles per row) still fills its vectors; each output row of
-// a vector is then stored in one piece per tile row it covers.
+// a vector is then stored in one piece per tile row it covers. F(m×1, 3×3)
+// (one_d): a tile row is one output row, and Aᵀ goes term by term (its
+// definition; the default Aᵀ's constants still fold).
 template <int m, bool kDefault>
 struct Output {
   static void run(WINQ_WINO_OUTPUT_ARGS) {
-    constexpr int n = m + 2;
+    if (p.one_d) body<true>(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, tile_rows, y, OW, rows);
+    else body<false>(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, tile_rows, y, OW, rows);
+  }
+
+  template <bool kOneD>
+  static void body(WINQ_WINO_OUTPUT_ARGS) {
+    constexpr int n = m + 2, height = kOneD ? 1 : m;  // output rows per tile
     const float* at = kDefault ? Default<m>::at : p.at;
     const __m512 lo = _mm512_set1_ps(static_cast<float>(p.qmin - p.y_zp));
     const __m512 hi = _mm512_set1_ps(static_cast<float>(p.qmax - p.y_zp));
     const __m512i zp16 = _mm512_set1_epi16(static_cast<int16_t>(p.y_zp));
     const bool y_unsigned = p.y_unsigned;
-    const int64_t total = tiles * tile_rows;
+    const int64_t total = tiles * (kOneD && rows < tile_rows ? rows : tile_rows);
     for (int64_t t0 = 0; t0 < total; t0 += 16) {
       const int64_t count = total - t0 < 16 ? total - t0 : 16;
       const __mmask16 lanes = static_cast<__mmask16>((1u << count) - 1);
+      const int64_t tr0 = t0 / tiles, tr1 = (t0 + count - 1) / tiles;
+      // Output row r of every tile row the vector covers.
+      const auto store_row = [&](const __m512i (&res)[m], int r) [[gnu::always_inline]] {
+        const RowBytes<m> b = row_bytes<m>(res, zp16, y_unsigned);
+        for (int64_t tr = tr0; tr <= tr1 && tr * height + r < rows; ++tr) {
+          const int64_t a = (tr * tiles > t0 ? tr * tiles : t0) - t0;  // the lanes of tile row tr: [a, e)
+          const int64_t e = ((tr + 1) * tiles < t0 + count ? (tr + 1) * tiles : t0 + count) - t0;
+          const int64_t x0 = (t0 + a - tr * tiles) * m, width = OW - x0 < (e - a) * m ? OW - x0 : (e - a) * m;
+          store_bytes<m>(b, y + (tr * height + r) * OW + x0, a * m, a * m + width);
+        }
+      };
+      if constexpr (kOneD) {
+        __m512 z[n];
+#pragma GCC unroll 8
+        for (int j = 0; j < n; ++j)
+          z[j] = output_z<S>(_mm512_maskz_loadu_epi32(lanes, P + j * comp_stride + t0), corr[j * coef_stride], z_scale[j * coef_stride]);
+        __m512i res[m];
+        output_row_rounded<S, m, false>(at, z, bias, lo, hi, res);
+        store_row(res, 0);
+        continue;
+      }
       __m512 t[m][n];  // t[r][j] = Σ_i Aᵀ[r][i] z[i][j]
 #pragma GCC unroll 8
       for (int j = 0; j < n; ++j) {
@@ -232,17 +292,10 @@ struct Output {
         }
         output_column_pass<S, m, kDefault>(at, z, t, j);
       }
-      const int64_t tr0 = t0 / tiles, tr1 = (t0 + count - 1) / tiles;
       for (int r = 0; r < m && tr0 * m + r < rows; ++r) {
         __m512i res[m];
         output_row_rounded<S, m, kDefault>(at, t[r], bias, lo, hi, res);
-        const RowBytes<m> b = row_bytes<m>(res, zp16, y_unsigned);
-        for (int64_t tr = tr0; tr <= tr1 && tr * m + r < rows; ++tr) {
-          const int64_t a = (tr * tiles > t0 ? tr * tiles : t0) - t0;  // the lanes of tile row tr: [a, e)
-          const int64_t e = ((tr + 1) * tiles < t0 + count ? (tr + 1) * tiles : t0 + count) - t0;
-          const int64_t x0 = (t0 + a - tr * tiles) * m, width = OW - x0 < (e - a) * m ? OW - x0 : (e - a) * m;
-          store_bytes<m>(b, y + (tr * m + r) * OW + x0, a * m, a * m + width);
-        }
+        store_row(res, r);
       }
     }
   }

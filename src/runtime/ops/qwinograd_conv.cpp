@@ -173,6 +173,18 @@ float input_scale(const std::vector<float>& v, int64_t components, int64_t C, in
   return static_cast<int64_t>(v.size()) == components ? v[static_cast<size_t>(k)] : v[static_cast<size_t>(k * C + c)];
 }
 
+// The factors as the tile kernels take them, one word of 4 channels per call:
+// [word][component][channel of the word] (WinoInputArgs::v_scale).
+std::vector<float> input_scale_words(const std::vector<float>& v, int64_t components, int64_t C) {
+  const int64_t K4 = kernels::k4_of(C);
+  std::vector<float> words(static_cast<size_t>(K4 * components * 4));
+  for (int64_t w = 0; w < K4; ++w)
+    for (int64_t k = 0; k < components; ++k)
+      for (int64_t ch = 0; ch < 4; ++ch)  // channels past C hold zero: any factor
+        words[static_cast<size_t>((w * components + k) * 4 + ch)] = input_scale(v, components, C, k, std::min(4 * w + ch, C - 1));
+  return words;
+}
+
 bool output_values_fit(const std::vector<float>& v) {
   return std::all_of(v.begin(), v.end(),
                      [](float x) { return x == 0.0f || (std::fabs(x) >= 0x1p-60f && std::fabs(x) <= 0x1p60f); });
@@ -201,8 +213,10 @@ int64_t odd_lines(int64_t bytes) { return ((bytes + 63) / 64 | 1) * 64; }
 //   z[j] = fl(float(P[j] − corr[j]) · z_scale[j·M + o])
 //   Y[s] = bias + Σ_j Aᵀ[s][j] · z[j]          (j ascending)
 //   y    = clamp(nearbyint(Y) + y_zp, qmin, qmax)
-// The row transform is scalar (it is also the definition); the GEMM is the
-// dispatched, exact int8 kernel, so every ISA path gives the same bytes.
+// Both transforms are the dispatched tile kernels with one_d set (their
+// definition: kernels/ref/winograd_int8.cpp), the GEMM the dispatched int8
+// kernel; all are exact against their definitions, so every ISA path gives
+// the same bytes.
 void qwinograd_1d_run(RunContext& c) {
   const Tensor& x = c.input(0);
   const Tensor& uq = c.input(1);
@@ -248,101 +262,66 @@ void qwinograd_1d_run(RunContext& c) {
                                              static_cast<uint32_t>(usum->data<int32_t>()[j * M + o]));
   }
 
-  // Padded input as values d = x − x_zp (padding is a real 0), stored by
-  // column phase: dph[c][r][row][u] = d[c][row][u·m + r] (r < m, u ≤ TW), so
-  // that element i of tile t is dph[c][i mod m][row][t + i div m]. For a block
-  // of output rows every step below then runs over one contiguous range (rows
-  // × (TW + 1) columns; the extra column is computed and dropped), which the
-  // compiler vectorizes. The sums are integers below 2^24: exact in float32.
-  const int64_t Hp = OH + 2, TWp = TW + 1, pt = win.pad_begin[0], pl = win.pad_begin[1];
-  std::vector<float> dph(static_cast<size_t>(4 * K4 * m * Hp * TWp + TWp), 0.0f);
+  // The padded input as 4-channel words (pad_c4_plane; padding is a real 0,
+  // x = x_zp), Hp rows of ws words per channel word, plus the slack the SIMD
+  // loads read past a row's end.
+  constexpr int64_t kSlack = 64;
+  const int64_t Hp = OH + 2, ws = TW * m + 2, pt = win.pad_begin[0], pl = win.pad_begin[1];
+  const auto pad_byte = static_cast<uint8_t>(xzp);
+  std::vector<uint8_t> xp(static_cast<size_t>((K4 * Hp * ws + kSlack) * 4), pad_byte);
   const int64_t rows_per_block = std::max<int64_t>(1, (kBlockTiles + TW - 1) / TW);
   const int64_t blocks = (OH + rows_per_block - 1) / rows_per_block, Tb_max = rows_per_block * TW;
-  std::vector<float> btf(bt.begin(), bt.end());
+
+  kernels::WinoInputArgs ip;
+  ip.m = m;
+  const std::vector<float> btf(bt.begin(), bt.end());
+  ip.bt = btf.data();
+  const std::vector<float> vscale_words = input_scale_words(vscale, n, C);
+  ip.v_lo = vlo.data();
+  ip.v_hi = vhi.data();
+  ip.v_off = voff.data();
+  ip.x_signed = xs;
+  ip.x_zp = xzp;
+  ip.one_d = true;
+  kernels::WinoOutputArgs op;
+  op.m = m;
+  op.at = a_t.data();
+  op.y_unsigned = yu;
+  op.y_zp = yzp;
+  op.qmin = qmin;
+  op.qmax = qmax;
+  op.one_d = true;
+
   for (int64_t img = 0; img < N; ++img) {
     const uint8_t* src = reinterpret_cast<const uint8_t*>(x.raw()) + img * C * H * W;
-    parallel_for(C, c.threads, [&](int64_t b, int64_t e) {
-      for (int64_t ch = b; ch < e; ++ch)
-        for (int64_t iy = 0; iy < H; ++iy) {
-          if (iy + pt >= Hp) break;  // rows no output reads
-          for (int64_t ix = 0; ix < W; ++ix) {
-            const int64_t col = ix + pl;
-            if (col >= m * TWp) break;
-            const uint8_t v = src[(ch * H + iy) * W + ix];
-            dph[((ch * m + col % m) * Hp + iy + pt) * TWp + col / m] =
-                static_cast<float>((xs ? static_cast<int32_t>(static_cast<int8_t>(v)) : v) - xzp);
-          }
-        }
+    parallel_for(K4, c.threads, [&](int64_t cb, int64_t ce) {
+      for (int64_t c4 = cb; c4 < ce; ++c4)
+        pad_c4_plane(src, C, c4, H, W, pt, pl, Hp, ws, pad_byte, false, reinterpret_cast<uint32_t*>(xp.data()) + c4 * Hp * ws);
     });
     parallel_for(blocks, c.threads, [&](int64_t b0, int64_t e0) {
       // V of rows_per_block + 2 padded rows: kernel row ky of output row oy
       // reads transformed row oy + ky, so each row is transformed once and
       // the GEMM reads it three times through row_off (rows may overlap).
-      std::vector<uint8_t> vb(static_cast<size_t>(n * K4 * (rows_per_block + 2) * TW * 4));
+      std::vector<uint8_t> vb(static_cast<size_t>(n * odd_lines(K4 * (rows_per_block + 2) * TW * 4)));
       std::vector<int32_t> P(static_cast<size_t>(n * M * Tb_max));
-      std::vector<float> acc(static_cast<size_t>((rows_per_block + 2) * TWp + Tb_max)), z(static_cast<size_t>(n * Tb_max));
       std::vector<int64_t> row_off(static_cast<size_t>(K4p));
       for (int64_t blk = b0; blk < e0; ++blk) {
         const int64_t r0 = blk * rows_per_block, r1 = std::min(OH, r0 + rows_per_block), Tb = (r1 - r0) * TW;
         const int64_t rows_v = r1 - r0 + 2, Tv = rows_v * TW;  // the block's transformed rows
-        const int64_t comp_stride = K4 * Tv * 4, len = rows_v * TWp;
-        for (int64_t ch = 0; ch < 4 * K4; ++ch) {
-          uint8_t* dst = vb.data() + (ch / 4) * Tv * 4 + ch % 4;
-          for (int j = 0; j < n; ++j) {
-            std::fill_n(acc.data(), len, 0.0f);
-            for (int i = 0; i < n; ++i) {
-              const float coef = btf[j * n + i];
-              if (coef == 0.0f) continue;
-              const float* src_i = dph.data() + ((ch * m + i % m) * Hp + r0) * TWp + i / m;
-              for (int64_t q = 0; q < len; ++q) acc[q] += coef * src_i[q];
-            }
-            // Channels of the last word past C are zero: any factor.
-            const float vs = input_scale(vscale, n, C, j, std::min(ch, C - 1)), lo = vlo[j], hi = vhi[j],
-                        off = static_cast<float>(voff[j]);
-            for (int64_t q = 0; q < len; ++q) acc[q] = round_clamped(acc[q] * vs, lo, hi) + off;
-            // Byte stores alias everything: locals keep the loop bounds in registers.
-            uint8_t* __restrict dj = dst + j * comp_stride;
-            const float* __restrict a = acc.data();
-            const int64_t rows = rows_v, tw = TW, twp = TWp;
-            for (int64_t oy = 0; oy < rows; ++oy)
-              for (int64_t t = 0; t < tw; ++t)
-                dj[(oy * tw + t) * 4] = static_cast<uint8_t>(static_cast<int32_t>(a[oy * twp + t]));
-          }
+        const int64_t comp_stride = odd_lines(K4 * Tv * 4);
+        for (int64_t w = 0; w < K4; ++w) {
+          kernels::WinoInputArgs word = ip;
+          word.v_scale = vscale_words.data() + w * n * 4;
+          kt.wino_input(word, xp.data() + (w * Hp + r0) * ws * 4, ws, TW, rows_v, vb.data() + w * Tv * 4, comp_stride);
         }
         for (int ky = 0; ky < 3; ++ky)
           for (int64_t w = 0; w < K4; ++w) row_off[static_cast<size_t>(ky * K4 + w)] = (w * Tv + ky * TW) * 4;
         for (int j = 0; j < n; ++j)
           kt.qgemm_k4(M, Tb, K4p, packed->raw() + j * comp_bytes, vb.data() + j * comp_stride, row_off.data(),
                       P.data() + j * M * Tb, Tb);
-        const float ylo = static_cast<float>(qmin - yzp), yhi = static_cast<float>(qmax - yzp);
-        for (int64_t o = 0; o < M; ++o) {
-          for (int j = 0; j < n; ++j) {
-            const int32_t* pj = P.data() + (j * M + o) * Tb;
-            const uint32_t cj = static_cast<uint32_t>(corr[j * M + o]);
-            const float zs = zscale[j * M + o];
-            float* zj = z.data() + j * Tb;
-            for (int64_t t = 0; t < Tb; ++t)
-              zj[t] = static_cast<float>(static_cast<int32_t>(static_cast<uint32_t>(pj[t]) - cj)) * zs;
-          }
-          uint8_t* yo = reinterpret_cast<uint8_t*>(y.raw()) + (img * M + o) * OH * OW;
-          for (int sc = 0; sc < m; ++sc) {
-            for (int64_t t = 0; t < Tb; ++t) acc[t] = bias[o];
-            for (int j = 0; j < n; ++j) {
-              const float a = a_t[sc * n + j];
-              const float* zj = z.data() + j * Tb;
-              for (int64_t t = 0; t < Tb; ++t) acc[t] += a * zj[t];
-            }
-            // y = clamp(nearbyint(Y) + y_zp, qmin, qmax), in floats (exact: small integers).
-            const float fz = static_cast<float>(yzp);
-            for (int64_t t = 0; t < Tb; ++t) acc[t] = round_clamped(acc[t], ylo, yhi) + fz;
-            uint8_t* __restrict yb = yo;
-            const float* __restrict a = acc.data();
-            const int64_t tw = TW, ow = OW, rows = r1 - r0, row0 = r0, mm = m;
-            for (int64_t oy = 0; oy < rows; ++oy)
-              for (int64_t t = 0; t < tw && t * mm + sc < ow; ++t)
-                yb[(row0 + oy) * ow + t * mm + sc] = static_cast<uint8_t>(static_cast<int32_t>(a[oy * tw + t]));
-          }
-        }
+        for (int64_t o = 0; o < M; ++o)
+          kt.wino_output(op, P.data() + o * Tb, M * Tb, corr.data() + o, zscale.data() + o, M, bias[o], TW, r1 - r0,
+                         reinterpret_cast<uint8_t*>(y.raw()) + ((img * M + o) * OH + r0) * OW, OW, OH - r0);
       }
     });
   }
@@ -416,11 +395,7 @@ WinoPlan::WinoPlan(const Node& node, const Shape& xs, DataType xt, const Tensor&
 
   ip.m = m;
   ip.bt = bt.data();
-  vscale_words.resize(static_cast<size_t>(K4 * nn * 4));
-  for (int64_t w = 0; w < K4; ++w)
-    for (int k = 0; k < nn; ++k)
-      for (int64_t ch = 0; ch < 4; ++ch)  // channels past C hold zero: any factor
-        vscale_words[static_cast<size_t>((w * nn + k) * 4 + ch)] = input_scale(vscale, nn, C, k, std::min(4 * w + ch, C - 1));
+  vscale_words = input_scale_words(vscale, nn, C);
   ip.v_scale = vscale_words.data();
   ip.v_lo = vlo.data();
   ip.v_hi = vhi.data();
