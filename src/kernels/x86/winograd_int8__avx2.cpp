@@ -55,28 +55,45 @@ namespace {
 
 using avx2::low_bytes;
 
+// Input, 2 tiles × 4 channels per vector. F(m×1, 3×3) (one_d): the row
+// pass alone, one input row per tile row, t[s] requantized to component s.
 template <int m, bool kDefault>
 struct Input {
   template <bool x_signed, bool x_zp>
   static void run(WINQ_WINO_INPUT_ARGS) {
-    constexpr int n = m + 2;
+    if (p.one_d) body<x_signed, x_zp, true>(p, xp, ws, tiles, tile_rows, dst, comp_stride);
+    else body<x_signed, x_zp, false>(p, xp, ws, tiles, tile_rows, dst, comp_stride);
+  }
+
+  template <bool x_signed, bool x_zp, bool kOneD>
+  static void body(WINQ_WINO_INPUT_ARGS) {
+    constexpr int n = m + 2, components = kOneD ? n : n * n;
     const __m256 zp = _mm256_set1_ps(static_cast<float>(p.x_zp));
     const float* bt = kDefault ? wino_default::Default<m>::bt : p.bt;
     // Locals, not p's members: the byte stores below may alias p.
     const float *const v_scale = p.v_scale, *const v_lo = p.v_lo, *const v_hi = p.v_hi;
-    float round[n * n];  // 2^23 + v_off[k] (requantize_component)
-    for (int k = 0; k < n * n; ++k) round[k] = 8388608.0f + static_cast<float>(p.v_off[k]);
+    float round[components];  // 2^23 + v_off[k] (requantize_component)
+    for (int k = 0; k < components; ++k) round[k] = 8388608.0f + static_cast<float>(p.v_off[k]);
     for (int64_t lt = 0; lt < tiles * tile_rows; lt += 2) {
       const int64_t tr = lt / tiles, t0 = lt % tiles;
       if (t0 + 1 == tiles) --lt;  // an odd row's last tile alone: the next pair starts the next row
-      const uint8_t* const x_row = xp + tr * m * ws * 4;
+      const uint8_t* const x_row = xp + tr * (kOneD ? 1 : m) * ws * 4;  // tile rows m input rows apart, 1 for one_d
       uint8_t* const d_row = dst + tr * tiles * 4;
       const bool pair = tiles - t0 >= 2;  // else the second lane group is read (inside the row) but not stored
-      __m256 t[n][n];
-#pragma GCC unroll 8
-      for (int i = 0; i < n; ++i) {
+      // Component k of the 8 lanes to its plane.
+      const auto put = [&](__m256 v, int k) [[gnu::always_inline]] {
+        const __m128i b = low_bytes(requantize_component<S>(v, _mm256_broadcast_ps(reinterpret_cast<const __m128*>(v_scale + 4 * k)), v_lo[k], v_hi[k], round[k]));
+        uint8_t* out = d_row + k * comp_stride + t0 * 4;
+        if (pair) {
+          _mm_storel_epi64(reinterpret_cast<__m128i*>(out), b);
+        } else {
+          const int32_t w = _mm_cvtsi128_si32(b);
+          std::memcpy(out, &w, 4);
+        }
+      };
+      // d[j] = x − x_zp at column j of the two tiles of input row i.
+      const auto load = [&](int i, __m256 (&d)[n]) [[gnu::always_inline]] {
         const uint8_t* row = x_row + (i * ws + t0 * m) * 4;
-        __m256 d[n];
 #pragma GCC unroll 8
         for (int j = 0; j < n; ++j) {
           int32_t w0, w1;
@@ -89,6 +106,20 @@ struct Input {
           if constexpr (x_zp) d[j] = _mm256_sub_ps(_mm256_cvtepi32_ps(v), zp);
           else d[j] = _mm256_cvtepi32_ps(v);
         }
+      };
+      if constexpr (kOneD) {
+        __m256 d[n], v[n];
+        load(0, d);
+        input_pass<S, m, kDefault>(bt, d, v);
+#pragma GCC unroll 8
+        for (int s = 0; s < n; ++s) put(v[s], s);
+        continue;
+      }
+      __m256 t[n][n];
+#pragma GCC unroll 8
+      for (int i = 0; i < n; ++i) {
+        __m256 d[n];
+        load(i, d);
         input_pass<S, m, kDefault>(bt, d, t[i]);
       }
       __m256 col[n], v[n];
@@ -98,17 +129,7 @@ struct Input {
         for (int i = 0; i < n; ++i) col[i] = t[i][s];
         input_pass<S, m, kDefault>(bt, col, v);
 #pragma GCC unroll 8
-        for (int r = 0; r < n; ++r) {
-          const int k = r * n + s;
-          const __m128i b = low_bytes(requantize_component<S>(v[r], _mm256_broadcast_ps(reinterpret_cast<const __m128*>(v_scale + 4 * k)), v_lo[k], v_hi[k], round[k]));
-          uint8_t* out = d_row + k * comp_stride + t0 * 4;
-          if (pair) {
-            _mm_storel_epi64(reinterpret_cast<__m128i*>(out), b);
-          } else {
-            const int32_t w = _mm_cvtsi128_si32(b);
-            std::memcpy(out, &w, 4);
-          }
-        }
+        for (int r = 0; r < n; ++r) put(v[r], r * n + s);
       }
     }
   }
@@ -166,6 +187,13 @@ template <int m>
 template <int m, bool kDefault>
 struct Output {
   static void run(WINQ_WINO_OUTPUT_ARGS) {
+    if (p.one_d) {  // a tile row is one output row: lanes across tile rows, as below
+      const int64_t total = tiles * std::min(tile_rows, rows);
+      int64_t t0 = 0;
+      for (; t0 + 8 <= total; t0 += 8) vector_1d<false>(p, P, comp_stride, corr, z_scale, coef_stride, bias, t0, total, tiles, y, OW);
+      if (t0 < total) vector_1d<true>(p, P, comp_stride, corr, z_scale, coef_stride, bias, t0, total, tiles, y, OW);
+      return;
+    }
     if (tiles < 8 && tile_rows > 1) {
       // Narrow rows (a 14-wide F4 layer has 4 tiles per row): lanes take tiles
       // in order across tile rows, so that the vectors are full; each output
@@ -185,6 +213,36 @@ struct Output {
       if (t0 < tiles) vector<true, false>(p, Pr, comp_stride, corr, z_scale, coef_stride, bias, t0, tiles, tiles, yr, OW, rr);
     }
   }
+  // F(m×1, 3×3): tiles [t0, t0 + 8) of `total` (kTail: [t0, total)) across
+  // tile rows of `tiles`, tile row tr to output row tr; Aᵀ term by term.
+  template <bool kTail>
+  [[gnu::always_inline]] static void vector_1d(const WinoOutputArgs& p, const int32_t* P, int64_t comp_stride,
+                                               const int32_t* corr, const float* z_scale, int64_t coef_stride, float bias,
+                                               int64_t t0, int64_t total, int64_t tiles, uint8_t* y, int64_t OW) {
+    constexpr int n = m + 2;
+    const float* at = kDefault ? wino_default::Default<m>::at : p.at;
+    const __m256 lo = _mm256_set1_ps(static_cast<float>(p.qmin - p.y_zp));
+    const __m256 hi = _mm256_set1_ps(static_cast<float>(p.qmax - p.y_zp));
+    const __m256i lanes = avx2::first_lanes(total - t0);
+    __m256 z[n];
+#pragma GCC unroll 8
+    for (int j = 0; j < n; ++j) {
+      const int32_t* pj = P + j * comp_stride + t0;
+      const __m256i products = kTail ? _mm256_maskload_epi32(pj, lanes) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pj));
+      z[j] = output_z<S>(products, corr[j * coef_stride], z_scale[j * coef_stride]);
+    }
+    __m256i res[m];
+    output_row_values<S, m, false>(at, z, bias, lo, hi, _mm256_set1_epi32(p.y_zp), res);
+    alignas(32) uint8_t buf[8 * m];
+    store_row<m>(res, buf, 8 * m);
+    const int64_t count = total - t0 < 8 ? total - t0 : 8, tr0 = t0 / tiles, tr1 = (t0 + count - 1) / tiles;
+    for (int64_t tr = tr0; tr <= tr1; ++tr) {
+      const int64_t a = std::max(t0, tr * tiles) - t0, e = std::min(t0 + count, (tr + 1) * tiles) - t0;
+      const int64_t x0 = (t0 + a - tr * tiles) * m;
+      std::memcpy(y + tr * OW + x0, buf + a * m, static_cast<size_t>(std::min(OW - x0, (e - a) * m)));
+    }
+  }
+
   // Tiles [t0, t0 + 8) of `total`; kTail: [t0, total), the products read with
   // a lane mask. kAcross: the tiles run across tile rows of `tiles` (y at the
   // first tile row, `rows` output rows in all); otherwise all in one tile row.
@@ -240,14 +298,9 @@ struct Output {
 
 }  // namespace
 
-// F(m×1, 3×3) has no AVX2 kernels yet: the definition.
-void wino_input_rows__avx2(WINQ_WINO_INPUT_ARGS) {
-  if (p.one_d) return wino_input_rows__ref(p, xp, ws, tiles, tile_rows, dst, comp_stride);
-  dispatch_input<Input>(p, xp, ws, tiles, tile_rows, dst, comp_stride);
-}
+void wino_input_rows__avx2(WINQ_WINO_INPUT_ARGS) { dispatch_input<Input>(p, xp, ws, tiles, tile_rows, dst, comp_stride); }
 
 void wino_output_rows__avx2(WINQ_WINO_OUTPUT_ARGS) {
-  if (p.one_d) return wino_output_rows__ref(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, tile_rows, y, OW, rows);
   dispatch_output<Output>(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, tile_rows, y, OW, rows);
 }
 
