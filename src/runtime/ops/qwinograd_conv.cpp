@@ -269,7 +269,15 @@ void qwinograd_1d_run(RunContext& c) {
   const int64_t Hp = OH + 2, ws = TW * m + 2, pt = win.pad_begin[0], pl = win.pad_begin[1];
   const auto pad_byte = static_cast<uint8_t>(xzp);
   std::vector<uint8_t> xp(static_cast<size_t>((K4 * Hp * ws + kSlack) * 4), pad_byte);
-  const int64_t rows_per_block = std::max<int64_t>(1, (kBlockTiles + TW - 1) / TW);
+  // Blocks of output rows as for the 2-D layers, and one per thread where
+  // each still fills a GEMM vector: a block's threads do not share its
+  // work here, so a 14×14 F4 map in one block ran on one thread (A/B, 2
+  // threads, 256@14²: 890–970 → 1,600–1,660 GOP/s); 7×7 and 8×8 maps, halved,
+  // left half-empty vectors and ran no faster or slower.
+  const int64_t vec = active_isa() == Isa::avx2 ? 8 : 16;
+  int64_t rows_per_block = winograd_rows_per_block(OH, TW, c.threads, n * M * 3 * C, vec);
+  const int64_t even = (OH + c.threads - 1) / c.threads;
+  if ((OH + rows_per_block - 1) / rows_per_block < c.threads && even * TW >= vec) rows_per_block = even;
   const int64_t blocks = (OH + rows_per_block - 1) / rows_per_block, Tb_max = rows_per_block * TW;
 
   kernels::WinoInputArgs ip;
