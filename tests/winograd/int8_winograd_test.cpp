@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <limits>
@@ -231,6 +232,45 @@ TEST(Int8Winograd, OneDimensionalVariantStaysCloseToFloat) {
     const double db = sqnr_db(ref, one);
     EXPECT_GE(db, floor_db) << "F(" << m << "x1,3x3) SQNR " << db << " dB";
   }
+}
+
+// F(4×1,3×3) with more than 512 KiB of Winograd weights (6 × 200 × 3·192
+// bytes) on an 8×8 map, one block: at 2 threads the threads share the block
+// (input by channel words, GEMMs and output by panels of output channels, the
+// last one partial); the bytes must equal one thread's.
+TEST(Int8Winograd, OneDimensionalSharedBlockEqualsOneThread) {
+  GraphBuilder b;
+  const ValueId x = b.input("x", {-1, 192, 8, 8});
+  Attributes pad;
+  pad.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  ValueId y = b.node("Conv", {x, b.constant("w1", random_tensor({200, 192, 3, 3}, 41, -0.05f, 0.05f)),
+                              b.constant("b1", random_tensor({200}, 42, -0.1f, 0.1f))},
+                     "c1", pad);
+  y = b.node("Relu", {y}, "r1");
+  y = b.node("Conv", {y, b.constant("w2", random_tensor({8, 200, 3, 3}, 43, -0.05f, 0.05f)),
+                      b.constant("b2", random_tensor({8}, 44, -0.1f, 0.1f))},
+             "c2", pad);
+  b.output(y);
+  Dataset d;
+  d.images = random_tensor({8, 192, 8, 8}, 45, -1.0f, 1.0f);
+  d.labels.assign(8, 0);
+  const CalibrationStats st = collect_stats(b.g, d);
+  QuantizeOptions o;
+  o.winograd = 4;
+  o.winograd_1d = true;
+  const QuantizeResult q = quantize_model(b.g, st, o);
+  const Tensor xin = random_tensor({2, 192, 8, 8}, 46, -1.0f, 1.0f);
+  int qw = 0;
+  for (const Node& n : prepare_quantized(q.qdq, {{"x", xin.shape()}}).nodes)
+    qw += n.op == "QWinogradConv" && n.attrs.get_int("one_d", 0) == 1;
+  ASSERT_EQ(qw, 1) << "c1 runs as the 1-D int8 Winograd layer";
+  const Tensor one = run_plan(q.qdq, xin, 1), two = run_plan(q.qdq, xin, 2);
+  ASSERT_EQ(one.numel(), two.numel());
+  for (int64_t i = 0; i < one.numel(); ++i) ASSERT_EQ(one.data<float>()[i], two.data<float>()[i]) << "threads, element " << i;
+  const Tensor ref = FloatExecutor(prepare(b.g, {{"x", xin.shape()}})).run({xin}).at(0);
+  const double db = sqnr_db(ref, one);
+  std::printf("F(4x1) shared block: SQNR %.1f dB\n", db);
+  EXPECT_GE(db, 15.0);
 }
 
 TEST(Int8Winograd, StatisticsRoundTripAndAreRequired) {

@@ -300,38 +300,66 @@ void qwinograd_1d_run(RunContext& c) {
   op.qmax = qmax;
   op.one_d = true;
 
+  // V of rows_per_block + 2 padded rows: kernel row ky of output row oy
+  // reads transformed row oy + ky, so each row is transformed once and the
+  // GEMM reads it three times through row_off (rows may overlap).
+  struct Scratch {
+    std::vector<uint8_t> vb;
+    std::vector<int32_t> P;
+    std::vector<int64_t> row_off;
+  };
+  const auto scratch_of = [&] {
+    return Scratch{std::vector<uint8_t>(static_cast<size_t>(n * odd_lines(K4 * (rows_per_block + 2) * TW * 4))),
+                   std::vector<int32_t>(static_cast<size_t>(n * M * Tb_max)), std::vector<int64_t>(static_cast<size_t>(K4p))};
+  };
+  // With fewer blocks than threads and weights past L2's share (512 KiB),
+  // the threads share each block: the input transform by channel words, the
+  // GEMMs and the output transform by panels of output channels, so each
+  // thread streams half the weights. A/B, F4×1, 2 threads: 512@7² (4.7 MB of
+  // weights) 750–840 → 1,280–1,360 GOP/s, 256@4² 230–250 → 310; 128@8²
+  // (295 KB) lost 8% to the extra synchronization.
+  const bool shared = blocks < c.threads && n * M * 3 * C > (int64_t{512} << 10);
+  const int64_t panels = kernels::panels_of(M), panel_bytes = comp_bytes / panels;
+  const auto run_block = [&](int64_t img, int64_t blk, int threads, Scratch& sc) {
+    const int64_t r0 = blk * rows_per_block, r1 = std::min(OH, r0 + rows_per_block), Tb = (r1 - r0) * TW;
+    const int64_t rows_v = r1 - r0 + 2, Tv = rows_v * TW;  // the block's transformed rows
+    const int64_t comp_stride = odd_lines(K4 * Tv * 4);
+    uint8_t* const vb = sc.vb.data();
+    parallel_for(K4, threads, [&](int64_t wb, int64_t we) {
+      for (int64_t w = wb; w < we; ++w) {
+        kernels::WinoInputArgs word = ip;
+        word.v_scale = vscale_words.data() + w * n * 4;
+        kt.wino_input(word, xp.data() + (w * Hp + r0) * ws * 4, ws, TW, rows_v, vb + w * Tv * 4, comp_stride);
+      }
+    });
+    for (int ky = 0; ky < 3; ++ky)
+      for (int64_t w = 0; w < K4; ++w) sc.row_off[static_cast<size_t>(ky * K4 + w)] = (w * Tv + ky * TW) * 4;
+    parallel_for(panels, threads, [&](int64_t pb, int64_t pe) {
+      const int64_t o0 = pb * kernels::kQPanel, o1 = std::min(M, pe * kernels::kQPanel);
+      for (int j = 0; j < n; ++j)
+        kt.qgemm_k4(o1 - o0, Tb, K4p, packed->raw() + j * comp_bytes + pb * panel_bytes, vb + j * comp_stride,
+                    sc.row_off.data(), sc.P.data() + (j * M + o0) * Tb, Tb);
+      for (int64_t o = o0; o < o1; ++o)
+        kt.wino_output(op, sc.P.data() + o * Tb, M * Tb, corr.data() + o, zscale.data() + o, M, bias[o], TW, r1 - r0,
+                       reinterpret_cast<uint8_t*>(y.raw()) + ((img * M + o) * OH + r0) * OW, OW, OH - r0);
+    });
+  };
+
   for (int64_t img = 0; img < N; ++img) {
     const uint8_t* src = reinterpret_cast<const uint8_t*>(x.raw()) + img * C * H * W;
     parallel_for(K4, c.threads, [&](int64_t cb, int64_t ce) {
       for (int64_t c4 = cb; c4 < ce; ++c4)
         pad_c4_plane(src, C, c4, H, W, pt, pl, Hp, ws, pad_byte, false, reinterpret_cast<uint32_t*>(xp.data()) + c4 * Hp * ws);
     });
-    parallel_for(blocks, c.threads, [&](int64_t b0, int64_t e0) {
-      // V of rows_per_block + 2 padded rows: kernel row ky of output row oy
-      // reads transformed row oy + ky, so each row is transformed once and
-      // the GEMM reads it three times through row_off (rows may overlap).
-      std::vector<uint8_t> vb(static_cast<size_t>(n * odd_lines(K4 * (rows_per_block + 2) * TW * 4)));
-      std::vector<int32_t> P(static_cast<size_t>(n * M * Tb_max));
-      std::vector<int64_t> row_off(static_cast<size_t>(K4p));
-      for (int64_t blk = b0; blk < e0; ++blk) {
-        const int64_t r0 = blk * rows_per_block, r1 = std::min(OH, r0 + rows_per_block), Tb = (r1 - r0) * TW;
-        const int64_t rows_v = r1 - r0 + 2, Tv = rows_v * TW;  // the block's transformed rows
-        const int64_t comp_stride = odd_lines(K4 * Tv * 4);
-        for (int64_t w = 0; w < K4; ++w) {
-          kernels::WinoInputArgs word = ip;
-          word.v_scale = vscale_words.data() + w * n * 4;
-          kt.wino_input(word, xp.data() + (w * Hp + r0) * ws * 4, ws, TW, rows_v, vb.data() + w * Tv * 4, comp_stride);
-        }
-        for (int ky = 0; ky < 3; ++ky)
-          for (int64_t w = 0; w < K4; ++w) row_off[static_cast<size_t>(ky * K4 + w)] = (w * Tv + ky * TW) * 4;
-        for (int j = 0; j < n; ++j)
-          kt.qgemm_k4(M, Tb, K4p, packed->raw() + j * comp_bytes, vb.data() + j * comp_stride, row_off.data(),
-                      P.data() + j * M * Tb, Tb);
-        for (int64_t o = 0; o < M; ++o)
-          kt.wino_output(op, P.data() + o * Tb, M * Tb, corr.data() + o, zscale.data() + o, M, bias[o], TW, r1 - r0,
-                         reinterpret_cast<uint8_t*>(y.raw()) + ((img * M + o) * OH + r0) * OW, OW, OH - r0);
-      }
-    });
+    if (shared) {
+      Scratch sc = scratch_of();
+      for (int64_t blk = 0; blk < blocks; ++blk) run_block(img, blk, c.threads, sc);
+    } else {
+      parallel_for(blocks, c.threads, [&](int64_t b0, int64_t e0) {
+        Scratch sc = scratch_of();
+        for (int64_t blk = b0; blk < e0; ++blk) run_block(img, blk, 1, sc);
+      });
+    }
   }
   c.out[0] = std::move(y);
 }
