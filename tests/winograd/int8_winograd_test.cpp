@@ -28,17 +28,20 @@ using namespace winq::test;
 
 namespace {
 
-Graph two_convs(int64_t h = 12, int64_t w = 12) {
+// Conv c1 (c_in → c_mid, the int8 Winograd layer), ReLU, conv c2 (c_mid → 8,
+// float output); weights uniform in ±amp, from seeds seed … seed + 3.
+Graph two_convs(int64_t h = 12, int64_t w = 12, int64_t c_in = 8, int64_t c_mid = 16, float amp = 0.3f,
+                uint32_t seed = 11) {
   GraphBuilder b;
-  const ValueId x = b.input("x", {-1, 8, h, w});
+  const ValueId x = b.input("x", {-1, c_in, h, w});
   Attributes pad;
   pad.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  ValueId y = b.node("Conv", {x, b.constant("w1", random_tensor({16, 8, 3, 3}, 11, -0.3f, 0.3f)),
-                              b.constant("b1", random_tensor({16}, 12, -0.1f, 0.1f))},
+  ValueId y = b.node("Conv", {x, b.constant("w1", random_tensor({c_mid, c_in, 3, 3}, seed, -amp, amp)),
+                              b.constant("b1", random_tensor({c_mid}, seed + 1, -0.1f, 0.1f))},
                      "c1", pad);
   y = b.node("Relu", {y}, "r1");
-  y = b.node("Conv", {y, b.constant("w2", random_tensor({8, 16, 3, 3}, 13, -0.3f, 0.3f)),
-                      b.constant("b2", random_tensor({8}, 14, -0.1f, 0.1f))},
+  y = b.node("Conv", {y, b.constant("w2", random_tensor({8, c_mid, 3, 3}, seed + 2, -amp, amp)),
+                      b.constant("b2", random_tensor({8}, seed + 3, -0.1f, 0.1f))},
              "c2", pad);
   b.output(y);
   return b.g;
@@ -239,26 +242,15 @@ TEST(Int8Winograd, OneDimensionalVariantStaysCloseToFloat) {
 // (input by channel words, GEMMs and output by panels of output channels, the
 // last one partial); the bytes must equal one thread's.
 TEST(Int8Winograd, OneDimensionalSharedBlockEqualsOneThread) {
-  GraphBuilder b;
-  const ValueId x = b.input("x", {-1, 192, 8, 8});
-  Attributes pad;
-  pad.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  ValueId y = b.node("Conv", {x, b.constant("w1", random_tensor({200, 192, 3, 3}, 41, -0.05f, 0.05f)),
-                              b.constant("b1", random_tensor({200}, 42, -0.1f, 0.1f))},
-                     "c1", pad);
-  y = b.node("Relu", {y}, "r1");
-  y = b.node("Conv", {y, b.constant("w2", random_tensor({8, 200, 3, 3}, 43, -0.05f, 0.05f)),
-                      b.constant("b2", random_tensor({8}, 44, -0.1f, 0.1f))},
-             "c2", pad);
-  b.output(y);
+  const Graph model = two_convs(8, 8, 192, 200, 0.05f, 41);
   Dataset d;
   d.images = random_tensor({8, 192, 8, 8}, 45, -1.0f, 1.0f);
   d.labels.assign(8, 0);
-  const CalibrationStats st = collect_stats(b.g, d);
+  const CalibrationStats st = collect_stats(model, d);
   QuantizeOptions o;
   o.winograd = 4;
   o.winograd_1d = true;
-  const QuantizeResult q = quantize_model(b.g, st, o);
+  const QuantizeResult q = quantize_model(model, st, o);
   const Tensor xin = random_tensor({2, 192, 8, 8}, 46, -1.0f, 1.0f);
   int qw = 0;
   for (const Node& n : prepare_quantized(q.qdq, {{"x", xin.shape()}}).nodes)
@@ -267,7 +259,7 @@ TEST(Int8Winograd, OneDimensionalSharedBlockEqualsOneThread) {
   const Tensor one = run_plan(q.qdq, xin, 1), two = run_plan(q.qdq, xin, 2);
   ASSERT_EQ(one.numel(), two.numel());
   for (int64_t i = 0; i < one.numel(); ++i) ASSERT_EQ(one.data<float>()[i], two.data<float>()[i]) << "threads, element " << i;
-  const Tensor ref = FloatExecutor(prepare(b.g, {{"x", xin.shape()}})).run({xin}).at(0);
+  const Tensor ref = FloatExecutor(prepare(model, {{"x", xin.shape()}})).run({xin}).at(0);
   const double db = sqnr_db(ref, one);
   std::printf("F(4x1) shared block: SQNR %.1f dB\n", db);
   EXPECT_GE(db, 15.0);
