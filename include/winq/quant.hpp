@@ -21,6 +21,18 @@
 
 namespace winq {
 
+// How one 3×3 stride-1 Conv runs: direct (m = 0), as int8 Winograd F(m, 3),
+// or as its 1-D variant F(m×1, 3×3).
+struct WinogradTile {
+  int m = 0;           // 2, 4, 6; 0 = direct
+  bool one_d = false;  // the 1-D variant
+  WinogradTile(int m_ = 0, bool one_d_ = false) : m(m_), one_d(one_d_) {}  // NOLINT: a tile from its m
+  bool operator==(const WinogradTile&) const = default;
+};
+// "direct", "F4", "F4x1": as --winograd takes them (with --winograd-1d for x1).
+std::string winograd_tile_name(WinogradTile t);
+WinogradTile parse_winograd_tile_name(const std::string& s);  // the inverse ("off" = direct); throws Error
+
 struct QuantizeOptions {
   int wbits = 8, abits = 8;
   bool per_channel = true;                        // weights: per output channel (rows for Gemm)
@@ -38,8 +50,9 @@ struct QuantizeOptions {
   bool winograd_channel_scales = true;
   double winograd_channel_alpha = 1.0;
   Calibrator winograd_calibrator = Calibrator::mse;  // clipping of the Winograd-domain input components
-  std::map<std::string, int> winograd_layers;  // per Conv node: its tile (0 = direct), overriding `winograd`
   bool winograd_1d = false;  // the Winograd layers use the 1-D variant F(m×1, 3×3)
+  // Per Conv node: its tile, overriding `winograd` and `winograd_1d`.
+  std::map<std::string, WinogradTile> winograd_layers;
   // Ranges a quantization-aware run exported with the model (Conv attributes
   // winograd::attr::kTrainedXMax / kTrainedVMax) replace the calibrator's clip
   // for those layers' inputs and Winograd components.
@@ -144,15 +157,21 @@ struct WinogradAutoOptions {
   double min_sqnr_db = 25;  // a layer's output SQNR with its Winograd tile must stay at or above this
   int threads = 1;          // latency is measured at batch 1 with this many threads
   int runs = 20;            // timed runs per candidate plan
+  bool one_d = true;        // the 1-D variants are candidates too
   std::function<void(const std::string&)> progress;  // one line per step (optional)
 };
 
-// What auto measured for one eligible layer. Index 0..3: direct, F2, F4, F6.
+// The candidates of --winograd auto, in this order: direct, F2, F4, F6,
+// F2x1, F4x1, F6x1.
+inline constexpr int kWinogradCandidates = 7;
+WinogradTile winograd_candidate(int i);
+
+// What auto measured for one eligible layer, per candidate (index as above).
 struct WinogradLayerChoice {
   std::string node;
-  int tile = 0;                // the choice: the fastest candidate whose SQNR ≥ min_sqnr_db (direct always qualifies)
-  double sqnr_db[4] = {};      // the layer's output vs the float model, only this layer changed (the rest direct)
-  double ms[4] = {};           // the layer's median latency in a plan where every eligible layer uses the tile
+  WinogradTile tile;  // the choice: the fastest candidate whose SQNR ≥ min_sqnr_db (direct always qualifies)
+  double sqnr_db[kWinogradCandidates] = {};  // the layer's output vs the float model, only this layer changed
+  double ms[kWinogradCandidates] = {};       // its median latency in a plan where every eligible layer uses the tile
 };
 
 // Quantizes `model` with `base` once per candidate, measures every eligible

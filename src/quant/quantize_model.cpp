@@ -277,9 +277,9 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
     const auto tile_of = opt.winograd_layers.find(n.name);
     // A layer with learned transforms computes only its own Winograd (2-D, its tile).
     const bool learned = n.op == "Conv" && winograd::has_learned_transforms(n);
-    const int tile = learned ? winograd::learned_transforms(n).m
-                             : (tile_of != opt.winograd_layers.end() ? tile_of->second : opt.winograd);
-    const bool one_d = opt.winograd_1d && !learned;
+    const bool listed = tile_of != opt.winograd_layers.end();
+    const int tile = learned ? winograd::learned_transforms(n).m : (listed ? tile_of->second.m : opt.winograd);
+    const bool one_d = !learned && (listed ? tile_of->second.one_d : opt.winograd_1d);
     if (learned || (tile && winograd::winograd_eligible(g, i))) {
       const WinogradStats* ws = stats.winograd_of(n.name, tile, one_d);
       if (!ws)
@@ -416,7 +416,7 @@ QuantizeResult quantize_model(const Graph& model, const CalibrationStats& stats,
   if (opt.calibrator == Calibrator::percentile) meta["percentile"] = opt.percentile;
   nlohmann::json tiles = nlohmann::json::object();  // the int8 Winograd tile of each layer planned as one
   for (const auto& l : res.layers)
-    if (l.winograd) tiles[l.node] = l.winograd;
+    if (l.winograd) tiles[l.node] = winograd_tile_name({l.winograd, l.winograd_1d});
   if (!tiles.empty()) meta["winograd_tiles"] = tiles;
   g.metadata["winq.quantization"] = meta.dump();
   validate(g);

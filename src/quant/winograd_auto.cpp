@@ -1,5 +1,5 @@
-// --winograd auto: per eligible layer, the fastest of direct, F2, F4, F6 whose
-// output SQNR stays above a threshold.
+// --winograd auto: per eligible layer, the fastest of direct, F2, F4, F6 and
+// the 1-D variants F2x1, F4x1, F6x1 whose output SQNR stays above a threshold.
 //
 // Accuracy is judged per layer in isolation: a plan where only that layer uses
 // the tile (the rest direct), run on the calibration images beside the float
@@ -19,8 +19,6 @@
 namespace winq {
 
 namespace {
-
-constexpr int kTiles[4] = {0, 2, 4, 6};
 
 // Median latency (ms) of each lowered node, by node name.
 std::map<std::string, double> layer_ms(const Graph& qdq, const Tensor& x, int threads, int runs) {
@@ -45,6 +43,22 @@ std::map<std::string, double> tensor_sqnr(const Graph& qdq, const Graph& model, 
 
 }  // namespace
 
+WinogradTile winograd_candidate(int i) {
+  if (i < 0 || i >= kWinogradCandidates) throw Error(fmt::format("no Winograd candidate {}", i));
+  return i == 0 ? WinogradTile{} : WinogradTile{2 * ((i - 1) % 3 + 1), i > 3};
+}
+
+std::string winograd_tile_name(WinogradTile t) {
+  return t.m ? fmt::format("F{}{}", t.m, t.one_d ? "x1" : "") : std::string("direct");
+}
+
+WinogradTile parse_winograd_tile_name(const std::string& s) {
+  if (s == "direct" || s == "off") return {};
+  for (int i = 1; i < kWinogradCandidates; ++i)
+    if (s == winograd_tile_name(winograd_candidate(i))) return winograd_candidate(i);
+  throw Error(fmt::format("Winograd tile '{}': expected direct, F2, F4, F6, F2x1, F4x1 or F6x1", s));
+}
+
 std::vector<WinogradLayerChoice> choose_winograd_tiles(const Graph& model, const CalibrationStats& stats,
                                                        const QuantizeOptions& base, const Dataset& images,
                                                        const WinogradAutoOptions& ao) {
@@ -55,6 +69,7 @@ std::vector<WinogradLayerChoice> choose_winograd_tiles(const Graph& model, const
   const Tensor first = slice_batch(images.images, 0, 1);
   QuantizeOptions o = base;
   o.winograd_layers.clear();
+  o.winograd_1d = false;
 
   // The eligible layers (those a Winograd tile is planned for) and their outputs.
   o.winograd = 4;
@@ -76,30 +91,40 @@ std::vector<WinogradLayerChoice> choose_winograd_tiles(const Graph& model, const
   for (auto& c : out) c.sqnr_db[0] = direct_db.at(output_of[c.node]);
   if (out.empty()) return out;
 
-  for (int ti = 0; ti < 4; ++ti) {
-    say(fmt::format("timing every layer {}", kTiles[ti] ? fmt::format("as F({},3)", kTiles[ti]) : std::string("direct")));
-    o.winograd = kTiles[ti];
+  const int candidates = ao.one_d ? kWinogradCandidates : 4;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (auto& c : out)
+    for (int ti = candidates; ti < kWinogradCandidates; ++ti) c.ms[ti] = c.sqnr_db[ti] = nan;  // not measured
+  const auto use = [&](QuantizeOptions& q, WinogradTile t) {
+    q.winograd = t.m;
+    q.winograd_1d = t.one_d;
+  };
+  for (int ti = 0; ti < candidates; ++ti) {
+    const WinogradTile t = winograd_candidate(ti);
+    say(fmt::format("timing every layer {}", t.m ? "as " + winograd_tile_name(t) : std::string("direct")));
+    use(o, t);
     const auto ms = layer_ms(quantize_model(model, stats, o).qdq, first, ao.threads, ao.runs);
     for (auto& c : out) {
       const auto it = ms.find(c.node);
       c.ms[ti] = it == ms.end() ? std::numeric_limits<double>::infinity() : it->second;
     }
   }
-  o.winograd = 0;
+  use(o, {});
   for (size_t li = 0; li < out.size(); ++li) {
     auto& c = out[li];
-    for (int ti = 1; ti < 4; ++ti) {
-      say(fmt::format("layer {}/{} {}: SQNR as F({},3)", li + 1, out.size(), c.node, kTiles[ti]));
-      o.winograd_layers = {{c.node, kTiles[ti]}};
+    for (int ti = 1; ti < candidates; ++ti) {
+      const WinogradTile t = winograd_candidate(ti);
+      say(fmt::format("layer {}/{} {}: SQNR as {}", li + 1, out.size(), c.node, winograd_tile_name(t)));
+      o.winograd_layers = {{c.node, t}};
       const auto db = tensor_sqnr(quantize_model(model, stats, o).qdq, model, images, ao.threads);
       const auto it = db.find(output_of[c.node]);
-      c.sqnr_db[ti] = it == db.end() ? std::numeric_limits<double>::quiet_NaN() : it->second;
+      c.sqnr_db[ti] = it == db.end() ? nan : it->second;
     }
     // Fastest qualifying candidate; direct qualifies always (it is the reference).
     int best = 0;
-    for (int ti = 1; ti < 4; ++ti)
+    for (int ti = 1; ti < candidates; ++ti)
       if (c.sqnr_db[ti] >= ao.min_sqnr_db && c.ms[ti] < c.ms[best]) best = ti;
-    c.tile = kTiles[best];
+    c.tile = winograd_candidate(best);
   }
   return out;
 }

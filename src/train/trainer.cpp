@@ -682,7 +682,7 @@ Int8DeployCheck check_int8_deployment(const std::string& run_dir, const std::str
   if (cfg.mode == "static")
     for (const Node& n : g.nodes)
       if (n.op == "Conv" && n.name.rfind("layer", 0) == 0 && n.name.find(".proj") == std::string::npos)
-        qopt.winograd_layers[n.name] = cfg.winograd;
+        qopt.winograd_layers[n.name] = WinogradTile{cfg.winograd};
   const Graph q = quantize_model(g, stats, qopt).qdq;
   Dataset d;
   d.images = train::to_winq(te.x);

@@ -56,6 +56,11 @@ expect_error "unknown calibrator"    -- "$winq" quantize "$model" --stats "$tmp/
 expect_error "--wbits"               -- "$winq" quantize "$model" --stats "$tmp/stats.json" -o "$tmp/x.onnx" --wbits 9
 expect_error "already quantized"     -- "$winq" quantize "$tmp/q.onnx" --stats "$tmp/stats.json" -o "$tmp/x.onnx"
 expect_error "no layer or tensor"    -- "$winq" quantize "$model" --stats "$tmp/stats.json" -o "$tmp/x.onnx" --keep-float nope
+expect_error "has no node 'nope'"    -- "$winq" quantize "$model" --stats "$tmp/stats.json" -o "$tmp/x.onnx" --winograd-layers nope=F4
+expect_error "expected direct, F2"   -- "$winq" quantize "$model" --stats "$tmp/stats.json" -o "$tmp/x.onnx" --winograd-layers nope=F5
+expect_error "is not NODE=TILE"      -- "$winq" quantize "$model" --stats "$tmp/stats.json" -o "$tmp/x.onnx" --winograd-layers nope
+expect_error "one way"               -- "$winq" quantize "$model" --stats "$tmp/stats.json" -o "$tmp/x.onnx" --winograd auto --winograd-layers nope=F4
+expect_error "--auto-2d-only needs"  -- "$winq" quantize "$model" --stats "$tmp/stats.json" -o "$tmp/x.onnx" --auto-2d-only
 expect_error "--reference"           -- "$winq" eval "$model" --reference "$model" --images 10
 expect_error "cannot write"          -- "$winq" calibrate "$model" --images 5 --stats "$tmp/no/such/dir/s.json"
 expect_error "appears twice"         -- "$winq" transforms --m 2 --points 0,1,1,inf

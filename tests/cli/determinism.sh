@@ -10,7 +10,7 @@
 # Identical integer outputs for every ISA and thread count: isa_bitexact.sh;
 # here also 16 threads on this machine's few cores.
 # (--winograd auto is the one documented exception: it chooses by measured
-# speed; its printed choice can be replayed with --winograd F2/F4/F6.)
+# speed; it prints its choice as a --winograd-layers option that replays it.)
 # Usage: determinism.sh WINQ_BINARY FLOAT_MODEL WORK_DIR
 set -euo pipefail
 winq="$1"

@@ -71,6 +71,26 @@ Tensor run_plan(const Graph& qdq, const Tensor& x, int threads) {
   return ex.run({x}).at(0);
 }
 
+// Statistics of `model` on n random images of c channels, h×w.
+CalibrationStats random_stats(const Graph& model, int64_t n, int64_t c, int64_t h, int64_t w, uint32_t seed) {
+  Dataset d;
+  d.images = random_tensor({n, c, h, w}, seed, -1.0f, 1.0f);
+  d.labels.assign(static_cast<size_t>(n), 0);
+  return collect_stats(model, d);
+}
+
+// The plan's output at 1 thread, after checking that 2 threads give the same bytes.
+Tensor run_plan_1_and_2_threads(const Graph& qdq, const Tensor& x, const std::string& what) {
+  const Tensor one = run_plan(qdq, x, 1), two = run_plan(qdq, x, 2);
+  EXPECT_EQ(one.numel(), two.numel()) << what;
+  for (int64_t i = 0; i < one.numel() && i < two.numel(); ++i)
+    if (one.data<float>()[i] != two.data<float>()[i]) {
+      ADD_FAILURE() << what << ": 1 and 2 threads differ at element " << i;
+      break;
+    }
+  return one;
+}
+
 }  // namespace
 
 TEST(Int8Winograd, StaysCloseToFloatAndPerComponentBeatsPerTensor) {
@@ -237,16 +257,30 @@ TEST(Int8Winograd, OneDimensionalVariantStaysCloseToFloat) {
   }
 }
 
+// An 8×8 map is one block of tiles for every tile size, 2-D or 1-D: at 2
+// threads each thread transforms the whole input itself and runs its share
+// of the 40 output channels (5 panels of 8, so the shares differ; 2-D chunks
+// of 24 and 16). The bytes must equal one thread's.
+TEST(Int8Winograd, OneBlockSplitByOutputChannelsEqualsOneThread) {
+  const Graph model = two_convs(8, 8, 24, 40, 0.1f, 51);
+  const CalibrationStats st = random_stats(model, 8, 24, 8, 8, 55);
+  const Tensor xin = random_tensor({2, 24, 8, 8}, 56, -1.0f, 1.0f);
+  for (bool one_d : {false, true})
+    for (int m : {2, 4, 6}) {
+      QuantizeOptions o;
+      o.winograd = m;
+      o.winograd_1d = one_d;
+      run_plan_1_and_2_threads(quantize_model(model, st, o).qdq, xin, winograd_tile_name({m, one_d}));
+    }
+}
+
 // F(4×1,3×3) with more than 512 KiB of Winograd weights (6 × 200 × 3·192
 // bytes) on an 8×8 map, one block: at 2 threads the threads share the block
 // (input by channel words, GEMMs and output by panels of output channels, the
 // last one partial); the bytes must equal one thread's.
 TEST(Int8Winograd, OneDimensionalSharedBlockEqualsOneThread) {
   const Graph model = two_convs(8, 8, 192, 200, 0.05f, 41);
-  Dataset d;
-  d.images = random_tensor({8, 192, 8, 8}, 45, -1.0f, 1.0f);
-  d.labels.assign(8, 0);
-  const CalibrationStats st = collect_stats(model, d);
+  const CalibrationStats st = random_stats(model, 8, 192, 8, 8, 45);
   QuantizeOptions o;
   o.winograd = 4;
   o.winograd_1d = true;
@@ -256,9 +290,7 @@ TEST(Int8Winograd, OneDimensionalSharedBlockEqualsOneThread) {
   for (const Node& n : prepare_quantized(q.qdq, {{"x", xin.shape()}}).nodes)
     qw += n.op == "QWinogradConv" && n.attrs.get_int("one_d", 0) == 1;
   ASSERT_EQ(qw, 1) << "c1 runs as the 1-D int8 Winograd layer";
-  const Tensor one = run_plan(q.qdq, xin, 1), two = run_plan(q.qdq, xin, 2);
-  ASSERT_EQ(one.numel(), two.numel());
-  for (int64_t i = 0; i < one.numel(); ++i) ASSERT_EQ(one.data<float>()[i], two.data<float>()[i]) << "threads, element " << i;
+  const Tensor one = run_plan_1_and_2_threads(q.qdq, xin, "F4x1, shared block");
   const Tensor ref = FloatExecutor(prepare(model, {{"x", xin.shape()}})).run({xin}).at(0);
   const double db = sqnr_db(ref, one);
   std::printf("F(4x1) shared block: SQNR %.1f dB\n", db);
@@ -439,7 +471,8 @@ TEST(Int8Winograd, LearnedTransformsEqualToTheDefaultsStayExact) {
   }
 }
 
-// --winograd auto: a choice per eligible layer, consistent with what was
+// --winograd auto: a choice per eligible layer among direct, F2, F4, F6 and
+// (unless told otherwise) F2x1, F4x1, F6x1, consistent with what was
 // measured (the times themselves are not checked: a test never asserts a time).
 TEST(Int8Winograd, AutoChoosesPerLayerWithinTheSqnrFloor) {
   const Graph model = two_convs();
@@ -452,20 +485,43 @@ TEST(Int8Winograd, AutoChoosesPerLayerWithinTheSqnrFloor) {
   ASSERT_EQ(none.size(), 1u) << "c1; c2's output is the model's (float): it runs direct, not a candidate";
   EXPECT_EQ(none[0].node, "c1_node");
   for (const auto& c : none) {
-    EXPECT_EQ(c.tile, 0) << c.node;
+    EXPECT_EQ(winograd_tile_name(c.tile), "direct") << c.node;
     EXPECT_GT(c.sqnr_db[0], c.sqnr_db[2]) << c.node << ": F4 should lose to direct on this random layer";
+    // F(m×1) rounds only along rows: on this layer it keeps more than F(m, 3).
+    for (int i = 1; i <= 3; ++i)
+      EXPECT_GT(c.sqnr_db[i + 3], c.sqnr_db[i]) << c.node << ": " << winograd_tile_name(winograd_candidate(i + 3));
   }
   ao.min_sqnr_db = -std::numeric_limits<double>::infinity();  // everything qualifies: the fastest
-  for (const auto& c : choose_winograd_tiles(model, st, QuantizeOptions{}, probe, ao)) {
-    int fastest = 0;
-    for (int i = 1; i < 4; ++i)
-      if (c.ms[i] < c.ms[fastest]) fastest = i;
-    EXPECT_EQ(c.tile, 2 * fastest) << c.node;
+  for (bool one_d : {true, false}) {
+    ao.one_d = one_d;
+    const int candidates = one_d ? kWinogradCandidates : 4;
+    for (const auto& c : choose_winograd_tiles(model, st, QuantizeOptions{}, probe, ao)) {
+      int fastest = 0;
+      for (int i = 1; i < candidates; ++i) {
+        EXPECT_TRUE(std::isfinite(c.sqnr_db[i]) && std::isfinite(c.ms[i])) << winograd_tile_name(winograd_candidate(i));
+        if (c.ms[i] < c.ms[fastest]) fastest = i;
+      }
+      for (int i = candidates; i < kWinogradCandidates; ++i)
+        EXPECT_TRUE(std::isnan(c.sqnr_db[i]) && std::isnan(c.ms[i])) << "not measured without one_d";
+      EXPECT_EQ(c.tile, winograd_candidate(fastest)) << c.node;
+    }
   }
   QuantizeOptions o;
   o.winograd_layers = {{"c1_node", 6}, {"c2_node", 0}};
-  const QuantizeResult q = quantize_model(model, st, o);
+  QuantizeResult q = quantize_model(model, st, o);
   for (const auto& l : q.layers) EXPECT_EQ(l.winograd, l.node == "c1_node" ? 6 : 0) << l.node;
+  // A layer's own tile overrides the plan's, the variant included.
+  o.winograd = 2;
+  o.winograd_layers = {{"c1_node", {4, true}}};
+  q = quantize_model(model, st, o);
+  for (const auto& l : q.layers) {
+    EXPECT_EQ(l.winograd, l.node == "c1_node" ? 4 : 2) << l.node;
+    EXPECT_EQ(l.winograd_1d, l.node == "c1_node") << l.node;
+  }
+  for (int i = 0; i < kWinogradCandidates; ++i)
+    EXPECT_EQ(parse_winograd_tile_name(winograd_tile_name(winograd_candidate(i))), winograd_candidate(i));
+  EXPECT_THROW(parse_winograd_tile_name("F3"), Error);
+  EXPECT_THROW(parse_winograd_tile_name("F4x2"), Error);
 }
 
 // Input channels of very different ranges (amplitudes 1 … 1/32): with one

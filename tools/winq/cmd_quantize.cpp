@@ -20,9 +20,9 @@ struct QuantizeArgs {
   std::string calibrator = "max", weight_calibrator = "max", keep_float;
   int wbits = 8, abits = 8, skip_first = 0;
   bool per_tensor = false, bias_correction = false, bit_alloc = false, json = false, winograd_1d = false,
-       trained_ranges = false;
+       trained_ranges = false, auto_2d_only = false;
   double percentile = 99.99, winograd_channel_alpha = 1.0;
-  std::string winograd = "off", winograd_scales = "channel", winograd_clip = "mse";
+  std::string winograd = "off", winograd_scales = "channel", winograd_clip = "mse", winograd_layers;
   // --winograd auto
   std::string data = "fashion-mnist:train";
   int64_t auto_images = 64;
@@ -30,6 +30,50 @@ struct QuantizeArgs {
   int threads = 1;
   std::string report;
 };
+// --winograd auto's measurements, a row per layer: the name, then per
+// candidate measured "SQNR dB / median ms", then the choice.
+std::vector<std::string> auto_header(int candidates) {
+  std::vector<std::string> h{"layer"};
+  for (int i = 0; i < candidates; ++i) h.push_back(winograd_tile_name(winograd_candidate(i)) + " dB/ms");
+  h.push_back("chosen");
+  return h;
+}
+std::vector<std::vector<std::string>> auto_rows(const std::vector<WinogradLayerChoice>& choices, int candidates) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& c : choices) {
+    std::vector<std::string> r{c.node};
+    for (int i = 0; i < candidates; ++i) r.push_back(fmt::format("{:.1f} / {:.3f}", c.sqnr_db[i], c.ms[i]));
+    r.push_back(winograd_tile_name(c.tile));
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+int auto_candidates(const QuantizeArgs& a) { return a.auto_2d_only ? 4 : kWinogradCandidates; }
+
+// --winograd-layers NODE=TILE,...: each node a Conv that can run as Winograd
+// (3×3, stride 1, no dilation or groups) unless its tile is direct.
+std::map<std::string, WinogradTile> parse_winograd_layers(const std::string& spec, const Graph& g) {
+  std::map<std::string, WinogradTile> out;
+  for (size_t p = 0; p < spec.size();) {
+    size_t e = spec.find(',', p);
+    if (e == std::string::npos) e = spec.size();
+    const std::string item = spec.substr(p, e - p);
+    p = e + 1;
+    if (item.empty()) continue;
+    const size_t eq = item.rfind('=');
+    if (eq == std::string::npos || eq == 0)
+      throw Error(fmt::format("--winograd-layers: '{}' is not NODE=TILE (e.g. conv1=F4x1)", item));
+    const std::string node = item.substr(0, eq);
+    const WinogradTile t = parse_winograd_tile_name(item.substr(eq + 1));
+    size_t i = 0;
+    while (i < g.nodes.size() && g.nodes[i].name != node) ++i;
+    if (i == g.nodes.size()) throw Error(fmt::format("--winograd-layers: the model has no node '{}'", node));
+    if (t.m && !winograd::winograd_eligible(g, i))
+      throw Error(fmt::format("--winograd-layers: node '{}' is not a 3×3 stride-1 Conv that can run as Winograd", node));
+    out[node] = t;
+  }
+  return out;
+}
 }  // namespace
 
 // The page for --report: the plan per layer, the weight error, the calibration
@@ -63,14 +107,7 @@ static report::Report quantize_report(const QuantizeArgs& a, const CalibrationSt
   if (!choices.empty()) {
     rep.section("Winograd tiles (auto)", fmt::format("Per layer the fastest tile whose output SQNR stays ≥ {} dB.",
                                                       a.auto_min_sqnr));
-    std::vector<std::vector<std::string>> ar;
-    for (const auto& c : choices)
-      ar.push_back({c.node, fmt::format("{:.1f}", c.sqnr_db[0]), fmt::format("{:.1f}", c.sqnr_db[1]),
-                    fmt::format("{:.1f}", c.sqnr_db[2]), fmt::format("{:.1f}", c.sqnr_db[3]),
-                    fmt::format("{:.3f}", c.ms[0]), fmt::format("{:.3f}", c.ms[1]), fmt::format("{:.3f}", c.ms[2]),
-                    fmt::format("{:.3f}", c.ms[3]), c.tile ? fmt::format("F{}", c.tile) : "direct"});
-    rep.table("winograd_auto",
-              {"layer", "direct dB", "F2 dB", "F4 dB", "F6 dB", "direct ms", "F2 ms", "F4 ms", "F6 ms", "chosen"}, ar);
+    rep.table("winograd_auto", auto_header(auto_candidates(a)), auto_rows(choices, auto_candidates(a)));
   }
   report::add_calibration(rep, s, o.abits);
   rep.data("options", nlohmann::json::parse(r.qdq.metadata.at("winq.quantization")));
@@ -102,6 +139,12 @@ void add_quantize(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--auto-min-sqnr", a.auto_min_sqnr, "--winograd auto: least output SQNR (dB) of a Winograd layer")
       ->capture_default_str();
+  cmd->add_option("--winograd-layers", a.winograd_layers,
+                  "per layer, over --winograd: NODE=TILE,... with TILE one of direct, F2, F4, F6, F2x1, F4x1, F6x1 "
+                  "(what --winograd auto chose, to replay it)");
+  cmd->add_flag("--auto-2d-only", a.auto_2d_only,
+                "--winograd auto: only direct, F2, F4 and F6 (leave out the 1-D variants F2x1, F4x1, F6x1 and their "
+                "measurements)");
   cmd->add_option("--auto-images", a.auto_images, "--winograd auto: images the SQNR is measured on")
       ->check(CLI::Range(int64_t{1}, int64_t{100000}))
       ->capture_default_str();
@@ -152,7 +195,11 @@ void add_quantize(CLI::App& app) {
     o.winograd_1d = a.winograd_1d;
     o.trained_ranges = a.trained_ranges;
     if (a.winograd_1d && (auto_tiles || !o.winograd))
-      throw Error("--winograd-1d needs --winograd F2, F4 or F6 (auto chooses among the 2-D tiles)");
+      throw Error("--winograd-1d needs --winograd F2, F4 or F6 (auto measures the 1-D variants itself)");
+    if (a.auto_2d_only && !auto_tiles) throw Error("--auto-2d-only needs --winograd auto");
+    if (auto_tiles && !a.winograd_layers.empty())
+      throw Error("--winograd-layers and --winograd auto: choose the tiles one way");
+    o.winograd_layers = parse_winograd_layers(a.winograd_layers, g);
     for (size_t p = 0; p < a.keep_float.size();) {
       size_t e = a.keep_float.find(',', p);
       if (e == std::string::npos) e = a.keep_float.size();
@@ -166,6 +213,7 @@ void add_quantize(CLI::App& app) {
       WinogradAutoOptions ao;
       ao.min_sqnr_db = a.auto_min_sqnr;
       ao.threads = a.threads;
+      ao.one_d = !a.auto_2d_only;
       ao.progress = [](const std::string& line) { std::cerr << "winograd auto: " << line << "\n"; };
       choices = choose_winograd_tiles(g, s, o, d, ao);
       for (const auto& c : choices) o.winograd_layers[c.node] = c.tile;
@@ -188,9 +236,11 @@ void add_quantize(CLI::App& app) {
         nlohmann::json ch = nlohmann::json::array();
         for (const auto& c : choices) {
           nlohmann::json cand = nlohmann::json::object();
-          for (int i = 0; i < 4; ++i)
-            cand[i ? fmt::format("F{}", 2 * i) : "direct"] = {{"sqnr_db", std::isfinite(c.sqnr_db[i]) ? nlohmann::json(c.sqnr_db[i]) : nlohmann::json(nullptr)}, {"median_ms", c.ms[i]}};
-          ch.push_back({{"node", c.node}, {"tile", c.tile}, {"candidates", cand}});
+          for (int i = 0; i < auto_candidates(a); ++i)
+            cand[winograd_tile_name(winograd_candidate(i))] = {
+                {"sqnr_db", std::isfinite(c.sqnr_db[i]) ? nlohmann::json(c.sqnr_db[i]) : nlohmann::json(nullptr)},
+                {"median_ms", c.ms[i]}};
+          ch.push_back({{"node", c.node}, {"tile", winograd_tile_name(c.tile)}, {"candidates", cand}});
         }
         js["winograd_auto"] = {{"min_sqnr_db", a.auto_min_sqnr}, {"threads", a.threads}, {"layers", ch}};
       }
@@ -198,15 +248,14 @@ void add_quantize(CLI::App& app) {
       return;
     }
     if (auto_tiles) {
-      Table at({"layer", "direct dB", "F2 dB", "F4 dB", "F6 dB", "direct ms", "F2 ms", "F4 ms", "F6 ms", "chosen"});
-      for (const auto& c : choices)
-        at.add({c.node, fmt::format("{:.1f}", c.sqnr_db[0]), fmt::format("{:.1f}", c.sqnr_db[1]),
-                fmt::format("{:.1f}", c.sqnr_db[2]), fmt::format("{:.1f}", c.sqnr_db[3]), fmt::format("{:.3f}", c.ms[0]),
-                fmt::format("{:.3f}", c.ms[1]), fmt::format("{:.3f}", c.ms[2]), fmt::format("{:.3f}", c.ms[3]),
-                c.tile ? fmt::format("F{}", c.tile) : "direct"});
+      Table at(auto_header(auto_candidates(a)));
+      for (auto& row : auto_rows(choices, auto_candidates(a))) at.add(std::move(row));
       std::cout << fmt::format("--winograd auto: the fastest tile whose layer output SQNR ≥ {} dB ({} images, {} thread(s))\n",
                                a.auto_min_sqnr, a.auto_images, a.threads)
                 << at.render() << "\n";
+      std::string replay;
+      for (const auto& c : choices) replay += (replay.empty() ? "" : ",") + c.node + "=" + winograd_tile_name(c.tile);
+      std::cout << "the same plan without measuring: --winograd-layers " << replay << "\n";
     }
     Table t({"layer", "op", "weights", "bits", "weight SQNR dB", "input scale", "bias shift"});
     for (const auto& l : r.layers)

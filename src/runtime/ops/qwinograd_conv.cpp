@@ -98,8 +98,9 @@ inline float round_clamped(float v, float lo, float hi) {
 // (`vec` tiles each: 16 with AVX-512, 8 with AVX2, where counting 16 cost F4
 // 64@56×56 4% in masked tails; a block's last vector may be part empty), then the fewest
 // kernel calls (up to 3 vectors each), then the largest blocks. With fewer
-// blocks than threads the threads share each block (run below), which splits
-// the Winograd-domain weights between them but adds three barriers per block:
+// blocks than threads the threads split each block's output channels (run
+// below), which splits the Winograd-domain weights between them but repeats
+// the input transform or adds barriers:
 // when the weights are small (≤ 256 KiB) and an even split of the tile rows
 // costs no GEMM vector, a block per thread is faster (measured 2026-11-24:
 // 32@32×32 F4 at 2 threads 603 vs 429 effective GOP/s; 128@28×28 F4 with its
@@ -319,8 +320,15 @@ void qwinograd_1d_run(RunContext& c) {
   // weights) 750–840 → 1,280–1,360 GOP/s, 256@4² 230–250 → 310; 128@8²
   // (295 KB) lost 8% to the extra synchronization.
   const bool shared = blocks < c.threads && n * M * 3 * C > (int64_t{512} << 10);
+  // Otherwise, with fewer blocks than threads, each thread transforms the
+  // block's whole input itself and runs its share of the panels: a 1-block
+  // map used one thread (A/B, F4×1, 2 threads, 128@8²: 678–714 → 961–1,000
+  // GOP/s; sharing as above measured the same as this on 512@7² and 256@4²).
+  const bool redundant = blocks < c.threads && !shared;
   const int64_t panels = kernels::panels_of(M), panel_bytes = comp_bytes / panels;
-  const auto run_block = [&](int64_t img, int64_t blk, int threads, Scratch& sc) {
+  // Block blk: its input transform split by channel words between
+  // `threads`, then output panels [pb, pe) (split between `threads` too).
+  const auto run_block = [&](int64_t img, int64_t blk, int threads, int64_t pb_all, int64_t pe_all, Scratch& sc) {
     const int64_t r0 = blk * rows_per_block, r1 = std::min(OH, r0 + rows_per_block), Tb = (r1 - r0) * TW;
     const int64_t rows_v = r1 - r0 + 2, Tv = rows_v * TW;  // the block's transformed rows
     const int64_t comp_stride = odd_lines(K4 * Tv * 4);
@@ -334,7 +342,8 @@ void qwinograd_1d_run(RunContext& c) {
     });
     for (int ky = 0; ky < 3; ++ky)
       for (int64_t w = 0; w < K4; ++w) sc.row_off[static_cast<size_t>(ky * K4 + w)] = (w * Tv + ky * TW) * 4;
-    parallel_for(panels, threads, [&](int64_t pb, int64_t pe) {
+    parallel_for(pe_all - pb_all, threads, [&](int64_t b, int64_t e) {
+      const int64_t pb = pb_all + b, pe = pb_all + e;
       const int64_t o0 = pb * kernels::kQPanel, o1 = std::min(M, pe * kernels::kQPanel);
       for (int j = 0; j < n; ++j)
         kt.qgemm_k4(o1 - o0, Tb, K4p, packed->raw() + j * comp_bytes + pb * panel_bytes, vb + j * comp_stride,
@@ -351,13 +360,19 @@ void qwinograd_1d_run(RunContext& c) {
       for (int64_t c4 = cb; c4 < ce; ++c4)
         pad_c4_plane(src, C, c4, H, W, pt, pl, Hp, ws, pad_byte, false, reinterpret_cast<uint32_t*>(xp.data()) + c4 * Hp * ws);
     });
-    if (shared) {
+    if (redundant) {
+      parallel_for(c.threads, c.threads, [&](int64_t t, int64_t) {
+        Scratch sc = scratch_of();
+        for (int64_t blk = 0; blk < blocks; ++blk)
+          run_block(img, blk, 1, panels * t / c.threads, panels * (t + 1) / c.threads, sc);
+      });
+    } else if (shared) {
       Scratch sc = scratch_of();
-      for (int64_t blk = 0; blk < blocks; ++blk) run_block(img, blk, c.threads, sc);
+      for (int64_t blk = 0; blk < blocks; ++blk) run_block(img, blk, c.threads, 0, panels, sc);
     } else {
       parallel_for(blocks, c.threads, [&](int64_t b0, int64_t e0) {
         Scratch sc = scratch_of();
-        for (int64_t blk = b0; blk < e0; ++blk) run_block(img, blk, 1, sc);
+        for (int64_t blk = b0; blk < e0; ++blk) run_block(img, blk, 1, 0, panels, sc);
       });
     }
   }
@@ -517,8 +532,9 @@ void qwinograd_run(RunContext& c) {
   // Blocks of whole tile rows (about kBlockTiles tiles). Within a block, output
   // channels go in chunks: per chunk one GEMM per component, then the output
   // transform, while the chunk's products are still in cache. With fewer
-  // blocks than threads, the threads share each block instead (input by
-  // channel words, then by output chunks: each thread reads only its weights).
+  // blocks than threads, the threads split each block's output chunks
+  // instead (each thread reads only its weights), each transforming the
+  // input itself, or sharing that by channel words when the layer narrows.
   // Channels in lanes: the image's few tiles in one block.
   // Positions per vector of the row-panel kernel: a block whose tiles end part
   // way through a vector runs a masked tile as long as a full one.
@@ -532,9 +548,22 @@ void qwinograd_run(RunContext& c) {
   // Products of a chunk: per component, Mc rows of Tb (the GEMM's C), the
   // components odd_lines apart.
   const int64_t p_size = nn * odd_lines(ochunk * Tb_max * 4) / 4;
+  // Fewer blocks than threads: each thread pads and transforms the whole
+  // input itself and runs its share of the output chunks, so one fork and
+  // join per image instead of three (pad, input transform, chunks). The
+  // copies cost little where the GEMMs dominate, as they do unless the layer
+  // narrows sharply (the input transform scales with C, the GEMMs with M·C;
+  // it was 22% of a 1-thread 64 → 64 layer). A/B at 2 threads against the
+  // three-barrier sharing (2026-12-07, Zen 5 VM, effective GOP/s): F4 64@16²
+  // 676–680 → 1,072–1,152 (1 thread: 820), 128@8² 617–665 → 853, 256@14²
+  // 1,780–1,794 → 2,187–2,223, 512@7² 1,421–1,488 → 1,662; F2 128@8²
+  // 659–724 → 934–1,050.
+  const bool redundant_input = blocks < c.threads && 2 * M >= C;
   // xb: the padded grid from tile row row0 on, planes of plane_rows rows.
-  auto run_block = [&](int64_t img, int64_t blk, int threads, uint8_t* vb, int32_t* P, const uint8_t* xb,
-                       int64_t plane_rows, int64_t row0) {
+  // The input transform of block blk into vb, the block's tiles split
+  // between `threads` by (channel word, tile row).
+  auto transform_block = [&](int64_t blk, int threads, uint8_t* vb, const uint8_t* xb, int64_t plane_rows,
+                             int64_t row0) {
     const int64_t r0 = blk * rows_per_block, r1 = std::min(TH, r0 + rows_per_block), Tb = (r1 - r0) * TW;
     const int64_t comp_stride = odd_lines(K4 * Tb * 4);
     parallel_for(K4 * (r1 - r0), threads, [&](int64_t b, int64_t e) {
@@ -547,23 +576,33 @@ void qwinograd_run(RunContext& c) {
         i += count;
       }
     });
+  };
+  // Output chunks [cb, ce) of block blk from its transformed input vb: per
+  // chunk one GEMM per component into Pc, then the output transform.
+  auto chunks_of_block = [&](int64_t img, int64_t blk, int64_t cb, int64_t ce, const uint8_t* vb, int32_t* Pc) {
+    const int64_t r0 = blk * rows_per_block, r1 = std::min(TH, r0 + rows_per_block), Tb = (r1 - r0) * TW;
+    const int64_t comp_stride = odd_lines(K4 * Tb * 4);
     const std::vector<int64_t> row_off = kernels::dense_row_offsets(K4, Tb);
-    parallel_for(chunks, threads, [&](int64_t b, int64_t e) {
-      int32_t* Pc = P + (threads > 1 ? b * p_size : 0);  // one region per thread
-      for (int64_t ch = b; ch < e; ++ch) {
-        const int64_t o0 = ch * ochunk, Mc = std::min(ochunk, M - o0), pk = odd_lines(Mc * Tb * 4) / 4;
-        for (int k = 0; k < nn; ++k) {
-          const std::byte* wk = packed->raw() + k * comp_bytes + (o0 / panel) * panel_bytes;
-          if (wide)
-            kt.qgemm_k4c(Mc, Tb, K4, wk, panel_bytes, vb + k * comp_stride, row_off.data(), Tb, Tb, Pc + k * pk, Tb,
-                         nullptr);
-          else
-            kt.qgemm_k4(Mc, Tb, K4, wk, vb + k * comp_stride, row_off.data(), Pc + k * pk, Tb);
-        }
-        for (int64_t o = o0; o < o0 + Mc; ++o)
-          kt.wino_output(op, Pc + (o - o0) * Tb, pk, corr.data() + o, zscale.data() + o, M, bias[o], TW, r1 - r0,
-                         reinterpret_cast<uint8_t*>(y.raw()) + ((img * M + o) * OH + r0 * m) * OW, OW, OH - r0 * m);
+    for (int64_t ch = cb; ch < ce; ++ch) {
+      const int64_t o0 = ch * ochunk, Mc = std::min(ochunk, M - o0), pk = odd_lines(Mc * Tb * 4) / 4;
+      for (int k = 0; k < nn; ++k) {
+        const std::byte* wk = packed->raw() + k * comp_bytes + (o0 / panel) * panel_bytes;
+        if (wide)
+          kt.qgemm_k4c(Mc, Tb, K4, wk, panel_bytes, vb + k * comp_stride, row_off.data(), Tb, Tb, Pc + k * pk, Tb,
+                       nullptr);
+        else
+          kt.qgemm_k4(Mc, Tb, K4, wk, vb + k * comp_stride, row_off.data(), Pc + k * pk, Tb);
       }
+      for (int64_t o = o0; o < o0 + Mc; ++o)
+        kt.wino_output(op, Pc + (o - o0) * Tb, pk, corr.data() + o, zscale.data() + o, M, bias[o], TW, r1 - r0,
+                       reinterpret_cast<uint8_t*>(y.raw()) + ((img * M + o) * OH + r0 * m) * OW, OW, OH - r0 * m);
+    }
+  };
+  auto run_block = [&](int64_t img, int64_t blk, int threads, uint8_t* vb, int32_t* P, const uint8_t* xb,
+                       int64_t plane_rows, int64_t row0) {
+    transform_block(blk, threads, vb, xb, plane_rows, row0);
+    parallel_for(chunks, threads, [&](int64_t b, int64_t e) {
+      chunks_of_block(img, blk, b, e, vb, P + (threads > 1 ? b * p_size : 0));  // one region per thread
     });
   };
   const int64_t vb_size = nn * odd_lines(K4 * Tb_max * 4);
@@ -582,6 +621,18 @@ void qwinograd_run(RunContext& c) {
           const int64_t r0 = blk * rows_per_block, r1 = std::min(TH, r0 + rows_per_block);
           pad_rows(img, r0 * m, r1 * m + 2, xb.get(), 1);
           run_block(img, blk, 1, vb.get(), P.get(), xb.get(), (r1 - r0) * m + 2, r0);
+        }
+      });
+  } else if (c.threads > 1 && redundant_input) {
+    for (int64_t img = 0; img < N; ++img)
+      parallel_for(c.threads, c.threads, [&](int64_t t, int64_t) {
+        const auto xp = scratch<uint8_t>((K4 * Hp * ws + kSlack) * 4);
+        const auto vb = scratch<uint8_t>(vb_size);
+        const auto P = scratch<int32_t>(p_size);
+        pad_rows(img, 0, Hp, xp.get(), 1);
+        for (int64_t blk = 0; blk < blocks; ++blk) {
+          transform_block(blk, 1, vb.get(), xp.get(), Hp, 0);
+          chunks_of_block(img, blk, chunks * t / c.threads, chunks * (t + 1) / c.threads, vb.get(), P.get());
         }
       });
   } else {
