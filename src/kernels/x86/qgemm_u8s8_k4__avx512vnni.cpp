@@ -54,11 +54,53 @@ inline void tile(int64_t rows, int64_t n0, int64_t K4, const int8_t* wpanel, con
   }
 }
 
+// At most one vector of positions (N ≤ 16: the per-component GEMMs of a map
+// of 4×4 Winograd tiles, the direct conv of a 4×4 map): P panels at a time,
+// 8·P accumulators, so that each activation load serves 8·P products instead
+// of 8, and 8·P independent sums are in flight. `rows` counts the rows of
+// all P panels (the last may be partial).
+template <int P>
+inline void one_vector(int64_t rows, int64_t K4, const int8_t* wpanels, const uint8_t* a, const int64_t* row_off,
+                       int32_t* C, int64_t ldc, __mmask16 mask) {
+  constexpr int R = P * kQPanel;
+  const int64_t panel_bytes = K4 * kQPanel * 4;
+  __m512i acc[R];
+#pragma GCC unroll 24
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_si512();
+  for (int64_t k4 = 0; k4 < K4; ++k4) {
+    const __m512i x = _mm512_maskz_loadu_epi32(mask, a + row_off[k4]);
+#pragma GCC unroll 24
+    for (int r = 0; r < R; ++r) {
+      int32_t w4;
+      __builtin_memcpy(&w4, wpanels + (r / kQPanel) * panel_bytes + k4 * kQPanel * 4 + 4 * (r % kQPanel), 4);
+      acc[r] = _mm512_dpbusd_epi32(acc[r], x, _mm512_set1_epi32(w4));
+    }
+  }
+#pragma GCC unroll 24
+  for (int r = 0; r < R; ++r) {
+    if (r >= rows) break;
+    _mm512_mask_storeu_epi32(C + r * ldc, mask, acc[r]);
+  }
+}
+
 }  // namespace
 
 void qgemm_u8s8_k4__avx512vnni(WINQ_QGEMM_K4_ARGS) {
   const auto* w = static_cast<const int8_t*>(wp);
   constexpr __mmask16 kAll = 0xFFFF;
+  if (N <= 16) {  // three panels at a time, then two or one
+    const auto mask = static_cast<__mmask16>((1u << N) - 1);
+    const int64_t panels = panels_of(M);
+    int64_t p = 0;
+    for (; p + 3 <= panels; p += 3)
+      one_vector<3>(std::min<int64_t>(3 * kQPanel, M - p * kQPanel), K4, w + p * K4 * kQPanel * 4, a, row_off,
+                    C + p * kQPanel * ldc, ldc, mask);
+    if (panels - p == 2)
+      one_vector<2>(M - p * kQPanel, K4, w + p * K4 * kQPanel * 4, a, row_off, C + p * kQPanel * ldc, ldc, mask);
+    else if (panels - p == 1)
+      one_vector<1>(M - p * kQPanel, K4, w + p * K4 * kQPanel * 4, a, row_off, C + p * kQPanel * ldc, ldc, mask);
+    return;
+  }
   for (int64_t p = 0; p < panels_of(M); ++p) {
     const int64_t rows = std::min<int64_t>(kQPanel, M - p * kQPanel);
     const int8_t* wpanel = w + p * K4 * kQPanel * 4;
