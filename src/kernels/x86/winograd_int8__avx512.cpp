@@ -242,12 +242,25 @@ template <int m>
 template <int m, bool kDefault>
 struct Output {
   static void run(WINQ_WINO_OUTPUT_ARGS) {
-    if (p.one_d) body<true>(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, tile_rows, y, OW, rows);
-    else body<false>(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles, tile_rows, y, OW, rows);
+    if constexpr (m <= 4)
+      if (coef_stride == 1) {
+        (p.one_d ? body<true, true> : body<false, true>)(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles,
+                                                         tile_rows, y, OW, rows);
+        return;
+      }
+    (p.one_d ? body<true, false> : body<false, false>)(p, P, comp_stride, corr, z_scale, coef_stride, bias, tiles,
+                                                       tile_rows, y, OW, rows);
   }
 
-  template <bool kOneD>
+  // kUnitCoef: corr and z_scale contiguous (coef_stride 1), so that their
+  // loads take constant offsets from one register; with a run-time stride
+  // the compiler kept a pointer per component, spilled to the stack (A/B,
+  // F4 64@56² 1,039–1,050 → 1,090–1,099 GOP/s). Not for F6: its run then
+  // held both bodies, and F6 128@28² ran 15% slower (1,300–1,352 →
+  // 1,106–1,154), in its input transform as much as in the output.
+  template <bool kOneD, bool kUnitCoef>
   static void body(WINQ_WINO_OUTPUT_ARGS) {
+    const int64_t cs = kUnitCoef ? 1 : coef_stride;
     constexpr int n = m + 2, height = kOneD ? 1 : m;  // output rows per tile
     const float* at = kDefault ? Default<m>::at : p.at;
     const __m512 lo = _mm512_set1_ps(static_cast<float>(p.qmin - p.y_zp));
@@ -273,7 +286,7 @@ struct Output {
         __m512 z[n];
 #pragma GCC unroll 8
         for (int j = 0; j < n; ++j)
-          z[j] = output_z<S>(_mm512_maskz_loadu_epi32(lanes, P + j * comp_stride + t0), corr[j * coef_stride], z_scale[j * coef_stride]);
+          z[j] = output_z<S>(_mm512_maskz_loadu_epi32(lanes, P + j * comp_stride + t0), corr[j * cs], z_scale[j * cs]);
         __m512i res[m];
         output_row_rounded<S, m, false>(at, z, bias, lo, hi, res);
         store_row(res, 0);
@@ -287,8 +300,8 @@ struct Output {
         for (int i = 0; i < n; ++i) {
           const int k = i * n + j;
           const __m512i products = _mm512_maskz_loadu_epi32(lanes, P + k * comp_stride + t0);
-          z[i] = kDefault && k == n + 1 ? output_z_bias<S>(products, corr[k * coef_stride], z_scale[k * coef_stride], bias)
-                                        : output_z<S>(products, corr[k * coef_stride], z_scale[k * coef_stride]);
+          z[i] = kDefault && k == n + 1 ? output_z_bias<S>(products, corr[k * cs], z_scale[k * cs], bias)
+                                        : output_z<S>(products, corr[k * cs], z_scale[k * cs]);
         }
         output_column_pass<S, m, kDefault>(at, z, t, j);
       }

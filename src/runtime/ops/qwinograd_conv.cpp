@@ -255,12 +255,16 @@ void qwinograd_1d_run(RunContext& c) {
     usum = &local.sums;
   }
   const int64_t comp_bytes = kernels::panels_of(M) * K4p * kernels::kQPanel * 4 * (kt.qgemm_k4_s16 ? 2 : 1);
+  // corr and z_scale by output channel ([o·n + j], coef_stride 1, as the 2-D layers).
   std::vector<int32_t> voff(static_cast<size_t>(n)), corr(static_cast<size_t>(n * M));
+  std::vector<float> zscale_o(static_cast<size_t>(n * M));
   for (int j = 0; j < n; ++j) {
     voff[j] = vlo[j] < 0 ? 128 : 0;
-    for (int64_t o = 0; o < M; ++o)
-      corr[j * M + o] = static_cast<int32_t>(static_cast<uint32_t>(voff[j]) *
+    for (int64_t o = 0; o < M; ++o) {
+      corr[o * n + j] = static_cast<int32_t>(static_cast<uint32_t>(voff[j]) *
                                              static_cast<uint32_t>(usum->data<int32_t>()[j * M + o]));
+      zscale_o[o * n + j] = zscale[j * M + o];
+    }
   }
 
   // The padded input as 4-channel words (pad_c4_plane; padding is a real 0,
@@ -349,7 +353,7 @@ void qwinograd_1d_run(RunContext& c) {
         kt.qgemm_k4(o1 - o0, Tb, K4p, packed->raw() + j * comp_bytes + pb * panel_bytes, vb + j * comp_stride,
                     sc.row_off.data(), sc.P.data() + (j * M + o0) * Tb, Tb);
       for (int64_t o = o0; o < o1; ++o)
-        kt.wino_output(op, sc.P.data() + o * Tb, M * Tb, corr.data() + o, zscale.data() + o, M, bias[o], TW, r1 - r0,
+        kt.wino_output(op, sc.P.data() + o * Tb, M * Tb, corr.data() + o * n, zscale_o.data() + o * n, 1, bias[o], TW, r1 - r0,
                        reinterpret_cast<uint8_t*>(y.raw()) + ((img * M + o) * OH + r0) * OW, OW, OH - r0);
     });
   };
@@ -389,7 +393,11 @@ struct WinoPlan {
   int m = 0, n = 0, nn = 0;
   std::vector<float> bt, a_t, vscale, zscale, bias, vlo, vhi;
   std::vector<float> vscale_words;  // [word][k][channel of the word] (WinoInputArgs::v_scale, one word per call)
-  std::vector<int32_t> voff, corr;
+  std::vector<int32_t> voff;
+  // The output stage's coefficients by output channel, [o·nn + k]: the
+  // output kernels load a channel's from one pointer (coef_stride 1).
+  std::vector<int32_t> corr_o;
+  std::vector<float> zscale_o;
   int64_t M = 0, C = 0, K4 = 0, xzp = 0;
   Window win;
   int64_t N = 0, H = 0, W = 0, OH = 0, OW = 0, TH = 0, TW = 0;
@@ -451,12 +459,15 @@ WinoPlan::WinoPlan(const Node& node, const Shape& xs, DataType xt, const Tensor&
   ip.v_lo = vlo.data();
   ip.v_hi = vhi.data();
   voff.resize(static_cast<size_t>(nn));
-  corr.resize(static_cast<size_t>(nn * M));
+  corr_o.resize(static_cast<size_t>(nn * M));
+  zscale_o.resize(static_cast<size_t>(nn * M));
   for (int k = 0; k < nn; ++k) {
     voff[k] = vlo[k] < 0 ? 128 : 0;  // signed components reach the u8×s8 GEMM shifted by 128
-    for (int64_t o = 0; o < M; ++o)   // Σ U·(v + 128) − 128·Σ U: modulo 2^32, as the kernel sums
-      corr[k * M + o] = static_cast<int32_t>(static_cast<uint32_t>(voff[k]) *
-                                             static_cast<uint32_t>(usum->data<int32_t>()[k * M + o]));
+    for (int64_t o = 0; o < M; ++o) {  // Σ U·(v + 128) − 128·Σ U: modulo 2^32, as the kernel sums
+      corr_o[o * nn + k] = static_cast<int32_t>(static_cast<uint32_t>(voff[k]) *
+                                                static_cast<uint32_t>(usum->data<int32_t>()[k * M + o]));
+      zscale_o[o * nn + k] = zscale[k * M + o];
+    }
   }
   ip.v_off = voff.data();
   ip.x_signed = xt == DataType::s8;
@@ -500,8 +511,8 @@ void qwinograd_run(RunContext& c) {
   const bool wide = wp.wide;
   const Tensor* const packed = wp.packed;
   const int64_t panel = wp.panel, panel_bytes = wp.panel_bytes, comp_bytes = wp.comp_bytes;
-  const std::vector<int32_t>& corr = wp.corr;
-  const std::vector<float>& zscale = wp.zscale;
+  const std::vector<int32_t>& corr_o = wp.corr_o;
+  const std::vector<float>& zscale_o = wp.zscale_o;
   const std::vector<float>& bias = wp.bias;
   const kernels::WinoInputArgs& ip = wp.ip;
   const kernels::WinoOutputArgs& op = wp.op;
@@ -594,7 +605,7 @@ void qwinograd_run(RunContext& c) {
           kt.qgemm_k4(Mc, Tb, K4, wk, vb + k * comp_stride, row_off.data(), Pc + k * pk, Tb);
       }
       for (int64_t o = o0; o < o0 + Mc; ++o)
-        kt.wino_output(op, Pc + (o - o0) * Tb, pk, corr.data() + o, zscale.data() + o, M, bias[o], TW, r1 - r0,
+        kt.wino_output(op, Pc + (o - o0) * Tb, pk, corr_o.data() + o * nn, zscale_o.data() + o * nn, 1, bias[o], TW, r1 - r0,
                        reinterpret_cast<uint8_t*>(y.raw()) + ((img * M + o) * OH + r0 * m) * OW, OW, OH - r0 * m);
     }
   };
