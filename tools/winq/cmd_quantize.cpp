@@ -134,8 +134,8 @@ void add_quantize(CLI::App& app) {
   cmd->add_option("--keep-float", a.keep_float, "comma-separated layer or tensor names kept in float");
   cmd->add_option("--winograd", a.winograd,
                   "run 3×3 stride-1 convs as int8 Winograd off|F2|F4|F6|auto (integer engine only: ONNX Runtime "
-                  "cannot load such a plan); auto: per layer the fastest tile, measured here, whose output SQNR "
-                  "stays ≥ --auto-min-sqnr")
+                  "cannot load such a plan); auto: per layer the fastest of direct, F2, F4, F6, F2x1, F4x1, F6x1, "
+                  "measured here, whose output SQNR stays ≥ --auto-min-sqnr")
       ->capture_default_str();
   cmd->add_option("--auto-min-sqnr", a.auto_min_sqnr, "--winograd auto: least output SQNR (dB) of a Winograd layer")
       ->capture_default_str();
